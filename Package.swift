@@ -1,0 +1,109 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Crucible",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crucible", targets: ["crucible"]),
+        .library(name: "CrucibleCore", targets: ["CrucibleCore"]),
+        .library(name: "CrucibleClient", targets: ["CrucibleClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "CrucibleCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "CrucibleProof", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
+        .target(name: "CrucibleMarket", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
+        .target(name: "CrucibleLedger", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
+        .target(
+            name: "CrucibleStore",
+            dependencies: [
+                "CrucibleCore", "CrucibleLedger",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CrucibleAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
+            name: "CrucibleCoordinator",
+            dependencies: [
+                "CrucibleCore", "CrucibleProof", "CrucibleMarket", "CrucibleLedger", "CrucibleStore", "CrucibleAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CrucibleClient",
+            dependencies: [
+                "CrucibleCore", "CrucibleAPI",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CrucibleAgent",
+            dependencies: [
+                "CrucibleCore", "CrucibleProof", "CrucibleClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "crucible",
+            dependencies: [
+                "CrucibleCore", "CrucibleLedger", "CrucibleStore", "CrucibleCoordinator", "CrucibleAgent", "CrucibleClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
+        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore"]),
+        .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
+        .testTarget(name: "CrucibleLedgerTests", dependencies: ["CrucibleLedger", "CrucibleCore"]),
+        .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger"]),
+        .testTarget(
+            name: "CrucibleCoordinatorTests",
+            dependencies: ["CrucibleCoordinator", "CrucibleClient", "CrucibleAgent", "CrucibleCore", "CrucibleStore", "CrucibleLedger"]
+        ),
+        .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

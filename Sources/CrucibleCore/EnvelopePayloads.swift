@@ -1,0 +1,109 @@
+import Foundation
+
+// The payload of each envelope kind. Each is small JSON; the coordinator checks every field before
+// it touches state.
+
+/// `register_node`: a node key announces its hardware, its rules and which operator wallet it earns for.
+public struct NodeRegistration: Codable, Sendable, Equatable {
+    public var operatorAddress: String
+    /// The operator's signature over `authorizationBytes(node:)`, so nobody can enrol a node under another's wallet.
+    public var operatorSignature: Data
+    public var hardware: HardwareProfile
+    public var policy: AgentPolicy
+    public var region: String
+    public var agentVersion: String
+
+    public init(operatorAddress: String, operatorSignature: Data, hardware: HardwareProfile, policy: AgentPolicy, region: String, agentVersion: String) {
+        self.operatorAddress = operatorAddress
+        self.operatorSignature = operatorSignature
+        self.hardware = hardware
+        self.policy = policy
+        self.region = region
+        self.agentVersion = agentVersion
+    }
+
+    public static func authorizationBytes(node: String) -> Data {
+        Data("crucible/operator-authorizes-node/v1\n\(node)".utf8)
+    }
+
+    /// Builds a registration signed off by `operatorIdentity` for the node `node`.
+    public static func authorized(
+        node: String, by operatorIdentity: SigningIdentity, hardware: HardwareProfile, policy: AgentPolicy,
+        region: String, agentVersion: String
+    ) -> NodeRegistration {
+        NodeRegistration(
+            operatorAddress: operatorIdentity.address,
+            operatorSignature: operatorIdentity.sign(authorizationBytes(node: node)),
+            hardware: hardware, policy: policy, region: region, agentVersion: agentVersion
+        )
+    }
+}
+
+/// `poll_offers`: the agent waits up to `waitMs` for offers addressed to it.
+public struct OfferPoll: Codable, Sendable, Equatable {
+    public var waitMs: Int
+    public init(waitMs: Int) { self.waitMs = waitMs }
+    public static let waitMsMax = 30_000
+}
+
+/// `heartbeat`: the runs the agent is working on right now.
+public struct Heartbeat: Codable, Sendable, Equatable {
+    public var runIds: [String]
+    public init(runIds: [String]) { self.runIds = runIds }
+}
+
+/// `respond_offer`: the agent's policy decision on one offer.
+public struct OfferResponse: Codable, Sendable, Equatable {
+    public var runId: String
+    public var accept: Bool
+    public var reason: String
+    public init(runId: String, accept: Bool, reason: String = "") {
+        self.runId = runId
+        self.accept = accept
+        self.reason = reason
+    }
+}
+
+/// `report_result`: how a run ended and the content addresses of what it wrote.
+public struct RunReport: Codable, Sendable, Equatable {
+    public var runId: String
+    public var exitCode: Int32
+    public var outputs: [OutputFile]
+    public var durationMs: Int64
+    public var failure: String?
+
+    public init(runId: String, exitCode: Int32, outputs: [OutputFile], durationMs: Int64, failure: String? = nil) {
+        self.runId = runId
+        self.exitCode = exitCode
+        self.outputs = outputs
+        self.durationMs = durationMs
+        self.failure = failure
+    }
+
+    public static let outputCountMax = 1024
+}
+
+/// `append_task_log`: a chunk of a run's stdout and stderr, numbered so that the reader sees them in order.
+public struct TaskLogAppend: Codable, Sendable, Equatable {
+    public var runId: String
+    public var seq: Int
+    public var text: String
+    public init(runId: String, seq: Int, text: String) {
+        self.runId = runId
+        self.seq = seq
+        self.text = text
+    }
+    public static let textBytesMax = 64 * 1024
+}
+
+/// `submit_job`.
+public struct JobSubmission: Codable, Sendable, Equatable {
+    public var spec: JobSpec
+    public init(spec: JobSpec) { self.spec = spec }
+}
+
+/// `cancel_job`.
+public struct JobCancellation: Codable, Sendable, Equatable {
+    public var jobId: String
+    public init(jobId: String) { self.jobId = jobId }
+}

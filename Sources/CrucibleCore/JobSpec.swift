@@ -1,0 +1,142 @@
+import Foundation
+
+/// What a requester asks the network to run. Sent as JSON inside a signed `submit_job` envelope;
+/// people write it as YAML (see `JobSpecFile` in CrucibleClient).
+public struct JobSpec: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case batch
+    }
+
+    public struct InputFile: Codable, Sendable, Equatable {
+        /// Where the file appears in the task's work folder (a plain relative path).
+        public var name: String
+        public var sha256: String
+        public var sizeBytes: Int64
+
+        public init(name: String, sha256: String, sizeBytes: Int64) {
+            self.name = name
+            self.sha256 = sha256
+            self.sizeBytes = sizeBytes
+        }
+    }
+
+    public struct Resources: Codable, Sendable, Equatable {
+        /// Whole or fractional GPUs per task, in thousandths (500 = half a GPU); 0 runs on CPU.
+        public var gpuMilli: Int
+        public var cpuCores: Int
+        public var memoryMiB: Int
+
+        public init(gpuMilli: Int = 0, cpuCores: Int = 1, memoryMiB: Int = 512) {
+            self.gpuMilli = gpuMilli
+            self.cpuCores = cpuCores
+            self.memoryMiB = memoryMiB
+        }
+    }
+
+    public struct Verification: Codable, Sendable, Equatable {
+        public enum Policy: String, Codable, Sendable, CaseIterable {
+            case none
+            case replicate
+        }
+
+        public var policy: Policy
+        /// Share of tasks re-run on a node of another operator, in parts per million (1_000_000 = every task).
+        public var samplePpm: Int
+
+        public init(policy: Policy = .none, samplePpm: Int = 0) {
+            self.policy = policy
+            self.samplePpm = samplePpm
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var command: String
+    public var args: [String]
+    public var inputs: [InputFile]
+    public var taskCount: Int
+    public var resources: Resources
+    /// Most the requester pays per GPU-hour (per CPU-core-hour when `gpuMilli` is 0), in µCRU.
+    public var maxPriceMicroPerUnitHour: Int64
+    public var maxDurationS: Int
+    public var verification: Verification
+
+    public init(
+        name: String, kind: Kind = .batch, command: String, args: [String] = [], inputs: [InputFile] = [],
+        taskCount: Int = 1, resources: Resources = .init(), maxPriceMicroPerUnitHour: Int64,
+        maxDurationS: Int, verification: Verification = .init()
+    ) {
+        self.name = name
+        self.kind = kind
+        self.command = command
+        self.args = args
+        self.inputs = inputs
+        self.taskCount = taskCount
+        self.resources = resources
+        self.maxPriceMicroPerUnitHour = maxPriceMicroPerUnitHour
+        self.maxDurationS = maxDurationS
+        self.verification = verification
+    }
+
+    // Limits on everything a requester can ask for, so one spec cannot exhaust the coordinator.
+    public static let taskCountMax = 10_000
+    public static let durationSMax = 7 * 24 * 3600
+    public static let argCountMax = 256
+    public static let argBytesMax = 4096
+    public static let inputCountMax = 64
+    public static let nameBytesMax = 128
+    public static let gpuMilliMax = 8 * 1000
+    public static let priceMicroPerUnitHourMax: Int64 = 1_000 * Amount.microPerCRU
+
+    /// Billable units per task: GPUs when the task asks for any, CPU cores otherwise (in thousandths).
+    public var unitMilli: Int64 {
+        resources.gpuMilli > 0 ? Int64(resources.gpuMilli) : Int64(resources.cpuCores) * 1000
+    }
+
+    public var runsPerTaskMax: Int64 { verification.policy == .replicate ? 2 : 1 }
+
+    /// The most this job can cost including the burned fee: the escrow locked at submission.
+    public func maxCostMicro(feeBps: Int64) -> Int64 {
+        let perRun = Pricing.runCostMicro(unitMilli: unitMilli, priceMicroPerUnitHour: maxPriceMicroPerUnitHour, durationMs: Int64(maxDurationS) * 1000)
+        let runs = Int64(taskCount) * runsPerTaskMax
+        return runs * (perRun + Pricing.feeMicro(on: perRun, feeBps: feeBps))
+    }
+
+    /// Refuses anything a node could not run or the ledger could not price, with the field named.
+    public func validate() throws {
+        func fail(_ message: String) -> CrucibleError { CrucibleError(.invalidSpec, message) }
+        guard !name.isEmpty, name.utf8.count <= Self.nameBytesMax else { throw fail("name must be 1 to \(Self.nameBytesMax) bytes") }
+        guard !command.isEmpty, command.utf8.count <= Self.argBytesMax else { throw fail("command must not be empty") }
+        guard args.count <= Self.argCountMax else { throw fail("at most \(Self.argCountMax) args") }
+        guard args.allSatisfy({ $0.utf8.count <= Self.argBytesMax }) else { throw fail("each arg is at most \(Self.argBytesMax) bytes") }
+        guard (1...Self.taskCountMax).contains(taskCount) else { throw fail("tasks must be between 1 and \(Self.taskCountMax)") }
+        guard (1...Self.durationSMax).contains(maxDurationS) else { throw fail("maxDurationS must be between 1 and \(Self.durationSMax)") }
+        guard (0...Self.gpuMilliMax).contains(resources.gpuMilli) else { throw fail("gpus must be between 0 and \(Self.gpuMilliMax / 1000)") }
+        guard (1...1024).contains(resources.cpuCores) else { throw fail("cpuCores must be between 1 and 1024") }
+        guard (1...(4 << 20)).contains(resources.memoryMiB) else { throw fail("memoryMiB must be between 1 and \(4 << 20)") }
+        guard (1...Self.priceMicroPerUnitHourMax).contains(maxPriceMicroPerUnitHour) else {
+            throw fail("maxPrice must be above 0 and at most \(Amount.format(Self.priceMicroPerUnitHourMax)) CRU per unit-hour")
+        }
+        switch verification.policy {
+        case .none:
+            guard verification.samplePpm == 0 else { throw fail("sampleRate only applies to the replicate policy") }
+        case .replicate:
+            guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
+        }
+        guard inputs.count <= Self.inputCountMax else { throw fail("at most \(Self.inputCountMax) input files") }
+        var names = Set<String>()
+        for input in inputs {
+            guard Self.isPlainRelativePath(input.name) else { throw fail("input name `\(input.name)` must be a plain relative path") }
+            guard Digest.isValidHex(input.sha256) else { throw fail("input `\(input.name)` needs a 64-hex-digit sha256") }
+            guard input.sizeBytes >= 0 else { throw fail("input `\(input.name)` has a negative size") }
+            guard names.insert(input.name).inserted else { throw fail("input name `\(input.name)` appears twice") }
+        }
+    }
+
+    /// No absolute paths, no `..`, no empty components: a spec cannot make a node write outside the task folder.
+    public static func isPlainRelativePath(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") }
+    }
+}

@@ -1,0 +1,25 @@
+import CrucibleCore
+
+/// Everything that moves tokens. The coordinator derives these from log entries; `LedgerState.apply`
+/// is the only place balances change.
+public enum LedgerEvent: Sendable, Equatable {
+    /// Creates the initial supply: the only way tokens come into being in this version.
+    case genesis(allocations: [Allocation])
+    /// Moves a job's maximum cost from the payer's balance into the job's escrow.
+    case lockEscrow(jobId: String, payer: String, amountMicro: Int64)
+    /// Pays `to` out of a job's escrow.
+    case payFromEscrow(jobId: String, to: String, amountMicro: Int64)
+    /// Destroys part of a job's escrow: the protocol fee.
+    case burnFromEscrow(jobId: String, amountMicro: Int64)
+    /// Returns what is left of a job's escrow to its payer and closes it.
+    case releaseEscrow(jobId: String)
+
+    public struct Allocation: Codable, Sendable, Equatable {
+        public var address: String
+        public var amountMicro: Int64
+        public init(address: String, amountMicro: Int64) {
+            self.address = address
+            self.amountMicro = amountMicro
+        }
+    }
+}

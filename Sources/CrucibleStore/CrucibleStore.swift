@@ -1,0 +1,213 @@
+import CrucibleCore
+import Foundation
+import Logging
+import SQLKit
+import SQLiteKit
+
+/// The coordinator's durable state: the log, its checkpoints, the projection tables, seen nonces,
+/// content-addressed blobs and task logs. Every query goes through SQLKit so the same code serves
+/// SQLite (embedded) and, later, PostgreSQL.
+///
+/// Two sessions: `writer` is used only by `commit`, which the coordinator calls one batch at a time, so a
+/// transaction never interleaves with another; `reader` serves everything else, each statement on its own.
+public final class CrucibleStore: Sendable {
+    let writer: any SQLDatabase
+    let reader: any SQLDatabase
+    private let closeAll: @Sendable () async throws -> Void
+
+    static let rowDecoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
+    static let rowEncoder = SQLQueryEncoder(keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+
+    init(writer: any SQLDatabase, reader: any SQLDatabase, close: @escaping @Sendable () async throws -> Void) {
+        self.writer = writer
+        self.reader = reader
+        self.closeAll = close
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path` in WAL mode and brings its schema up to date.
+    public static func openSQLite(path: String, logger: Logger = Logger(label: "crucible.store")) async throws -> CrucibleStore {
+        try FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true
+        )
+        let writerConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let readerConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let store = CrucibleStore(
+            writer: writerConnection.sql(queryLogLevel: .trace),
+            reader: readerConnection.sql(queryLogLevel: .trace),
+            close: {
+                try await writerConnection.close()
+                try await readerConnection.close()
+            }
+        )
+        for db in [store.writer, store.reader] {
+            // WAL lets readers see a consistent snapshot while a commit is in flight; FULL sync because this is money.
+            try await db.raw("PRAGMA journal_mode = WAL").run()
+            try await db.raw("PRAGMA synchronous = FULL").run()
+            try await db.raw("PRAGMA busy_timeout = 10000").run()
+        }
+        try await store.migrate()
+        return store
+    }
+
+    public func close() async throws {
+        try await closeAll()
+    }
+
+    // MARK: - Log
+
+    /// Writes entries, checkpoints and the projection rows they change in one transaction: all or nothing.
+    public func commit(entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch) async throws {
+        let db = writer
+        try await db.withSession { session in
+            try await session.raw("BEGIN IMMEDIATE").run()
+            do {
+                if !entries.isEmpty {
+                    try await session.insert(into: "log_entries").models(entries, with: Self.rowEncoder).run()
+                }
+                if !checkpoints.isEmpty {
+                    try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
+                }
+                try await Self.write(projection, on: session)
+                try await session.raw("COMMIT").run()
+            } catch {
+                try? await session.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    private static func write(_ batch: ProjectionBatch, on db: any SQLDatabase) async throws {
+        try await upsert(batch.accounts, into: "accounts", key: "address", on: db)
+        try await upsert(batch.escrows, into: "escrows", key: "job_id", on: db)
+        for jobId in batch.closedEscrows {
+            try await db.delete(from: "escrows").where("job_id", .equal, jobId).run()
+        }
+        try await upsert(batch.totals, into: "ledger_totals", key: "name", on: db)
+        try await upsert(batch.nodes, into: "nodes", key: "id", on: db)
+        try await upsert(batch.jobs, into: "jobs", key: "id", on: db)
+        try await upsert(batch.tasks, into: "tasks", key: "id", on: db)
+        try await upsert(batch.runs, into: "runs", key: "id", on: db)
+    }
+
+    /// Inserts rows one by one, replacing a row with the same key, so the last write for a key wins.
+    private static func upsert<Row: Encodable & Sendable>(_ rows: [Row], into table: String, key: String, on db: any SQLDatabase) async throws {
+        for row in rows {
+            let columns = try rowEncoder.encode(row).map(\.0)
+            try await db.insert(into: table)
+                .model(row, with: rowEncoder)
+                .onConflict(with: [key]) { update in
+                    columns.filter { $0 != key }.reduce(update) { $0.set(excludedValueOf: $1) }
+                }
+                .run()
+        }
+    }
+
+    public func logEntries(afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
+        try await reader.select().column("*").from("log_entries")
+            .where("seq", .greaterThan, afterSeq)
+            .orderBy("seq").limit(limit)
+            .all(decoding: LogEntry.self, with: Self.rowDecoder)
+    }
+
+    public func lastLogEntry() async throws -> LogEntry? {
+        try await reader.select().column("*").from("log_entries")
+            .orderBy("seq", .descending).limit(1)
+            .first(decoding: LogEntry.self, with: Self.rowDecoder)
+    }
+
+    public func checkpoints() async throws -> [LogCheckpoint] {
+        try await reader.select().column("*").from("log_checkpoints").orderBy("last_seq")
+            .all(decoding: LogCheckpoint.self, with: Self.rowDecoder)
+    }
+
+    // MARK: - Projections
+
+    public func projection() async throws -> ProjectionSnapshot {
+        func all<Row: Decodable>(_ table: String, _ type: Row.Type) async throws -> [Row] {
+            try await reader.select().column("*").from(table).all(decoding: type, with: Self.rowDecoder)
+        }
+        return ProjectionSnapshot(
+            accounts: try await all("accounts", AccountRow.self),
+            escrows: try await all("escrows", EscrowRow.self),
+            totals: try await all("ledger_totals", TotalRow.self),
+            nodes: try await all("nodes", NodeRow.self),
+            jobs: try await all("jobs", JobRow.self),
+            tasks: try await all("tasks", TaskRow.self),
+            runs: try await all("runs", RunRow.self)
+        )
+    }
+
+    // MARK: - Nonces
+
+    /// Records that `signer` used `nonce`; false if it had been used before.
+    public func recordNonce(signer: String, nonce: String, timestampMs: Int64) async throws -> Bool {
+        let inserted = NonceRow(signer: signer, nonce: nonce, timestampMs: timestampMs)
+        let before = try await reader.select().column("nonce").from("nonces")
+            .where("signer", .equal, signer).where("nonce", .equal, nonce).limit(1).all().count
+        guard before == 0 else { return false }
+        try await reader.insert(into: "nonces").model(inserted, with: Self.rowEncoder).ignoringConflicts(with: ["signer", "nonce"]).run()
+        // A racing insert of the same pair is ignored above; exactly one caller may own the nonce, so check who won.
+        let owner = try await reader.select().column("timestamp_ms").from("nonces")
+            .where("signer", .equal, signer).where("nonce", .equal, nonce)
+            .first(decodingColumn: "timestamp_ms", as: Int64.self)
+        return owner == timestampMs
+    }
+
+    /// Forgets nonces older than the acceptance window: envelopes that old are refused as stale anyway.
+    public func pruneNonces(olderThanMs cutoffMs: Int64) async throws {
+        try await reader.delete(from: "nonces").where("timestamp_ms", .lessThan, cutoffMs).run()
+    }
+
+    // MARK: - Blobs
+
+    public func putBlob(sha256: String, data: Data) async throws {
+        try await reader.insert(into: "blobs")
+            .model(BlobRow(sha256: sha256, sizeBytes: Int64(data.count), data: data), with: Self.rowEncoder)
+            .ignoringConflicts(with: ["sha256"])
+            .run()
+    }
+
+    public func blob(sha256: String) async throws -> Data? {
+        try await reader.select().column("data").from("blobs").where("sha256", .equal, sha256)
+            .first(decodingColumn: "data", as: Data.self)
+    }
+
+    /// Which of `digests` the store does not hold.
+    public func missingBlobs(_ digests: [String]) async throws -> [String] {
+        guard !digests.isEmpty else { return [] }
+        let present = try await reader.select().column("sha256").from("blobs")
+            .where("sha256", .in, digests)
+            .all(decodingColumn: "sha256", as: String.self)
+        return digests.filter { !present.contains($0) }
+    }
+
+    // MARK: - Task logs
+
+    /// Stores a log chunk; a repeated (run, seq) is ignored so agents may resend after a network error.
+    public func appendTaskLog(_ row: TaskLogRow) async throws {
+        try await reader.insert(into: "task_logs").model(row, with: Self.rowEncoder)
+            .ignoringConflicts(with: ["run_id", "seq"]).run()
+    }
+
+    /// Log chunks of a job in arrival order, after the cursor `afterId`; returns (id, row) pairs.
+    public func taskLogs(jobId: String, afterId: Int64, limit: Int) async throws -> [(Int64, TaskLogRow)] {
+        let rows = try await reader.select().column("*").from("task_logs")
+            .where("job_id", .equal, jobId).where("id", .greaterThan, afterId)
+            .orderBy("id").limit(limit).all()
+        return try rows.map { row in
+            (try row.decode(column: "id", as: Int64.self), try row.decode(model: TaskLogRow.self, with: Self.rowDecoder))
+        }
+    }
+}
+
+struct NonceRow: Codable, Sendable {
+    var signer: String
+    var nonce: String
+    var timestampMs: Int64
+}
+
+struct BlobRow: Codable, Sendable {
+    var sha256: String
+    var sizeBytes: Int64
+    var data: Data
+}
