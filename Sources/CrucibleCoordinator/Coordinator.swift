@@ -1,0 +1,380 @@
+import CrucibleCore
+import CrucibleLedger
+import CrucibleStore
+import Foundation
+import Logging
+
+/// The sequencer: it admits signed envelopes, orders them and its own decisions into the log, keeps the
+/// state that the log implies, and runs matching, time-outs, verification and settlement.
+///
+/// Every change goes through `commit`, which applies the event to a copy of the state, signs the log entry and
+/// queues it; a single flush task writes queued entries and their projection rows in one transaction (group
+/// commit), and nobody is answered before their entry is durable.
+public actor Coordinator {
+    public nonisolated let identity: SigningIdentity
+    let store: CrucibleStore
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    public private(set) var state = NetworkState()
+    private var head: LogEntry?
+    private var uncheckpointed: [LogEntry] = []
+    private var pending = PendingCommit()
+    private var durableSeq: Int64 = 0
+    private var flushing = false
+    private var durabilityWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+
+    // What only the live coordinator knows; none of it is needed to replay the log.
+    private var lastSeenMs: [String: Int64] = [:]
+    private var lastHeartbeatMs: [String: Int64] = [:]
+    private var offerWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    private var generator = SystemRandomNumberGenerator()
+
+    static let offerWaitersPerNodeMax = 4
+    static let decisionsPerPassMax = 10_000
+
+    struct PendingCommit {
+        var entries: [LogEntry] = []
+        var checkpoints: [LogCheckpoint] = []
+        var projection = ProjectionBatch()
+    }
+
+    init(identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+        self.identity = identity
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Opens the coordinator over `store`: replays the log if there is one, writes the genesis otherwise.
+    public static func open(
+        store: CrucibleStore,
+        identity: SigningIdentity,
+        genesisAllocations: [LedgerEvent.Allocation],
+        parameters: NetworkParameters = NetworkParameters(),
+        clock: @escaping @Sendable () -> Int64 = { Clock.nowMs() },
+        logger: Logger = Logger(label: "crucible.coordinator")
+    ) async throws -> Coordinator {
+        let coordinator = Coordinator(identity: identity, store: store, clock: clock, logger: logger)
+        try await coordinator.recover()
+        if await coordinator.head == nil {
+            let genesis = LogEvent.Genesis(coordinator: identity.address, parameters: parameters, allocations: genesisAllocations)
+            let seq = try await coordinator.commit(.genesis(genesis)).seq
+            await coordinator.waitDurable(seq)
+        }
+        return coordinator
+    }
+
+    /// Rebuilds the state by replaying the stored log, checking each entry's chain and signature on the way.
+    private func recover() async throws {
+        let lastCheckpoint = try await store.checkpoints().last?.lastSeq ?? 0
+        var replayed = NetworkState()
+        var previous: LogEntry?
+        var tail: [LogEntry] = []
+        while true {
+            let page = try await store.logEntries(afterSeq: previous?.seq ?? 0, limit: 1000)
+            if page.isEmpty { break }
+            for entry in page {
+                try entry.verify(after: previous, coordinator: identity.address)
+                let event = try CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8))
+                try replayed.apply(event, atMs: entry.timestampMs)
+                previous = entry
+                if entry.seq > lastCheckpoint { tail.append(entry) }
+            }
+        }
+        state = replayed
+        head = previous
+        durableSeq = previous?.seq ?? 0
+        uncheckpointed = tail
+        // Leases survive a restart: their nodes get a full timeout from now to show they are still working.
+        let now = clock()
+        for run in state.runs.values where run.state == .running { lastHeartbeatMs[run.id] = now }
+        if let head { logger.info("recovered the log", metadata: ["entries": "\(head.seq)"]) }
+    }
+
+    // MARK: - Commit
+
+    /// Applies `event` to the state and queues its log entry; throws (changing nothing) if the event is refused.
+    @discardableResult
+    func commit(_ event: LogEvent) throws -> (seq: Int64, applied: NetworkState.Applied) {
+        let now = clock()
+        var next = state
+        let applied = try next.apply(event, atMs: now)
+        let content = String(decoding: try CanonicalJSON.encode(event), as: UTF8.self)
+        let entry = LogEntry.make(after: head, timestampMs: now, content: content, signer: identity)
+        state = next
+        head = entry
+        pending.entries.append(entry)
+        pending.projection.append(state.projectionRows(for: applied.changes))
+        uncheckpointed.append(entry)
+        if uncheckpointed.count >= state.parameters.checkpointInterval {
+            pending.checkpoints.append(LogCheckpoint.make(entries: uncheckpointed, signer: identity))
+            uncheckpointed = []
+        }
+        if case .offer(_, let nodeId, _, _) = event { wakeOfferWaiters(nodeId) }
+        startFlushing()
+        return (entry.seq, applied)
+    }
+
+    private func startFlushing() {
+        guard !flushing, !pending.entries.isEmpty else { return }
+        flushing = true
+        Task { await self.flush() }
+    }
+
+    private func flush() async {
+        while !pending.entries.isEmpty {
+            let batch = pending
+            pending = PendingCommit()
+            do {
+                try await store.commit(entries: batch.entries, checkpoints: batch.checkpoints, projection: batch.projection)
+            } catch {
+                // The state in memory is ahead of the disk and cannot be rolled back safely. Stop rather than go on
+                // from corrupt state; a restart replays the durable log, and no caller was told of the lost entries.
+                logger.critical("log commit failed", metadata: ["error": "\(error)"])
+                fatalError("crucible: the log could not be written: \(error)")
+            }
+            durableSeq = batch.entries[batch.entries.count - 1].seq
+            let ready = durabilityWaiters.filter { $0.seq <= durableSeq }
+            durabilityWaiters.removeAll { $0.seq <= durableSeq }
+            for waiter in ready { waiter.continuation.resume() }
+        }
+        flushing = false
+    }
+
+    /// Returns once the entry `seq` is on disk.
+    func waitDurable(_ seq: Int64) async {
+        guard seq > durableSeq else { return }
+        await withCheckedContinuation { continuation in
+            durabilityWaiters.append((seq, continuation))
+        }
+    }
+
+    /// Waits for everything committed so far to be on disk.
+    public func drain() async {
+        await waitDurable(head?.seq ?? 0)
+    }
+
+    public var logHead: Int64 { head?.seq ?? 0 }
+
+    // MARK: - Decisions
+
+    /// Makes every decision that is due now: time-outs, sampling, verdicts, settlement, closing, offers.
+    public func decide() {
+        let now = clock()
+        let online = onlineNodes(atMs: now)
+        for _ in 0..<Self.decisionsPerPassMax {
+            let scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs)
+            guard let decision = scheduler.nextDecision(in: state, using: &generator) else { return }
+            do {
+                try commit(decision)
+            } catch {
+                logger.error("a scheduled decision was refused", metadata: ["decision": "\(decision.typeName)", "error": "\(error)"])
+                return
+            }
+            if case .runLost(let runId, _) = decision { lastHeartbeatMs[runId] = nil }
+        }
+    }
+
+    /// Runs `decide` on a short period and prunes old nonces, until the task is cancelled.
+    public func runDecisionLoop(periodMs: Int = 250) async {
+        var lastPruneMs: Int64 = 0
+        while !Task.isCancelled {
+            decide()
+            let now = clock()
+            if now - lastPruneMs > 60_000 {
+                lastPruneMs = now
+                try? await store.pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
+            }
+            try? await Task.sleep(for: .milliseconds(periodMs))
+        }
+    }
+
+    func onlineNodes(atMs now: Int64) -> Set<String> {
+        Set(lastSeenMs.filter { now - $0.value <= state.parameters.onlineWindowMs }.keys)
+    }
+
+    public func isOnline(_ nodeId: String) -> Bool {
+        guard let seen = lastSeenMs[nodeId] else { return false }
+        return clock() - seen <= state.parameters.onlineWindowMs
+    }
+
+    public func lastSeen(_ nodeId: String) -> Int64? { lastSeenMs[nodeId] }
+
+    // MARK: - Admission
+
+    /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
+    /// window and a nonce the signer never used. A refusal changes nothing but the nonce record.
+    func admit(_ envelope: SignedEnvelope, as kind: EnvelopeKind) async throws {
+        guard envelope.kind == kind else {
+            throw CrucibleError(.wrongKind, "this endpoint takes \(kind.rawValue) envelopes, not \(envelope.kind.rawValue)")
+        }
+        try envelope.verifySignature()
+        let now = clock()
+        let window = state.parameters.timestampWindowMs
+        guard abs(now - envelope.timestampMs) <= window else {
+            throw CrucibleError(.staleTimestamp, "the envelope's timestamp is \((now - envelope.timestampMs) / 1000) s from the coordinator's clock; the window is ±\(window / 1000) s")
+        }
+        guard try await store.recordNonce(signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs) else {
+            throw CrucibleError(.replayedNonce, "this signer already used nonce \(envelope.nonce)")
+        }
+    }
+
+    /// Logs and applies an admitted envelope, makes the decisions that follow from it, and returns once all of
+    /// that is durable.
+    private func commitAdmitted(_ envelope: SignedEnvelope) async throws -> NetworkState.Applied {
+        let applied = try commit(.envelope(envelope)).applied
+        decide()
+        await drain()
+        return applied
+    }
+
+    // MARK: - Operations
+
+    public func registerNode(_ envelope: SignedEnvelope) async throws -> NodeRecord {
+        try await admit(envelope, as: .registerNode)
+        _ = try await commitAdmitted(envelope)
+        lastSeenMs[envelope.signer] = clock()
+        return state.nodes[envelope.signer]!
+    }
+
+    public func submitJob(_ envelope: SignedEnvelope) async throws -> JobRecord {
+        try await admit(envelope, as: .submitJob)
+        let spec = try envelope.decodePayload(as: JobSubmission.self).spec
+        let missing = try await store.missingBlobs(spec.inputs.map(\.sha256))
+        if let first = missing.first, let input = spec.inputs.first(where: { $0.sha256 == first }) {
+            throw CrucibleError(.invalidSpec, "input `\(input.name)` (\(first.prefix(12))…) was not uploaded; PUT it to /v1/blobs/\(first) first")
+        }
+        let applied = try await commitAdmitted(envelope)
+        return state.jobs[applied.jobId!]!
+    }
+
+    public func cancelJob(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
+        try await admit(envelope, as: .cancelJob)
+        let payload = try envelope.decodePayload(as: JobCancellation.self)
+        guard payload.jobId == jobId else {
+            throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
+        }
+        _ = try await commitAdmitted(envelope)
+        return try state.job(jobId)
+    }
+
+    public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
+        try await admit(envelope, as: .respondOffer)
+        let response = try envelope.decodePayload(as: OfferResponse.self)
+        _ = try await commitAdmitted(envelope)
+        if response.accept { lastHeartbeatMs[response.runId] = clock() }
+        lastSeenMs[envelope.signer] = clock()
+        return try state.run(response.runId)
+    }
+
+    public func reportResult(_ envelope: SignedEnvelope) async throws -> RunRecord {
+        try await admit(envelope, as: .reportResult)
+        let report = try envelope.decodePayload(as: RunReport.self)
+        let missing = try await store.missingBlobs(Array(Set(report.outputs.map(\.sha256))))
+        if let first = missing.first {
+            throw CrucibleError(.invalidSpec, "output \(first.prefix(12))… was not uploaded; PUT it to /v1/blobs/\(first) first")
+        }
+        _ = try await commitAdmitted(envelope)
+        lastHeartbeatMs[report.runId] = nil
+        lastSeenMs[envelope.signer] = clock()
+        return try state.run(report.runId)
+    }
+
+    /// Long-poll: answers at once with open offers for the node, or waits up to `waitMs` for one.
+    public func pollOffers(_ envelope: SignedEnvelope) async throws -> [RunRecord] {
+        try await admit(envelope, as: .pollOffers)
+        let poll = try envelope.decodePayload(as: OfferPoll.self)
+        guard (0...OfferPoll.waitMsMax).contains(poll.waitMs) else {
+            throw CrucibleError(.malformed, "waitMs must be between 0 and \(OfferPoll.waitMsMax)")
+        }
+        let nodeId = envelope.signer
+        guard state.nodes[nodeId] != nil else { throw CrucibleError(.notFound, "node is not registered; register first") }
+        lastSeenMs[nodeId] = clock()
+        decide()
+        var offers = state.openOffers(for: nodeId, atMs: clock())
+        if offers.isEmpty && poll.waitMs > 0 && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
+            await waitForOffer(nodeId, timeoutMs: poll.waitMs)
+            lastSeenMs[nodeId] = clock()
+            offers = state.openOffers(for: nodeId, atMs: clock())
+        }
+        await drain()
+        return offers
+    }
+
+    /// Records a heartbeat; returns the runs the node must stop (cancelled, lost, or never leased to it).
+    public func heartbeat(_ envelope: SignedEnvelope) async throws -> [String] {
+        try await admit(envelope, as: .heartbeat)
+        let beat = try envelope.decodePayload(as: Heartbeat.self)
+        guard beat.runIds.count <= 1024 else { throw CrucibleError(.tooLarge, "at most 1024 run ids per heartbeat") }
+        let nodeId = envelope.signer
+        guard state.nodes[nodeId] != nil else { throw CrucibleError(.notFound, "node is not registered; register first") }
+        let now = clock()
+        lastSeenMs[nodeId] = now
+        var stop = [String]()
+        for runId in beat.runIds {
+            if let run = state.runs[runId], run.nodeId == nodeId, run.state == .running {
+                lastHeartbeatMs[runId] = now
+            } else {
+                stop.append(runId)
+            }
+        }
+        decide()
+        return stop
+    }
+
+    /// Stores a chunk of a run's output log. Not part of the hash chain: logs are for people, not for settlement.
+    public func appendTaskLog(_ envelope: SignedEnvelope) async throws {
+        try await admit(envelope, as: .appendTaskLog)
+        let chunk = try envelope.decodePayload(as: TaskLogAppend.self)
+        guard chunk.text.utf8.count <= TaskLogAppend.textBytesMax else {
+            throw CrucibleError(.tooLarge, "a log chunk is at most \(TaskLogAppend.textBytesMax) bytes")
+        }
+        guard chunk.seq >= 0 else { throw CrucibleError(.malformed, "seq must not be negative") }
+        let run = try state.run(chunk.runId)
+        guard run.nodeId == envelope.signer else { throw CrucibleError(.forbidden, "run \(run.id) is not leased to this node") }
+        try await store.appendTaskLog(TaskLogRow(
+            runId: run.id, seq: chunk.seq, jobId: run.jobId, taskIndex: run.taskIndex, text: chunk.text, receivedMs: clock()
+        ))
+    }
+
+    // MARK: - Offer waiters
+
+    private func waitForOffer(_ nodeId: String, timeoutMs: Int) async {
+        let id = UUID()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            offerWaiters[nodeId, default: [:]][id] = continuation
+            Task {
+                try? await Task.sleep(for: .milliseconds(timeoutMs))
+                await self.resumeOfferWaiter(nodeId, id)
+            }
+        }
+    }
+
+    private func resumeOfferWaiter(_ nodeId: String, _ id: UUID) {
+        offerWaiters[nodeId]?.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeOfferWaiters(_ nodeId: String) {
+        guard let waiters = offerWaiters.removeValue(forKey: nodeId) else { return }
+        for continuation in waiters.values { continuation.resume() }
+    }
+
+    // MARK: - Reads
+
+    public func blob(_ sha256: String) async throws -> Data? {
+        try await store.blob(sha256: sha256)
+    }
+
+    public func putBlob(_ data: Data, sha256: String) async throws {
+        try await store.putBlob(sha256: sha256, data: data)
+    }
+
+    public func taskLogs(jobId: String, afterId: Int64, limit: Int) async throws -> [(Int64, TaskLogRow)] {
+        try await store.taskLogs(jobId: jobId, afterId: afterId, limit: limit)
+    }
+
+    public func logEntries(afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
+        try await store.logEntries(afterSeq: afterSeq, limit: limit)
+    }
+}

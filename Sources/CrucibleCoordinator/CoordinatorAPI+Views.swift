@@ -1,0 +1,86 @@
+import CrucibleAPI
+import CrucibleCore
+import CrucibleLedger
+
+extension CoordinatorAPI {
+    func nodeView(_ node: NodeRecord, state: NetworkState) async -> Components.Schemas.Node {
+        let registration = node.registration
+        return Components.Schemas.Node(
+            id: node.id, operatorAddress: registration.operatorAddress, region: registration.region,
+            hardware: registration.hardware.summary, gpuCount: registration.hardware.gpus.count,
+            cpuCores: registration.hardware.cpuCores, memoryMiB: registration.hardware.memoryMiB,
+            online: await coordinator.isOnline(node.id),
+            runsActive: state.activeRunIdsByNode[node.id]?.count ?? 0,
+            runsDone: node.runsDone, earnedMicro: node.earnedMicro,
+            askMicroPerGpuHour: registration.policy.askMicroPerGpuHour,
+            askMicroPerCpuCoreHour: registration.policy.askMicroPerCpuCoreHour,
+            maxConcurrentRuns: registration.policy.maxConcurrentRuns,
+            lastSeenMs: await coordinator.lastSeen(node.id)
+        )
+    }
+
+    func networkView() async -> Components.Schemas.NetworkSummary {
+        let state = await coordinator.state
+        var online = 0
+        for id in state.nodes.keys where await coordinator.isOnline(id) { online += 1 }
+        let jobs = state.jobs.values
+        return Components.Schemas.NetworkSummary(
+            coordinator: coordinator.identity.address, logHead: await coordinator.logHead,
+            nodesRegistered: state.nodes.count, nodesOnline: online,
+            gpusRegistered: state.nodes.values.reduce(0) { $0 + $1.registration.hardware.gpus.count },
+            jobsTotal: jobs.count, jobsOpen: jobs.filter { !$0.isClosed }.count,
+            jobsSettled: jobs.filter { $0.state == .settled }.count, jobsCancelled: jobs.filter { $0.state == .cancelled }.count,
+            genesisMicro: state.ledger.genesisMicro, mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,
+            supplyMicro: state.ledger.supplyMicro, escrowMicro: state.ledger.totalEscrowMicro, feeBps: state.parameters.feeBps
+        )
+    }
+
+    func offerView(_ run: RunRecord, state: NetworkState) -> Components.Schemas.Offer? {
+        guard let job = state.jobs[run.jobId], let deadline = run.offerDeadlineMs else { return nil }
+        let spec = job.spec
+        return Components.Schemas.Offer(
+            runId: run.id, jobId: job.id, taskIndex: run.taskIndex, taskCount: spec.taskCount,
+            role: run.role == .primary ? .primary : .replica, kind: spec.kind.rawValue, command: spec.command, args: spec.args,
+            inputs: spec.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
+            gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
+            maxDurationS: spec.maxDurationS, priceMicroPerUnitHour: run.priceMicroPerUnitHour, requester: job.requester,
+            deadlineMs: deadline
+        )
+    }
+
+    func jobSummaryView(_ job: JobRecord) -> Components.Schemas.JobSummary {
+        Components.Schemas.JobSummary(
+            id: job.id, name: job.spec.name, requester: job.requester, state: job.state.rawValue, taskCount: job.spec.taskCount,
+            tasksVerified: job.tasks.filter { $0.state == .verified }.count,
+            tasksDisputed: job.tasks.filter { $0.state == .disputed }.count,
+            tasksFailed: job.tasks.filter { $0.state == .failed }.count,
+            submittedMs: job.submittedMs, paidMicro: job.paidMicro, burnedMicro: job.burnedMicro
+        )
+    }
+
+    func jobView(_ job: JobRecord, state: NetworkState) -> Components.Schemas.Job {
+        let spec = job.spec
+        let tasks = job.tasks.map { task in
+            Components.Schemas.TaskStatus(
+                index: task.index, state: task.state.rawValue, digest: task.digest,
+                runs: task.runIds.compactMap { state.runs[$0] }.map { run in
+                    Components.Schemas.RunStatus(
+                        id: run.id, role: run.role.rawValue, attempt: run.attempt, state: run.state.rawValue, nodeId: run.nodeId,
+                        priceMicroPerUnitHour: run.priceMicroPerUnitHour, startedMs: run.startedMs, endedMs: run.endedMs,
+                        exitCode: run.exitCode.map(Int.init), digest: run.digest, failure: run.failure, paidMicro: run.paidMicro,
+                        outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) }
+                    )
+                }
+            )
+        }
+        return Components.Schemas.Job(
+            id: job.id, name: spec.name, requester: job.requester, state: job.state.rawValue, kind: spec.kind.rawValue,
+            command: spec.command, args: spec.args, taskCount: spec.taskCount, gpuMilli: spec.resources.gpuMilli,
+            cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
+            maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour, maxDurationS: spec.maxDurationS,
+            verification: spec.verification.policy.rawValue, samplePpm: spec.verification.samplePpm,
+            submittedMs: job.submittedMs, closedMs: job.closedMs, escrowLockedMicro: job.escrowLockedMicro,
+            paidMicro: job.paidMicro, burnedMicro: job.burnedMicro, refundedMicro: job.refundedMicro, tasks: tasks
+        )
+    }
+}

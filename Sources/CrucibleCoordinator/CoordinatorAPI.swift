@@ -1,0 +1,219 @@
+import CrucibleAPI
+import CrucibleCore
+import CrucibleLedger
+import CrucibleStore
+import Foundation
+import Logging
+import OpenAPIRuntime
+
+/// The HTTP API of `openapi.yaml`, served over the coordinator. Handlers translate between the generated
+/// types and the domain, and turn every refusal into an error body with its code.
+public struct CoordinatorAPI: APIProtocol {
+    public let coordinator: Coordinator
+    let logger: Logger
+    public static let version = "0.1.0"
+    public static let blobBytesMax = 64 << 20
+
+    public init(coordinator: Coordinator, logger: Logger = Logger(label: "crucible.api")) {
+        self.coordinator = coordinator
+        self.logger = logger
+    }
+
+    /// Runs `body`, answering a refusal with the operation's default (error) response.
+    func handle<Output>(
+        _ makeError: (Int, Components.Responses.ErrorResponse) -> Output,
+        _ body: () async throws -> Output
+    ) async -> Output {
+        do {
+            return try await body()
+        } catch let error as CrucibleError {
+            return makeError(error.httpStatus, .init(body: .json(.init(code: error.code.rawValue, message: error.message))))
+        } catch {
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return makeError(500, .init(body: .json(.init(code: "internal", message: "the coordinator failed to handle the request"))))
+        }
+    }
+
+    public func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        await handle(Operations.GetHealth.Output.default) {
+            .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, logHead: await coordinator.logHead, version: Self.version))))
+        }
+    }
+
+    public func getNetwork(_ input: Operations.GetNetwork.Input) async throws -> Operations.GetNetwork.Output {
+        await handle(Operations.GetNetwork.Output.default) {
+            .ok(.init(body: .json(await networkView())))
+        }
+    }
+
+    public func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output {
+        await handle(Operations.ListNodes.Output.default) {
+            let state = await coordinator.state
+            var views = [Components.Schemas.Node]()
+            for node in state.nodes.values.sorted(by: { $0.registeredMs < $1.registeredMs }) {
+                views.append(await nodeView(node, state: state))
+            }
+            return .ok(.init(body: .json(.init(nodes: views))))
+        }
+    }
+
+    public func registerNode(_ input: Operations.RegisterNode.Input) async throws -> Operations.RegisterNode.Output {
+        await handle(Operations.RegisterNode.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let node = try await coordinator.registerNode(try SignedEnvelope(body))
+            return .ok(.init(body: .json(await nodeView(node, state: coordinator.state))))
+        }
+    }
+
+    public func pollOffers(_ input: Operations.PollOffers.Input) async throws -> Operations.PollOffers.Output {
+        await handle(Operations.PollOffers.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let runs = try await coordinator.pollOffers(try SignedEnvelope(body))
+            let state = await coordinator.state
+            return .ok(.init(body: .json(.init(offers: runs.compactMap { offerView($0, state: state) }))))
+        }
+    }
+
+    public func sendHeartbeat(_ input: Operations.SendHeartbeat.Input) async throws -> Operations.SendHeartbeat.Output {
+        await handle(Operations.SendHeartbeat.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let stop = try await coordinator.heartbeat(try SignedEnvelope(body))
+            return .ok(.init(body: .json(.init(stop: stop))))
+        }
+    }
+
+    public func respondOffer(_ input: Operations.RespondOffer.Input) async throws -> Operations.RespondOffer.Output {
+        await handle(Operations.RespondOffer.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let run = try await coordinator.respondOffer(try SignedEnvelope(body))
+            return .ok(.init(body: .json(.init(runId: run.id, state: run.state.rawValue))))
+        }
+    }
+
+    public func reportResult(_ input: Operations.ReportResult.Input) async throws -> Operations.ReportResult.Output {
+        await handle(Operations.ReportResult.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let run = try await coordinator.reportResult(try SignedEnvelope(body))
+            return .ok(.init(body: .json(.init(runId: run.id, state: run.state.rawValue))))
+        }
+    }
+
+    public func appendTaskLog(_ input: Operations.AppendTaskLog.Input) async throws -> Operations.AppendTaskLog.Output {
+        await handle(Operations.AppendTaskLog.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let envelope = try SignedEnvelope(body)
+            try await coordinator.appendTaskLog(envelope)
+            let runId = (try? envelope.decodePayload(as: TaskLogAppend.self).runId) ?? ""
+            return .ok(.init(body: .json(.init(runId: runId, state: "logged"))))
+        }
+    }
+
+    public func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
+        await handle(Operations.ListJobs.Output.default) {
+            let state = await coordinator.state
+            let requester = input.query.requester
+            let jobs = state.jobOrder.reversed().compactMap { state.jobs[$0] }
+                .filter { requester == nil || $0.requester == requester }
+                .prefix(1000)
+                .map(jobSummaryView)
+            return .ok(.init(body: .json(.init(jobs: Array(jobs)))))
+        }
+    }
+
+    public func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
+        await handle(Operations.SubmitJob.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let job = try await coordinator.submitJob(try SignedEnvelope(body))
+            return .created(.init(body: .json(jobView(job, state: await coordinator.state))))
+        }
+    }
+
+    public func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        await handle(Operations.GetJob.Output.default) {
+            let state = await coordinator.state
+            return .ok(.init(body: .json(jobView(try state.job(input.path.jobId), state: state))))
+        }
+    }
+
+    public func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
+        await handle(Operations.CancelJob.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let job = try await coordinator.cancelJob(input.path.jobId, try SignedEnvelope(body))
+            return .ok(.init(body: .json(jobView(job, state: await coordinator.state))))
+        }
+    }
+
+    public func getJobLogs(_ input: Operations.GetJobLogs.Input) async throws -> Operations.GetJobLogs.Output {
+        await handle(Operations.GetJobLogs.Output.default) {
+            let jobId = input.path.jobId
+            let job = try await coordinator.state.job(jobId)
+            let after = input.query.after ?? 0
+            let limit = min(max(input.query.limit ?? 500, 1), 5000)
+            let rows = try await coordinator.taskLogs(jobId: jobId, afterId: after, limit: limit)
+            let chunks = rows.map { id, row in
+                Components.Schemas.LogChunk(id: id, runId: row.runId, taskIndex: row.taskIndex, text: row.text, receivedMs: row.receivedMs)
+            }
+            return .ok(.init(body: .json(.init(chunks: chunks, next: rows.last?.0 ?? after, jobClosed: job.isClosed))))
+        }
+    }
+
+    public func putBlob(_ input: Operations.PutBlob.Input) async throws -> Operations.PutBlob.Output {
+        await handle(Operations.PutBlob.Output.default) {
+            let sha256 = input.path.sha256
+            guard Digest.isValidHex(sha256) else { throw CrucibleError(.malformed, "a blob address is 64 lowercase hex digits") }
+            guard case .binary(let body) = input.body else { throw CrucibleError(.malformed, "expected application/octet-stream") }
+            let data: Data
+            do {
+                data = try await Data(collecting: body, upTo: Self.blobBytesMax)
+            } catch {
+                throw CrucibleError(.tooLarge, "a blob is at most \(Self.blobBytesMax >> 20) MiB")
+            }
+            guard Digest.sha256Hex(data) == sha256 else {
+                throw CrucibleError(.digestMismatch, "the body's SHA-256 is \(Digest.sha256Hex(data)), not \(sha256)")
+            }
+            try await coordinator.putBlob(data, sha256: sha256)
+            return .created(.init(body: .json(.init(sha256: sha256, sizeBytes: Int64(data.count)))))
+        }
+    }
+
+    public func getBlob(_ input: Operations.GetBlob.Input) async throws -> Operations.GetBlob.Output {
+        await handle(Operations.GetBlob.Output.default) {
+            let sha256 = input.path.sha256
+            guard Digest.isValidHex(sha256) else { throw CrucibleError(.malformed, "a blob address is 64 lowercase hex digits") }
+            guard let data = try await coordinator.blob(sha256) else { throw CrucibleError(.notFound, "no blob \(sha256)") }
+            return .ok(.init(body: .binary(HTTPBody(data))))
+        }
+    }
+
+    public func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {
+        await handle(Operations.GetAccount.Output.default) {
+            let address = input.path.address
+            guard Address.isValid(address) else { throw CrucibleError(.malformed, "an address is 64 lowercase hex digits") }
+            let ledger = await coordinator.state.ledger
+            return .ok(.init(body: .json(.init(address: address, balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address)))))
+        }
+    }
+
+    public func getLog(_ input: Operations.GetLog.Input) async throws -> Operations.GetLog.Output {
+        await handle(Operations.GetLog.Output.default) {
+            let after = max(input.query.after ?? 0, 0)
+            let limit = min(max(input.query.limit ?? 500, 1), 5000)
+            let entries = try await coordinator.logEntries(afterSeq: after, limit: limit).map {
+                Components.Schemas.LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature)
+            }
+            return .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, entries: entries))))
+        }
+    }
+}
+
+extension SignedEnvelope {
+    /// Converts the wire form, refusing unknown kinds and bad base64 with a clear error.
+    init(_ wire: Components.Schemas.Envelope) throws {
+        guard let kind = EnvelopeKind(rawValue: wire.kind) else {
+            throw CrucibleError(.unknownKind, "unknown envelope kind `\(wire.kind.prefix(64))`; known kinds: \(EnvelopeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let payload = Data(base64Encoded: wire.payload) else { throw CrucibleError(.malformed, "payload is not base64") }
+        guard let signature = Data(base64Encoded: wire.signature) else { throw CrucibleError(.malformed, "signature is not base64") }
+        self.init(signer: wire.signer, nonce: wire.nonce, timestampMs: wire.timestampMs, kind: kind, payload: payload, signature: signature)
+    }
+}

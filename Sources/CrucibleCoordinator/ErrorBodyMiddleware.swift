@@ -1,0 +1,40 @@
+import CrucibleCore
+import Foundation
+import HTTPTypes
+import OpenAPIRuntime
+
+/// Requests that fail before reaching a handler (a body that is not JSON, a missing field) get the same error body
+/// as every other refusal, with code `malformed`, instead of the runtime's plain-text answer.
+struct ErrorBodyMiddleware: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest,
+        body: HTTPBody?,
+        metadata: ServerRequestMetadata,
+        operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        do {
+            return try await next(request, body, metadata)
+        } catch let error as ServerError {
+            let status = error.httpStatus
+            let isClientError = (400..<500).contains(status.code)
+            let message = isClientError ? describe(error) : "the coordinator failed to handle the request"
+            let payload = ["code": isClientError ? CrucibleError.Code.malformed.rawValue : "internal", "message": message]
+            let data = (try? CanonicalJSON.encode(payload)) ?? Data()
+            var response = HTTPResponse(status: isClientError ? status : .internalServerError)
+            response.headerFields[.contentType] = "application/json"
+            return (response, HTTPBody(data))
+        }
+    }
+
+    private func describe(_ error: ServerError) -> String {
+        var underlying: any Error = error.underlyingError
+        // The runtime wraps decoding failures; unwrap to the DecodingError that names the field.
+        let mirror = Mirror(reflecting: underlying)
+        if let decoding = mirror.children.compactMap({ $0.value as? DecodingError }).first { underlying = decoding }
+        if underlying is DecodingError {
+            return "request body does not match the API: \(CanonicalJSON.describe(underlying))"
+        }
+        return "\(error.causeDescription): \(underlying)"
+    }
+}

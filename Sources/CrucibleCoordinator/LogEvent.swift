@@ -1,0 +1,138 @@
+import CrucibleCore
+import CrucibleLedger
+import Foundation
+
+/// The content of a log entry: an accepted signed input, or a decision the coordinator made.
+/// Decisions carry everything needed to replay them, so replay never needs the clock, the network or randomness.
+public enum LogEvent: Sendable, Equatable {
+    case genesis(Genesis)
+    case envelope(SignedEnvelope)
+    /// A queued run is offered to a node at the node's ask.
+    case offer(runId: String, nodeId: String, priceMicroPerUnitHour: Int64, deadlineMs: Int64)
+    /// The node did not answer the offer in time; the run goes back to the queue.
+    case offerLapsed(runId: String)
+    /// A running lease stopped heartbeating or overran; the run is lost and the task rescheduled.
+    case runLost(runId: String, reason: String)
+    /// Drawn after a primary result is in: does the task also run on another operator's node?
+    case sampled(jobId: String, taskIndex: Int, replicate: Bool)
+    /// The task's outcome and what it pays: each verified run its price × time, the fee burned.
+    case verdict(TaskVerdict)
+    /// All tasks are final: the rest of the escrow goes back to the requester.
+    case jobClosed(jobId: String, refundMicro: Int64)
+
+    public struct Genesis: Codable, Sendable, Equatable {
+        public var coordinator: String
+        public var parameters: NetworkParameters
+        public var allocations: [LedgerEvent.Allocation]
+        public init(coordinator: String, parameters: NetworkParameters, allocations: [LedgerEvent.Allocation]) {
+            self.coordinator = coordinator
+            self.parameters = parameters
+            self.allocations = allocations
+        }
+    }
+
+    public var typeName: String {
+        switch self {
+        case .genesis: "genesis"
+        case .envelope: "envelope"
+        case .offer: "offer"
+        case .offerLapsed: "offer_lapsed"
+        case .runLost: "run_lost"
+        case .sampled: "sampled"
+        case .verdict: "verdict"
+        case .jobClosed: "job_closed"
+        }
+    }
+}
+
+public struct TaskVerdict: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable {
+        case verified
+        case disputed
+    }
+
+    public struct Payment: Codable, Sendable, Equatable {
+        public var runId: String
+        public var to: String
+        public var amountMicro: Int64
+        public var feeMicro: Int64
+    }
+
+    public var jobId: String
+    public var taskIndex: Int
+    public var outcome: Outcome
+    public var payments: [Payment]
+
+    public var feeMicro: Int64 { payments.reduce(0) { $0 + $1.feeMicro } }
+    public var paidMicro: Int64 { payments.reduce(0) { $0 + $1.amountMicro } }
+}
+
+extension LogEvent: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, reason, jobId, taskIndex, replicate, verdict, refundMicro
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(typeName, forKey: .type)
+        switch self {
+        case .genesis(let genesis):
+            try container.encode(genesis, forKey: .genesis)
+        case .envelope(let envelope):
+            try container.encode(envelope, forKey: .envelope)
+        case .offer(let runId, let nodeId, let price, let deadline):
+            try container.encode(runId, forKey: .runId)
+            try container.encode(nodeId, forKey: .nodeId)
+            try container.encode(price, forKey: .priceMicroPerUnitHour)
+            try container.encode(deadline, forKey: .deadlineMs)
+        case .offerLapsed(let runId):
+            try container.encode(runId, forKey: .runId)
+        case .runLost(let runId, let reason):
+            try container.encode(runId, forKey: .runId)
+            try container.encode(reason, forKey: .reason)
+        case .sampled(let jobId, let taskIndex, let replicate):
+            try container.encode(jobId, forKey: .jobId)
+            try container.encode(taskIndex, forKey: .taskIndex)
+            try container.encode(replicate, forKey: .replicate)
+        case .verdict(let verdict):
+            try container.encode(verdict, forKey: .verdict)
+        case .jobClosed(let jobId, let refund):
+            try container.encode(jobId, forKey: .jobId)
+            try container.encode(refund, forKey: .refundMicro)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch type {
+        case "genesis":
+            self = .genesis(try container.decode(Genesis.self, forKey: .genesis))
+        case "envelope":
+            self = .envelope(try container.decode(SignedEnvelope.self, forKey: .envelope))
+        case "offer":
+            self = .offer(
+                runId: try container.decode(String.self, forKey: .runId),
+                nodeId: try container.decode(String.self, forKey: .nodeId),
+                priceMicroPerUnitHour: try container.decode(Int64.self, forKey: .priceMicroPerUnitHour),
+                deadlineMs: try container.decode(Int64.self, forKey: .deadlineMs)
+            )
+        case "offer_lapsed":
+            self = .offerLapsed(runId: try container.decode(String.self, forKey: .runId))
+        case "run_lost":
+            self = .runLost(runId: try container.decode(String.self, forKey: .runId), reason: try container.decode(String.self, forKey: .reason))
+        case "sampled":
+            self = .sampled(
+                jobId: try container.decode(String.self, forKey: .jobId),
+                taskIndex: try container.decode(Int.self, forKey: .taskIndex),
+                replicate: try container.decode(Bool.self, forKey: .replicate)
+            )
+        case "verdict":
+            self = .verdict(try container.decode(TaskVerdict.self, forKey: .verdict))
+        case "job_closed":
+            self = .jobClosed(jobId: try container.decode(String.self, forKey: .jobId), refundMicro: try container.decode(Int64.self, forKey: .refundMicro))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown log event type \(type)")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// The rules the coordinator runs by, fixed in the genesis entry so every replay uses the same ones.
+public struct NetworkParameters: Codable, Sendable, Equatable {
+    /// Protocol fee on every payment, burned, in basis points.
+    public var feeBps: Int64
+    /// How long a node has to answer an offer.
+    public var offerTimeoutMs: Int64
+    /// A running lease without a heartbeat for this long is lost and its task rescheduled.
+    public var leaseTimeoutMs: Int64
+    /// Extra time past a job's maxDurationS before a silent run is declared lost.
+    public var leaseGraceMs: Int64
+    /// Runs of one task and role before the task fails.
+    public var attemptsMax: Int
+    /// A signed checkpoint every this many entries.
+    public var checkpointInterval: Int
+    /// Envelopes whose timestamp is further than this from the coordinator's clock are refused.
+    public var timestampWindowMs: Int64
+    /// A node counts as online if it polled or sent a heartbeat this recently.
+    public var onlineWindowMs: Int64
+
+    public init(
+        feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
+        attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000
+    ) {
+        self.feeBps = feeBps
+        self.offerTimeoutMs = offerTimeoutMs
+        self.leaseTimeoutMs = leaseTimeoutMs
+        self.leaseGraceMs = leaseGraceMs
+        self.attemptsMax = attemptsMax
+        self.checkpointInterval = checkpointInterval
+        self.timestampWindowMs = timestampWindowMs
+        self.onlineWindowMs = onlineWindowMs
+    }
+}

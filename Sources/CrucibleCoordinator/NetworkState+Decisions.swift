@@ -1,0 +1,152 @@
+import CrucibleCore
+import CrucibleLedger
+import CrucibleProof
+import Foundation
+
+extension NetworkState {
+    mutating func applyDecision(_ event: LogEvent, atMs nowMs: Int64, changes: inout Changes) throws {
+        switch event {
+        case .genesis, .envelope:
+            preconditionFailure("not a decision")
+
+        case .offer(let runId, let nodeId, let price, let deadlineMs):
+            let run = try run(runId)
+            guard run.state == .queued else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not queued") }
+            guard let node = nodes[nodeId] else { throw CrucibleError(.notFound, "no node \(nodeId)") }
+            let spec = try job(run.jobId).spec
+            guard price <= spec.maxPriceMicroPerUnitHour, price == node.registration.policy.askMicroPerUnitHour(gpuMilli: spec.resources.gpuMilli) else {
+                throw CrucibleError(.conflict, "offer price \(price) is not the node's ask within the job's maximum")
+            }
+            guard !run.declinedBy.contains(nodeId), run.excludedOperator != node.registration.operatorAddress else {
+                throw CrucibleError(.conflict, "run \(runId) may not go to node \(nodeId)")
+            }
+            updateRun(runId) {
+                $0.nodeId = nodeId
+                $0.priceMicroPerUnitHour = price
+                $0.offerDeadlineMs = deadlineMs
+                $0.failure = nil
+            }
+            setRunState(runId, .offered, changes: &changes)
+
+        case .offerLapsed(let runId):
+            let run = try run(runId)
+            guard run.state == .offered, let deadline = run.offerDeadlineMs, nowMs > deadline else {
+                throw CrucibleError(.conflict, "run \(runId) has no lapsed offer")
+            }
+            setRunState(runId, .queued, changes: &changes)
+            updateRun(runId) {
+                if let node = $0.nodeId { $0.declinedBy.append(node) }
+                $0.nodeId = nil
+                $0.offerDeadlineMs = nil
+                $0.priceMicroPerUnitHour = 0
+                $0.failure = "offer lapsed"
+            }
+
+        case .runLost(let runId, let reason):
+            let run = try run(runId)
+            guard run.state == .running else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not running") }
+            updateRun(runId) {
+                $0.endedMs = nowMs
+                $0.failure = reason
+            }
+            setRunState(runId, .lost, changes: &changes)
+            retryOrFail(runId: runId, changes: &changes)
+
+        case .sampled(let jobId, let taskIndex, let replicate):
+            let job = try job(jobId)
+            guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
+            let task = job.tasks[taskIndex]
+            guard task.state == .verifying, task.replicate == nil, job.spec.verification.policy == .replicate,
+                  let primary = completedRun(of: task, role: .primary)
+            else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not awaiting a sample decision") }
+            jobs[jobId]!.tasks[taskIndex].replicate = replicate
+            changes.jobs.insert(jobId)
+            if replicate {
+                let primaryOperator = primary.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
+                createRun(
+                    jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: 1,
+                    declinedBy: primary.nodeId.map { [$0] } ?? [], excludedOperator: primaryOperator, changes: &changes
+                )
+            }
+
+        case .verdict(let verdict):
+            let expected = try expectedVerdict(jobId: verdict.jobId, taskIndex: verdict.taskIndex)
+            guard verdict == expected else {
+                throw CrucibleError(.ledgerViolation, "verdict for \(verdict.jobId)/\(verdict.taskIndex) differs from what its runs give")
+            }
+            for payment in verdict.payments {
+                try moveLedger(.payFromEscrow(jobId: verdict.jobId, to: payment.to, amountMicro: payment.amountMicro), changes: &changes)
+                if payment.feeMicro > 0 {
+                    try moveLedger(.burnFromEscrow(jobId: verdict.jobId, amountMicro: payment.feeMicro), changes: &changes)
+                }
+                updateRun(payment.runId) { $0.paidMicro = payment.amountMicro }
+                changes.runs.insert(payment.runId)
+                if let nodeId = runs[payment.runId]?.nodeId {
+                    nodes[nodeId]?.runsDone += 1
+                    nodes[nodeId]?.earnedMicro += payment.amountMicro
+                    changes.nodes.insert(nodeId)
+                }
+            }
+            jobs[verdict.jobId]!.paidMicro += verdict.paidMicro
+            jobs[verdict.jobId]!.burnedMicro += verdict.feeMicro
+            let task = jobs[verdict.jobId]!.tasks[verdict.taskIndex]
+            if verdict.outcome == .verified {
+                jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = completedRun(of: task, role: .primary)?.digest
+            }
+            setTaskState(jobId: verdict.jobId, taskIndex: verdict.taskIndex, verdict.outcome == .verified ? .verified : .disputed, changes: &changes)
+
+        case .jobClosed(let jobId, let refundMicro):
+            let job = try job(jobId)
+            guard !job.isClosed, job.tasks.allSatisfy({ $0.state.isFinal }) else {
+                throw CrucibleError(.conflict, "job \(jobId) still has open tasks")
+            }
+            let remaining = ledger.escrows[jobId]?.amountMicro ?? 0
+            guard refundMicro == remaining else {
+                throw CrucibleError(.ledgerViolation, "refund \(refundMicro) differs from the escrow left, \(remaining)")
+            }
+            try moveLedger(.releaseEscrow(jobId: jobId), changes: &changes)
+            jobs[jobId]!.refundedMicro = refundMicro
+            jobs[jobId]!.closedMs = nowMs
+            changes.jobs.insert(jobId)
+        }
+    }
+
+    func completedRun(of task: TaskRecord, role: RunRecord.Role) -> RunRecord? {
+        task.runIds.compactMap { runs[$0] }.last { $0.role == role && $0.state == .completed }
+    }
+
+    /// The verdict a task's runs call for, or an error if it is not ready for one. Both the coordinator (to decide)
+    /// and `apply` (to check a logged verdict) use this, so a tampered payment fails replay.
+    public func expectedVerdict(jobId: String, taskIndex: Int) throws -> TaskVerdict {
+        let job = try job(jobId)
+        guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
+        let task = job.tasks[taskIndex]
+        guard task.state == .verifying, let replicate = task.replicate, let primary = completedRun(of: task, role: .primary) else {
+            throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not ready for a verdict")
+        }
+        var paidRuns = [primary]
+        var outcome = TaskVerdict.Outcome.verified
+        if replicate {
+            guard let replica = completedRun(of: task, role: .replica) else {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its replica")
+            }
+            paidRuns.append(replica)
+            if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .mismatch {
+                outcome = .disputed
+            }
+        }
+        // A disputed task pays nobody until a dispute is resolved.
+        let payments = outcome == .disputed ? [] : try paidRuns.map { run -> TaskVerdict.Payment in
+            guard let nodeId = run.nodeId, let node = nodes[nodeId], let started = run.startedMs, let ended = run.endedMs else {
+                throw CrucibleError(.conflict, "run \(run.id) has no node or times")
+            }
+            let durationMs = min(max(ended - started, 0), Int64(job.spec.maxDurationS) * 1000)
+            let amount = Pricing.runCostMicro(unitMilli: job.spec.unitMilli, priceMicroPerUnitHour: run.priceMicroPerUnitHour, durationMs: durationMs)
+            return TaskVerdict.Payment(
+                runId: run.id, to: node.registration.operatorAddress, amountMicro: amount,
+                feeMicro: Pricing.feeMicro(on: amount, feeBps: parameters.feeBps)
+            )
+        }
+        return TaskVerdict(jobId: jobId, taskIndex: taskIndex, outcome: outcome, payments: payments)
+    }
+}

@@ -1,0 +1,130 @@
+import CrucibleCore
+import CrucibleLedger
+import Foundation
+
+extension NetworkState {
+    /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
+    /// change nothing that a replay needs.
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult]
+
+    /// Applies a signed input. The signature is checked here too, so a replayed log cannot smuggle in a forgery.
+    mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
+        try envelope.verifySignature()
+        switch envelope.kind {
+        case .registerNode:
+            try registerNode(envelope.signer, try envelope.decodePayload(as: NodeRegistration.self), atMs: nowMs, changes: &changes)
+        case .submitJob:
+            return try submitJob(envelope, try envelope.decodePayload(as: JobSubmission.self).spec, atMs: nowMs, changes: &changes)
+        case .cancelJob:
+            try cancelJob(envelope.signer, try envelope.decodePayload(as: JobCancellation.self).jobId, changes: &changes)
+        case .respondOffer:
+            try respondOffer(envelope.signer, try envelope.decodePayload(as: OfferResponse.self), atMs: nowMs, changes: &changes)
+        case .reportResult:
+            try reportResult(envelope.signer, try envelope.decodePayload(as: RunReport.self), atMs: nowMs, changes: &changes)
+        case .pollOffers, .heartbeat, .appendTaskLog:
+            throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
+        }
+        return nil
+    }
+
+    private mutating func registerNode(_ nodeId: String, _ registration: NodeRegistration, atMs nowMs: Int64, changes: inout Changes) throws {
+        guard Address.isValid(registration.operatorAddress) else { throw CrucibleError(.malformed, "operatorAddress must be a 64-hex-digit address") }
+        guard SigningIdentity.isValid(
+            signature: registration.operatorSignature,
+            of: NodeRegistration.authorizationBytes(node: nodeId),
+            by: registration.operatorAddress
+        ) else { throw CrucibleError(.forbidden, "the operator's authorization of this node key does not verify") }
+        try registration.hardware.validate()
+        try registration.policy.validate()
+        guard !registration.region.isEmpty, registration.region.utf8.count <= 64 else { throw CrucibleError(.malformed, "region must be 1 to 64 bytes") }
+        guard registration.agentVersion.utf8.count <= 64 else { throw CrucibleError(.malformed, "agentVersion is at most 64 bytes") }
+        if var existing = nodes[nodeId] {
+            guard existing.registration.operatorAddress == registration.operatorAddress else {
+                throw CrucibleError(.conflict, "this node is enrolled under another operator")
+            }
+            existing.registration = registration
+            nodes[nodeId] = existing
+        } else {
+            nodes[nodeId] = NodeRecord(id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0)
+        }
+        changes.nodes.insert(nodeId)
+    }
+
+    private mutating func submitJob(_ envelope: SignedEnvelope, _ spec: JobSpec, atMs nowMs: Int64, changes: inout Changes) throws -> String {
+        try spec.validate()
+        let id = JobRecord.makeId(signer: envelope.signer, nonce: envelope.nonce)
+        guard jobs[id] == nil else { throw CrucibleError(.conflict, "job \(id) exists") }
+        let escrowMicro = spec.maxCostMicro(feeBps: parameters.feeBps)
+        try moveLedger(.lockEscrow(jobId: id, payer: envelope.signer, amountMicro: escrowMicro), changes: &changes)
+        jobs[id] = JobRecord(
+            id: id, requester: envelope.signer, spec: spec, submittedMs: nowMs, state: .queued, cancelled: false,
+            escrowLockedMicro: escrowMicro,
+            tasks: (0..<spec.taskCount).map { TaskRecord(index: $0, state: .pending, runIds: []) }
+        )
+        jobOrder.append(id)
+        for index in 0..<spec.taskCount {
+            createRun(jobId: id, taskIndex: index, role: .primary, attempt: 1, changes: &changes)
+        }
+        return id
+    }
+
+    private mutating func cancelJob(_ signer: String, _ jobId: String, changes: inout Changes) throws {
+        let job = try job(jobId)
+        guard job.requester == signer else { throw CrucibleError(.forbidden, "only the requester may cancel job \(jobId)") }
+        guard !job.isClosed, !job.cancelled else { throw CrucibleError(.conflict, "job \(jobId) is already \(job.state.rawValue)") }
+        jobs[jobId]!.cancelled = true
+        for task in job.tasks where !task.state.isFinal {
+            for runId in task.runIds where runs[runId]?.state.isOpen == true {
+                setRunState(runId, .cancelled, changes: &changes)
+            }
+            setTaskState(jobId: jobId, taskIndex: task.index, .cancelled, changes: &changes)
+        }
+        changes.jobs.insert(jobId)
+    }
+
+    private mutating func respondOffer(_ nodeId: String, _ response: OfferResponse, atMs nowMs: Int64, changes: inout Changes) throws {
+        let run = try run(response.runId)
+        guard run.nodeId == nodeId else { throw CrucibleError(.forbidden, "run \(run.id) was not offered to this node") }
+        guard run.state == .offered else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not offered") }
+        guard let deadline = run.offerDeadlineMs, nowMs <= deadline else {
+            throw CrucibleError(.offerExpired, "the offer for run \(run.id) expired")
+        }
+        guard response.reason.utf8.count <= 512 else { throw CrucibleError(.malformed, "reason is at most 512 bytes") }
+        if response.accept {
+            setRunState(run.id, .running, changes: &changes)
+            updateRun(run.id) { $0.startedMs = nowMs }
+        } else {
+            updateRun(run.id) {
+                $0.declinedBy.append(nodeId)
+                $0.failure = response.reason.isEmpty ? nil : "declined: \(response.reason)"
+            }
+            setRunState(run.id, .queued, changes: &changes)
+            updateRun(run.id) { $0.nodeId = nil; $0.offerDeadlineMs = nil; $0.priceMicroPerUnitHour = 0 }
+        }
+    }
+
+    private mutating func reportResult(_ nodeId: String, _ report: RunReport, atMs nowMs: Int64, changes: inout Changes) throws {
+        let run = try run(report.runId)
+        guard run.nodeId == nodeId else { throw CrucibleError(.forbidden, "run \(run.id) is not leased to this node") }
+        guard run.state == .running else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not running") }
+        try OutputFile.validate(report.outputs)
+        guard (report.failure?.utf8.count ?? 0) <= 1024 else { throw CrucibleError(.malformed, "failure is at most 1024 bytes") }
+        let succeeded = report.exitCode == 0 && report.failure == nil
+        updateRun(run.id) {
+            $0.endedMs = nowMs
+            $0.exitCode = report.exitCode
+            $0.outputs = report.outputs
+            $0.digest = OutputFile.manifestDigest(report.outputs)
+            $0.failure = succeeded ? nil : (report.failure ?? "exited with status \(report.exitCode)")
+        }
+        setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)
+        if !succeeded {
+            retryOrFail(runId: run.id, changes: &changes)
+        } else if run.role == .primary {
+            setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)
+            if jobs[run.jobId]?.spec.verification.policy == JobSpec.Verification.Policy.none {
+                jobs[run.jobId]!.tasks[run.taskIndex].replicate = false
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import CrucibleCore
+import CrucibleLedger
+import Foundation
+
+/// The whole network's state as a pure function of the log: `apply` takes one event and either changes the
+/// state or throws and leaves it untouched. The coordinator runs it live; `crucible audit` runs it on replay.
+public struct NetworkState: Sendable {
+    public internal(set) var coordinator: String = ""
+    public internal(set) var parameters = NetworkParameters()
+    public internal(set) var ledger = LedgerState()
+    public internal(set) var nodes: [String: NodeRecord] = [:]
+    public internal(set) var jobs: [String: JobRecord] = [:]
+    /// Job ids in submission order.
+    public internal(set) var jobOrder: [String] = []
+    public internal(set) var runs: [String: RunRecord] = [:]
+    /// Runs waiting for a node.
+    public internal(set) var queuedRunIds: Set<String> = []
+    /// Runs offered to or running on each node.
+    public internal(set) var activeRunIdsByNode: [String: Set<String>] = [:]
+    private var runOrdinal: Int64 = 0
+
+    public init() {}
+
+    public var hasGenesis: Bool { ledger.hasGenesis }
+
+    /// What one event changed, so only those projection rows are rewritten.
+    public struct Changes: Sendable {
+        public var ledger = LedgerState.Touched()
+        public var nodes: Set<String> = []
+        public var jobs: Set<String> = []
+        public var runs: Set<String> = []
+    }
+
+    /// The result of applying an event that callers may want: the job a submission created, for one.
+    public struct Applied: Sendable {
+        public var changes: Changes
+        public var jobId: String?
+    }
+
+    @discardableResult
+    public mutating func apply(_ event: LogEvent, atMs nowMs: Int64) throws -> Applied {
+        var next = self
+        var changes = Changes()
+        var jobId: String?
+        switch event {
+        case .genesis(let genesis):
+            try next.applyGenesis(genesis, changes: &changes)
+        case .envelope(let envelope):
+            guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
+            jobId = try next.applyEnvelope(envelope, atMs: nowMs, changes: &changes)
+        default:
+            guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
+            try next.applyDecision(event, atMs: nowMs, changes: &changes)
+        }
+        for id in changes.jobs { next.refreshJobState(id) }
+        self = next
+        return Applied(changes: changes, jobId: jobId)
+    }
+
+    private mutating func applyGenesis(_ genesis: LogEvent.Genesis, changes: inout Changes) throws {
+        guard !hasGenesis else { throw CrucibleError(.conflict, "genesis happens once") }
+        guard Address.isValid(genesis.coordinator) else { throw CrucibleError(.malformed, "genesis coordinator key is invalid") }
+        coordinator = genesis.coordinator
+        parameters = genesis.parameters
+        changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
+    }
+
+    // MARK: - Shared transitions
+
+    mutating func moveLedger(_ event: LedgerEvent, changes: inout Changes) throws {
+        changes.ledger.formUnion(try ledger.apply(event))
+    }
+
+    mutating func createRun(jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String] = [], excludedOperator: String? = nil, changes: inout Changes) {
+        runOrdinal += 1
+        let id = RunRecord.makeId(jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt)
+        precondition(runs[id] == nil, "run \(id) created twice")
+        runs[id] = RunRecord(
+            id: id, jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt, ordinal: runOrdinal,
+            state: .queued, declinedBy: declinedBy, excludedOperator: excludedOperator
+        )
+        queuedRunIds.insert(id)
+        jobs[jobId]!.tasks[taskIndex].runIds.append(id)
+        changes.runs.insert(id)
+        changes.jobs.insert(jobId)
+    }
+
+    /// Sets a run's state, keeping the queue and the per-node index in step.
+    mutating func setRunState(_ id: String, _ state: RunRecord.State, changes: inout Changes) {
+        guard var run = runs[id] else { return }
+        if let node = run.nodeId, run.state.isActive, !state.isActive {
+            activeRunIdsByNode[node]?.remove(id)
+        }
+        if run.state == .queued { queuedRunIds.remove(id) }
+        if state == .queued { queuedRunIds.insert(id) }
+        if let node = run.nodeId, state.isActive, !run.state.isActive {
+            activeRunIdsByNode[node, default: []].insert(id)
+        }
+        run.state = state
+        runs[id] = run
+        changes.runs.insert(id)
+        changes.jobs.insert(run.jobId)
+    }
+
+    mutating func updateRun(_ id: String, _ body: (inout RunRecord) -> Void) {
+        guard var run = runs[id] else { return }
+        body(&run)
+        runs[id] = run
+    }
+
+    mutating func setTaskState(jobId: String, taskIndex: Int, _ state: TaskRecord.State, changes: inout Changes) {
+        jobs[jobId]?.tasks[taskIndex].state = state
+        changes.jobs.insert(jobId)
+    }
+
+    /// A run ended without a usable result: try again elsewhere, or fail the task when attempts are spent.
+    mutating func retryOrFail(runId: String, changes: inout Changes) {
+        guard let run = runs[runId], let job = jobs[run.jobId] else { return }
+        let task = job.tasks[run.taskIndex]
+        guard !task.state.isFinal, !job.cancelled else { return }
+        if run.attempt < parameters.attemptsMax {
+            var declined = run.declinedBy
+            if let node = run.nodeId, !declined.contains(node) { declined.append(node) }
+            createRun(
+                jobId: run.jobId, taskIndex: run.taskIndex, role: run.role, attempt: run.attempt + 1,
+                declinedBy: declined, excludedOperator: run.excludedOperator, changes: &changes
+            )
+        } else {
+            setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .failed, changes: &changes)
+        }
+    }
+
+    /// The job's display state follows from its tasks and runs.
+    mutating func refreshJobState(_ id: String) {
+        guard var job = jobs[id] else { return }
+        if job.isClosed {
+            job.state = job.cancelled ? .cancelled : .settled
+        } else {
+            let taskRuns = job.tasks.flatMap(\.runIds).compactMap { runs[$0] }
+            if job.tasks.allSatisfy({ $0.state != .pending }) {
+                job.state = .verifying
+            } else if taskRuns.contains(where: { $0.state == .running || $0.state == .completed }) {
+                job.state = .running
+            } else if taskRuns.contains(where: { $0.state == .offered }) {
+                job.state = .matched
+            } else {
+                job.state = .queued
+            }
+        }
+        jobs[id] = job
+    }
+
+    // MARK: - Queries
+
+    public func job(_ id: String) throws -> JobRecord {
+        guard let job = jobs[id] else { throw CrucibleError(.notFound, "no job \(id)") }
+        return job
+    }
+
+    public func run(_ id: String) throws -> RunRecord {
+        guard let run = runs[id] else { throw CrucibleError(.notFound, "no run \(id)") }
+        return run
+    }
+
+    /// Runs currently offered to `nodeId` whose deadline has not passed.
+    public func openOffers(for nodeId: String, atMs nowMs: Int64) -> [RunRecord] {
+        (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
+            .filter { $0.state == .offered && ($0.offerDeadlineMs ?? 0) >= nowMs }
+            .sorted { $0.ordinal < $1.ordinal }
+    }
+}

@@ -1,0 +1,99 @@
+import CrucibleCore
+
+/// A registered node as the network knows it.
+public struct NodeRecord: Sendable, Equatable {
+    public var id: String
+    public var registration: NodeRegistration
+    public var registeredMs: Int64
+    public var runsDone: Int64
+    public var earnedMicro: Int64
+}
+
+/// One run of one task on one node: the unit the market matches and the ledger pays.
+public struct RunRecord: Sendable, Equatable {
+    public enum Role: String, Sendable, Codable {
+        case primary
+        case replica
+    }
+
+    /// queued → offered → running → completed | failed | lost; cancelled from any open state.
+    public enum State: String, Sendable, Codable {
+        case queued, offered, running, completed, failed, lost, cancelled
+
+        public var isOpen: Bool { self == .queued || self == .offered || self == .running }
+        /// Holding a node's capacity.
+        public var isActive: Bool { self == .offered || self == .running }
+    }
+
+    public var id: String
+    public var jobId: String
+    public var taskIndex: Int
+    public var role: Role
+    public var attempt: Int
+    /// Creation order, so the queue is served first come, first served.
+    public var ordinal: Int64
+    public var state: State
+    public var nodeId: String?
+    public var priceMicroPerUnitHour: Int64 = 0
+    public var offerDeadlineMs: Int64?
+    public var startedMs: Int64?
+    public var endedMs: Int64?
+    public var exitCode: Int32?
+    public var outputs: [OutputFile] = []
+    public var digest: String?
+    public var failure: String?
+    public var paidMicro: Int64 = 0
+    /// Nodes that refused, ignored or lost this run: it is not offered to them again.
+    public var declinedBy: [String] = []
+    /// The operator whose work a replica checks; the replica must run elsewhere.
+    public var excludedOperator: String?
+
+    public static func makeId(jobId: String, taskIndex: Int, role: Role, attempt: Int) -> String {
+        "\(jobId).\(taskIndex).\(role == .primary ? "p" : "r")\(attempt)"
+    }
+}
+
+/// One task of a job, by index.
+public struct TaskRecord: Sendable, Equatable {
+    /// pending → verifying → verified | disputed; failed when its runs ran out of attempts; cancelled with its job.
+    public enum State: String, Sendable, Codable {
+        case pending, verifying, verified, disputed, failed, cancelled
+
+        public var isFinal: Bool { self == .verified || self == .disputed || self == .failed || self == .cancelled }
+    }
+
+    public var index: Int
+    public var state: State
+    /// Runs in creation order.
+    public var runIds: [String]
+    /// Decided once the primary result is in; nil before.
+    public var replicate: Bool?
+    /// The verified manifest digest.
+    public var digest: String?
+}
+
+public struct JobRecord: Sendable, Equatable {
+    public enum State: String, Sendable, Codable {
+        case queued, matched, running, verifying, settled, cancelled
+    }
+
+    public var id: String
+    public var requester: String
+    public var spec: JobSpec
+    public var submittedMs: Int64
+    public var state: State
+    public var cancelled: Bool
+    public var closedMs: Int64?
+    public var escrowLockedMicro: Int64
+    public var paidMicro: Int64 = 0
+    public var burnedMicro: Int64 = 0
+    public var refundedMicro: Int64 = 0
+    public var tasks: [TaskRecord]
+
+    public var isClosed: Bool { closedMs != nil }
+
+    /// A job's id follows from the envelope that submitted it, so replay gives the same id.
+    public static func makeId(signer: String, nonce: String) -> String {
+        "job-" + String(Digest.sha256Hex("\(signer)/\(nonce)").prefix(16))
+    }
+}

@@ -1,0 +1,108 @@
+import CrucibleCore
+import CrucibleLedger
+import CrucibleMarket
+import CrucibleProof
+
+/// Decides what the coordinator does next, given the state and what only the live coordinator knows (which
+/// nodes are online, when each lease last heartbeated). It returns one decision at a time: each is applied
+/// and logged before the next is chosen, so later choices see earlier ones.
+public struct Scheduler {
+    public var nowMs: Int64
+    /// Nodes seen recently (polling or heartbeating).
+    public var onlineNodes: Set<String>
+    /// Last heartbeat per running run; a run missing here counts from its start.
+    public var lastHeartbeatMs: [String: Int64]
+
+    public init(nowMs: Int64, onlineNodes: Set<String>, lastHeartbeatMs: [String: Int64]) {
+        self.nowMs = nowMs
+        self.onlineNodes = onlineNodes
+        self.lastHeartbeatMs = lastHeartbeatMs
+    }
+
+    public func nextDecision(in state: NetworkState, using generator: inout some RandomNumberGenerator) -> LogEvent? {
+        let parameters = state.parameters
+        // Time-outs first: they free capacity and put work back in the queue.
+        for run in state.runs.values.sorted(by: { $0.ordinal < $1.ordinal }) {
+            switch run.state {
+            case .offered:
+                if let deadline = run.offerDeadlineMs, nowMs > deadline { return .offerLapsed(runId: run.id) }
+            case .running:
+                let started = run.startedMs ?? nowMs
+                let lastSign = max(lastHeartbeatMs[run.id] ?? started, started)
+                if nowMs - lastSign > parameters.leaseTimeoutMs {
+                    return .runLost(runId: run.id, reason: "no heartbeat for \((nowMs - lastSign) / 1000) s")
+                }
+                let maxDurationMs = Int64(state.jobs[run.jobId]?.spec.maxDurationS ?? 0) * 1000
+                if nowMs - started > maxDurationMs + parameters.leaseGraceMs {
+                    return .runLost(runId: run.id, reason: "ran past its time limit without reporting")
+                }
+            default:
+                break
+            }
+        }
+        // Then verification and settlement of finished tasks, and closing finished jobs.
+        for jobId in state.jobOrder {
+            guard let job = state.jobs[jobId], !job.isClosed else { continue }
+            for task in job.tasks where task.state == .verifying {
+                if task.replicate == nil {
+                    let replicate = Replication.shouldReplicate(samplePpm: job.spec.verification.samplePpm, using: &generator)
+                    return .sampled(jobId: jobId, taskIndex: task.index, replicate: replicate)
+                }
+                if let verdict = try? state.expectedVerdict(jobId: jobId, taskIndex: task.index) {
+                    return .verdict(verdict)
+                }
+            }
+            if job.tasks.allSatisfy({ $0.state.isFinal }) {
+                return .jobClosed(jobId: jobId, refundMicro: state.ledger.escrows[jobId]?.amountMicro ?? 0)
+            }
+        }
+        return nextOffer(in: state)
+    }
+
+    /// The oldest queued run that some online node can take, offered to the cheapest such node.
+    func nextOffer(in state: NetworkState) -> LogEvent? {
+        guard !state.queuedRunIds.isEmpty, !onlineNodes.isEmpty else { return nil }
+        let supply = onlineNodes.sorted().compactMap { supplyNode($0, in: state) }
+        guard !supply.isEmpty else { return nil }
+        let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }
+        for run in queued {
+            guard let spec = state.jobs[run.jobId]?.spec else { continue }
+            let demand = Demand(
+                gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
+                maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour,
+                excludedNodes: Set(run.declinedBy), excludedOperators: run.excludedOperator.map { [$0] } ?? []
+            )
+            if let best = Matcher.rank(demand, among: supply).first {
+                return .offer(
+                    runId: run.id, nodeId: best.nodeId, priceMicroPerUnitHour: best.priceMicroPerUnitHour,
+                    deadlineMs: nowMs + state.parameters.offerTimeoutMs
+                )
+            }
+        }
+        return nil
+    }
+
+    /// A node's free capacity: what it registered less what its offered and running runs hold.
+    func supplyNode(_ nodeId: String, in state: NetworkState) -> SupplyNode? {
+        guard let node = state.nodes[nodeId] else { return nil }
+        let registration = node.registration
+        let active = (state.activeRunIdsByNode[nodeId] ?? []).compactMap { state.runs[$0] }
+        var gpuMilli = registration.hardware.gpus.count * 1000
+        var cpuCores = registration.hardware.cpuCores
+        var memoryMiB = registration.hardware.memoryMiB
+        for run in active {
+            guard let resources = state.jobs[run.jobId]?.spec.resources else { continue }
+            gpuMilli -= resources.gpuMilli
+            cpuCores -= resources.cpuCores
+            memoryMiB -= resources.memoryMiB
+        }
+        return SupplyNode(
+            nodeId: nodeId, operatorAddress: registration.operatorAddress,
+            gpuMilliFree: gpuMilli, cpuCoresFree: cpuCores, memoryMiBFree: memoryMiB,
+            runSlotsFree: registration.policy.maxConcurrentRuns - active.count,
+            askMicroPerGpuHour: registration.policy.askMicroPerGpuHour,
+            askMicroPerCpuCoreHour: registration.policy.askMicroPerCpuCoreHour,
+            runsActive: active.count
+        )
+    }
+}
