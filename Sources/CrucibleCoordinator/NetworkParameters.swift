@@ -16,11 +16,15 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     public var timestampWindowMs: Int64
     /// A node counts as online if it polled or sent a heartbeat this recently.
     public var onlineWindowMs: Int64
+    /// A node that declined, ignored or lost a run is not offered that run again for this long.
+    public var declineCooldownMs: Int64
 
     public init(
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
-        attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000
+        attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
+        declineCooldownMs: Int64 = 15_000
     ) {
+        self.declineCooldownMs = declineCooldownMs
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
         self.leaseTimeoutMs = leaseTimeoutMs

@@ -17,7 +17,9 @@ extension NetworkState {
             guard price <= spec.maxPriceMicroPerUnitHour, price == node.registration.policy.askMicroPerUnitHour(gpuMilli: spec.resources.gpuMilli) else {
                 throw CrucibleError(.conflict, "offer price \(price) is not the node's ask within the job's maximum")
             }
-            guard !run.declinedBy.contains(nodeId), run.excludedOperator != node.registration.operatorAddress else {
+            guard !run.excludedNodes(atMs: nowMs, cooldownMs: parameters.declineCooldownMs).contains(nodeId),
+                  run.excludedOperator != node.registration.operatorAddress
+            else {
                 throw CrucibleError(.conflict, "run \(runId) may not go to node \(nodeId)")
             }
             updateRun(runId) {
@@ -35,7 +37,7 @@ extension NetworkState {
             }
             setRunState(runId, .queued, changes: &changes)
             updateRun(runId) {
-                if let node = $0.nodeId { $0.declinedBy.append(node) }
+                if let node = $0.nodeId { $0.declinedBy[node] = nowMs }
                 $0.nodeId = nil
                 $0.offerDeadlineMs = nil
                 $0.priceMicroPerUnitHour = 0
@@ -50,7 +52,7 @@ extension NetworkState {
                 $0.failure = reason
             }
             setRunState(runId, .lost, changes: &changes)
-            retryOrFail(runId: runId, changes: &changes)
+            retryOrFail(runId: runId, atMs: nowMs, changes: &changes)
 
         case .sampled(let jobId, let taskIndex, let replicate):
             let job = try job(jobId)
@@ -65,7 +67,7 @@ extension NetworkState {
                 let primaryOperator = primary.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
                 createRun(
                     jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: 1,
-                    declinedBy: primary.nodeId.map { [$0] } ?? [], excludedOperator: primaryOperator, changes: &changes
+                    declinedBy: primary.nodeId.map { [$0: nowMs] } ?? [:], excludedOperator: primaryOperator, changes: &changes
                 )
             }
 

@@ -95,7 +95,7 @@ extension NetworkState {
             updateRun(run.id) { $0.startedMs = nowMs }
         } else {
             updateRun(run.id) {
-                $0.declinedBy.append(nodeId)
+                $0.declinedBy[nodeId] = nowMs
                 $0.failure = response.reason.isEmpty ? nil : "declined: \(response.reason)"
             }
             setRunState(run.id, .queued, changes: &changes)
@@ -119,7 +119,7 @@ extension NetworkState {
         }
         setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)
         if !succeeded {
-            retryOrFail(runId: run.id, changes: &changes)
+            retryOrFail(runId: run.id, atMs: nowMs, changes: &changes)
         } else if run.role == .primary {
             setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)
             if jobs[run.jobId]?.spec.verification.policy == JobSpec.Verification.Policy.none {

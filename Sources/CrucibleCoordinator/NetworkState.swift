@@ -71,7 +71,7 @@ public struct NetworkState: Sendable {
         changes.ledger.formUnion(try ledger.apply(event))
     }
 
-    mutating func createRun(jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String] = [], excludedOperator: String? = nil, changes: inout Changes) {
+    mutating func createRun(jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String: Int64] = [:], excludedOperator: String? = nil, changes: inout Changes) {
         runOrdinal += 1
         let id = RunRecord.makeId(jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt)
         precondition(runs[id] == nil, "run \(id) created twice")
@@ -114,13 +114,13 @@ public struct NetworkState: Sendable {
     }
 
     /// A run ended without a usable result: try again elsewhere, or fail the task when attempts are spent.
-    mutating func retryOrFail(runId: String, changes: inout Changes) {
+    mutating func retryOrFail(runId: String, atMs nowMs: Int64, changes: inout Changes) {
         guard let run = runs[runId], let job = jobs[run.jobId] else { return }
         let task = job.tasks[run.taskIndex]
         guard !task.state.isFinal, !job.cancelled else { return }
         if run.attempt < parameters.attemptsMax {
             var declined = run.declinedBy
-            if let node = run.nodeId, !declined.contains(node) { declined.append(node) }
+            if let node = run.nodeId { declined[node] = nowMs }
             createRun(
                 jobId: run.jobId, taskIndex: run.taskIndex, role: run.role, attempt: run.attempt + 1,
                 declinedBy: declined, excludedOperator: run.excludedOperator, changes: &changes

@@ -43,8 +43,14 @@ public struct RunRecord: Sendable, Equatable {
     public var digest: String?
     public var failure: String?
     public var paidMicro: Int64 = 0
-    /// Nodes that refused, ignored or lost this run: it is not offered to them again.
-    public var declinedBy: [String] = []
+    /// Nodes that refused, ignored or lost this run, with when: it is not offered to them again for
+    /// `NetworkParameters.declineCooldownMs` (a busy node may have room later).
+    public var declinedBy: [String: Int64] = [:]
+
+    /// Nodes this run may not be offered to at `nowMs`.
+    public func excludedNodes(atMs nowMs: Int64, cooldownMs: Int64) -> Set<String> {
+        Set(declinedBy.filter { nowMs - $0.value < cooldownMs }.keys)
+    }
     /// The operator whose work a replica checks; the replica must run elsewhere.
     public var excludedOperator: String?
 

@@ -70,7 +70,7 @@ public struct Scheduler {
             let demand = Demand(
                 gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
                 maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour,
-                excludedNodes: Set(run.declinedBy), excludedOperators: run.excludedOperator.map { [$0] } ?? []
+                excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: state.parameters.declineCooldownMs), excludedOperators: run.excludedOperator.map { [$0] } ?? []
             )
             if let best = Matcher.rank(demand, among: supply).first {
                 return .offer(

@@ -20,6 +20,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case auditFailed = "audit_failed"
         case keyFile = "key_file"
         case unavailable = "unavailable"
+        case internalError = "internal"
     }
 
     public var code: Code
@@ -43,7 +44,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case .staleTimestamp: 422
         case .insufficientFunds: 402
         case .tooLarge: 413
-        case .ledgerViolation, .auditFailed, .keyFile: 500
+        case .ledgerViolation, .auditFailed, .keyFile, .internalError: 500
         case .unavailable: 503
         }
     }

@@ -8,11 +8,13 @@ import SQLiteKit
 /// content-addressed blobs and task logs. Every query goes through SQLKit so the same code serves
 /// SQLite (embedded) and, later, PostgreSQL.
 ///
-/// Two sessions: `writer` is used only by `commit`, which the coordinator calls one batch at a time, so a
-/// transaction never interleaves with another; `reader` serves everything else, each statement on its own.
+/// Two sessions: every write goes through `writer` under `writeLock`, so a transaction never interleaves with
+/// another write and no write waits on SQLite's file lock (which would tie up the I/O thread pool); `reader`
+/// only reads, which WAL lets it do beside a write.
 public final class CrucibleStore: Sendable {
     let writer: any SQLDatabase
     let reader: any SQLDatabase
+    let writeLock = AsyncLock()
     private let closeAll: @Sendable () async throws -> Void
 
     static let rowDecoder = SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase)
@@ -58,20 +60,22 @@ public final class CrucibleStore: Sendable {
     /// Writes entries, checkpoints and the projection rows they change in one transaction: all or nothing.
     public func commit(entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch) async throws {
         let db = writer
-        try await db.withSession { session in
-            try await session.raw("BEGIN IMMEDIATE").run()
-            do {
-                if !entries.isEmpty {
-                    try await session.insert(into: "log_entries").models(entries, with: Self.rowEncoder).run()
+        try await writeLock.withLock {
+            try await db.withSession { session in
+                try await session.raw("BEGIN IMMEDIATE").run()
+                do {
+                    if !entries.isEmpty {
+                        try await session.insert(into: "log_entries").models(entries, with: Self.rowEncoder).run()
+                    }
+                    if !checkpoints.isEmpty {
+                        try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
+                    }
+                    try await Self.write(projection, on: session)
+                    try await session.raw("COMMIT").run()
+                } catch {
+                    try? await session.raw("ROLLBACK").run()
+                    throw error
                 }
-                if !checkpoints.isEmpty {
-                    try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
-                }
-                try await Self.write(projection, on: session)
-                try await session.raw("COMMIT").run()
-            } catch {
-                try? await session.raw("ROLLBACK").run()
-                throw error
             }
         }
     }
@@ -141,30 +145,35 @@ public final class CrucibleStore: Sendable {
 
     /// Records that `signer` used `nonce`; false if it had been used before.
     public func recordNonce(signer: String, nonce: String, timestampMs: Int64) async throws -> Bool {
-        let inserted = NonceRow(signer: signer, nonce: nonce, timestampMs: timestampMs)
-        let before = try await reader.select().column("nonce").from("nonces")
-            .where("signer", .equal, signer).where("nonce", .equal, nonce).limit(1).all().count
-        guard before == 0 else { return false }
-        try await reader.insert(into: "nonces").model(inserted, with: Self.rowEncoder).ignoringConflicts(with: ["signer", "nonce"]).run()
-        // A racing insert of the same pair is ignored above; exactly one caller may own the nonce, so check who won.
-        let owner = try await reader.select().column("timestamp_ms").from("nonces")
-            .where("signer", .equal, signer).where("nonce", .equal, nonce)
-            .first(decodingColumn: "timestamp_ms", as: Int64.self)
-        return owner == timestampMs
+        let db = writer
+        return try await writeLock.withLock {
+            // Under the write lock nobody can insert between this check and the insert.
+            let seen = try await db.select().column("nonce").from("nonces")
+                .where("signer", .equal, signer).where("nonce", .equal, nonce).limit(1).all()
+            guard seen.isEmpty else { return false }
+            try await db.insert(into: "nonces").model(NonceRow(signer: signer, nonce: nonce, timestampMs: timestampMs), with: Self.rowEncoder).run()
+            return true
+        }
     }
 
     /// Forgets nonces older than the acceptance window: envelopes that old are refused as stale anyway.
     public func pruneNonces(olderThanMs cutoffMs: Int64) async throws {
-        try await reader.delete(from: "nonces").where("timestamp_ms", .lessThan, cutoffMs).run()
+        let db = writer
+        try await writeLock.withLock {
+            try await db.delete(from: "nonces").where("timestamp_ms", .lessThan, cutoffMs).run()
+        }
     }
 
     // MARK: - Blobs
 
     public func putBlob(sha256: String, data: Data) async throws {
-        try await reader.insert(into: "blobs")
-            .model(BlobRow(sha256: sha256, sizeBytes: Int64(data.count), data: data), with: Self.rowEncoder)
-            .ignoringConflicts(with: ["sha256"])
-            .run()
+        let db = writer
+        try await writeLock.withLock {
+            try await db.insert(into: "blobs")
+                .model(BlobRow(sha256: sha256, sizeBytes: Int64(data.count), data: data), with: Self.rowEncoder)
+                .ignoringConflicts(with: ["sha256"])
+                .run()
+        }
     }
 
     public func blob(sha256: String) async throws -> Data? {
@@ -185,8 +194,11 @@ public final class CrucibleStore: Sendable {
 
     /// Stores a log chunk; a repeated (run, seq) is ignored so agents may resend after a network error.
     public func appendTaskLog(_ row: TaskLogRow) async throws {
-        try await reader.insert(into: "task_logs").model(row, with: Self.rowEncoder)
-            .ignoringConflicts(with: ["run_id", "seq"]).run()
+        let db = writer
+        try await writeLock.withLock {
+            try await db.insert(into: "task_logs").model(row, with: Self.rowEncoder)
+                .ignoringConflicts(with: ["run_id", "seq"]).run()
+        }
     }
 
     /// Log chunks of a job in arrival order, after the cursor `afterId`; returns (id, row) pairs.

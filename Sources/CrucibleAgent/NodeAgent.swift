@@ -1,0 +1,196 @@
+import CrucibleAPI
+import CrucibleClient
+import CrucibleCore
+import Foundation
+import Logging
+
+/// The node agent: registers the machine, long-polls for offers, decides each by its own policy, runs accepted
+/// work, heartbeats its leases and reports results. It only ever dials out.
+public actor NodeAgent {
+    public struct Configuration: Sendable {
+        public var coordinatorURL: URL
+        public var nodeKey: SigningIdentity
+        public var operatorKey: SigningIdentity
+        public var policy: AgentPolicy
+        public var hardware: HardwareProfile
+        public var workDirectory: URL
+        public var region: String
+        public var pollWaitMs: Int
+        public var heartbeatIntervalMs: Int
+
+        public init(
+            coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
+            hardware: HardwareProfile, workDirectory: URL, region: String = "local",
+            pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000
+        ) {
+            self.coordinatorURL = coordinatorURL
+            self.nodeKey = nodeKey
+            self.operatorKey = operatorKey
+            self.policy = policy
+            self.hardware = hardware
+            self.workDirectory = workDirectory
+            self.region = region
+            self.pollWaitMs = pollWaitMs
+            self.heartbeatIntervalMs = heartbeatIntervalMs
+        }
+    }
+
+    public static let version = "0.1.0"
+    static let rememberedOffersMax = 4096
+
+    public let configuration: Configuration
+    let client: CoordinatorClient
+    let runner: TaskRunner
+    let logger: Logger
+    private var active: [String: (task: Task<Void, Never>, control: RunControl)] = [:]
+    private var answered: [String] = []
+    public private(set) var completedRuns = 0
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "crucible.agent")) {
+        self.configuration = configuration
+        self.client = CoordinatorClient(baseURL: configuration.coordinatorURL)
+        self.logger = logger
+        self.runner = TaskRunner(
+            client: client, node: configuration.nodeKey,
+            workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger
+        )
+    }
+
+    public var nodeId: String { configuration.nodeKey.address }
+    public var activeRunIds: [String] { Array(active.keys) }
+
+    /// Registers, then polls and heartbeats until the task is cancelled; running work is stopped on the way out.
+    public func run() async throws {
+        try await register()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.pollLoop() }
+            group.addTask { await self.heartbeatLoop() }
+            await group.waitForAll()
+        }
+        for (_, entry) in active { await entry.control.stop("agent shutting down") }
+        for (_, entry) in active { await entry.task.value }
+    }
+
+    /// Registers with the coordinator, retrying while it cannot be reached.
+    public func register() async throws {
+        let registration = NodeRegistration.authorized(
+            node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: configuration.policy,
+            region: configuration.region, agentVersion: Self.version
+        )
+        var delayMs = 200
+        while true {
+            do {
+                let node = try await client.registerNode(registration, by: configuration.nodeKey)
+                logger.info("registered", metadata: ["node": "\(Address.short(node.id))", "hardware": "\(node.hardware)"])
+                return
+            } catch let error as CrucibleError where error.code != .unavailable {
+                throw error
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                logger.debug("coordinator not reachable yet", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 5_000)
+            }
+        }
+    }
+
+    private func pollLoop() async {
+        var delayMs = 200
+        while !Task.isCancelled {
+            do {
+                let offers = try await client.pollOffers(waitMs: configuration.pollWaitMs, by: configuration.nodeKey)
+                delayMs = 200
+                for offer in offers { await consider(offer) }
+            } catch let error as CrucibleError where error.code == .notFound {
+                // The coordinator forgot us (a fresh data folder): enrol again.
+                try? await register()
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("poll failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 5_000)
+            }
+        }
+    }
+
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(configuration.heartbeatIntervalMs))
+            guard !active.isEmpty else { continue }
+            do {
+                let stop = try await client.heartbeat(runIds: Array(active.keys), by: configuration.nodeKey)
+                for runId in stop {
+                    logger.info("coordinator asked to stop a run", metadata: ["run": "\(runId)"])
+                    await active[runId]?.control.stop("the coordinator withdrew the lease")
+                }
+            } catch {
+                logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Applies the policy to one offer and answers it; an accepted offer starts running at once.
+    func consider(_ offer: Components.Schemas.Offer) async {
+        guard active[offer.runId] == nil, !answered.contains(offer.runId) else { return }
+        answered.append(offer.runId)
+        if answered.count > Self.rememberedOffersMax { answered.removeFirst(answered.count / 2) }
+        let decision: AgentPolicy.Decision
+        if let kind = JobSpec.Kind(rawValue: offer.kind) {
+            decision = configuration.policy.decide(
+                kind: kind, priceMicroPerUnitHour: offer.priceMicroPerUnitHour, requester: offer.requester, runningNow: active.count
+            )
+        } else {
+            decision = .reject(reason: "unknown kind \(offer.kind)")
+        }
+        let response: OfferResponse
+        switch decision {
+        case .accept: response = OfferResponse(runId: offer.runId, accept: true)
+        case .reject(let reason): response = OfferResponse(runId: offer.runId, accept: false, reason: reason)
+        }
+        do {
+            let ack = try await client.respondOffer(response, by: configuration.nodeKey)
+            guard response.accept, ack.state == "running" else {
+                logger.info("declined an offer", metadata: ["run": "\(offer.runId)", "reason": "\(response.reason)"])
+                return
+            }
+        } catch {
+            logger.warning("could not answer an offer", metadata: ["run": "\(offer.runId)", "error": "\(error)"])
+            return
+        }
+        logger.info("running", metadata: ["run": "\(offer.runId)", "price": "\(Amount.format(offer.priceMicroPerUnitHour)) CRU/h"])
+        start(RunOrder(offer))
+    }
+
+    private func start(_ order: RunOrder) {
+        let control = RunControl()
+        let task = Task {
+            let report = await self.runner.execute(order, control: control)
+            await self.finish(report)
+        }
+        active[order.runId] = (task, control)
+    }
+
+    private func finish(_ report: RunReport) async {
+        // The work is over: free the slot before reporting, because the coordinator may offer new work the moment
+        // it has the report.
+        active[report.runId] = nil
+        completedRuns += 1
+        var attempt = 0
+        while attempt < 5 {
+            attempt += 1
+            do {
+                let ack = try await client.reportResult(report, by: configuration.nodeKey)
+                logger.info("reported", metadata: [
+                    "run": "\(report.runId)", "exit": "\(report.exitCode)", "outputs": "\(report.outputs.count)",
+                    "ms": "\(report.durationMs)", "state": "\(ack.state)",
+                ])
+                break
+            } catch let error as CrucibleError where error.code != .unavailable {
+                logger.warning("report refused", metadata: ["run": "\(report.runId)", "error": "\(error)"])
+                break
+            } catch {
+                try? await Task.sleep(for: .milliseconds(500 * attempt))
+            }
+        }
+    }
+}

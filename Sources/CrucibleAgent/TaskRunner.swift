@@ -1,0 +1,195 @@
+import CrucibleClient
+import CrucibleCore
+import Foundation
+import Logging
+
+/// Runs one task as a real child process in its own work folder: fetches and checks the inputs, runs the command
+/// with a time limit, streams its output to the coordinator, then hashes and uploads what it wrote to `out/`.
+public struct TaskRunner: Sendable {
+    public let client: CoordinatorClient
+    public let node: SigningIdentity
+    public let workRoot: URL
+    public let logger: Logger
+
+    /// Output forwarded to the coordinator per run; the rest stays in the local run.log.
+    static let forwardedLogBytesMax = 8 << 20
+    static let outputBytesMax: Int64 = 256 << 20
+
+    public init(client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger) {
+        self.client = client
+        self.node = node
+        self.workRoot = workRoot
+        self.logger = logger
+    }
+
+    public func execute(_ order: RunOrder, control: RunControl) async -> RunReport {
+        let started = ContinuousClock.now
+        func elapsedMs() -> Int64 {
+            let duration = ContinuousClock.now - started
+            return duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        }
+        let workDirectory = workRoot.appendingPathComponent(order.runId, isDirectory: true)
+        let outputDirectory = workDirectory.appendingPathComponent("out", isDirectory: true)
+        do {
+            try? FileManager.default.removeItem(at: workDirectory)
+            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+            try await fetchInputs(order.inputs, into: workDirectory)
+        } catch {
+            return RunReport(runId: order.runId, exitCode: -1, outputs: [], durationMs: elapsedMs(), failure: "could not prepare inputs: \(describe(error))")
+        }
+
+        let exit: ProcessExit
+        do {
+            exit = try await runProcess(order, in: workDirectory, outputDirectory: outputDirectory, control: control)
+        } catch {
+            return RunReport(runId: order.runId, exitCode: -1, outputs: [], durationMs: elapsedMs(), failure: "could not start `\(order.command)`: \(describe(error))")
+        }
+        let durationMs = elapsedMs()
+        if let reason = await control.stopReason {
+            return RunReport(runId: order.runId, exitCode: exit.code, outputs: [], durationMs: durationMs, failure: "stopped: \(reason)")
+        }
+        guard exit.code == 0 else {
+            return RunReport(runId: order.runId, exitCode: exit.code, outputs: [], durationMs: durationMs, failure: nil)
+        }
+        do {
+            let outputs = try await uploadOutputs(from: outputDirectory)
+            return RunReport(runId: order.runId, exitCode: 0, outputs: outputs, durationMs: durationMs)
+        } catch {
+            return RunReport(runId: order.runId, exitCode: 0, outputs: [], durationMs: durationMs, failure: "could not upload outputs: \(describe(error))")
+        }
+    }
+
+    struct ProcessExit {
+        var code: Int32
+    }
+
+    private func fetchInputs(_ inputs: [JobSpec.InputFile], into directory: URL) async throws {
+        for input in inputs {
+            guard JobSpec.isPlainRelativePath(input.name) else { throw CrucibleError(.malformed, "input name \(input.name) is not a plain relative path") }
+            let data = try await client.blob(input.sha256)
+            let destination = directory.appendingPathComponent(input.name)
+            try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try data.write(to: destination)
+        }
+    }
+
+    private func runProcess(_ order: RunOrder, in directory: URL, outputDirectory: URL, control: RunControl) async throws -> ProcessExit {
+        let process = Process()
+        // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [order.command] + order.expandedArgs
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "TMPDIR", "USER"].contains($0.key) }
+        environment["CRUCIBLE_JOB_ID"] = order.jobId
+        environment["CRUCIBLE_RUN_ID"] = order.runId
+        environment["CRUCIBLE_TASK_INDEX"] = String(order.taskIndex)
+        environment["CRUCIBLE_TASK_COUNT"] = String(order.taskCount)
+        environment["CRUCIBLE_ROLE"] = order.role
+        environment["CRUCIBLE_OUTPUT_DIR"] = outputDirectory.path
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+
+        let (output, outputContinuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                outputContinuation.finish()
+            } else {
+                outputContinuation.yield(data)
+            }
+        }
+        let (exits, exitContinuation) = AsyncStream<ProcessExit>.makeStream()
+        process.terminationHandler = { finished in
+            let signalled = finished.terminationReason == .uncaughtSignal
+            exitContinuation.yield(ProcessExit(code: signalled ? 128 + finished.terminationStatus : finished.terminationStatus))
+            exitContinuation.finish()
+        }
+        do {
+            try process.run()
+        } catch {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            outputContinuation.finish()
+            throw error
+        }
+        await control.attach(process)
+        let timeLimitS = order.maxDurationS
+        let limiter = Task {
+            try await Task.sleep(for: .seconds(timeLimitS))
+            await control.stop("ran past its time limit of \(timeLimitS) s")
+        }
+        let forwarder = Task { await forwardLog(output, runId: order.runId, localLog: directory.appendingPathComponent("run.log")) }
+        var exit = ProcessExit(code: -1)
+        for await value in exits { exit = value }
+        limiter.cancel()
+        // EOF on the pipe can come late or never: a process spawned at the same moment may have inherited its write
+        // end. The child has exited, so its output is all in the pipe; read for a moment more, then stop.
+        try? await Task.sleep(for: .milliseconds(300))
+        pipe.fileHandleForReading.readabilityHandler = nil
+        outputContinuation.finish()
+        await forwarder.value
+        return exit
+    }
+
+    /// Streams output chunks to the coordinator in order and keeps a local copy.
+    private func forwardLog(_ output: AsyncStream<Data>, runId: String, localLog: URL) async {
+        FileManager.default.createFile(atPath: localLog.path, contents: nil)
+        let file = try? FileHandle(forWritingTo: localLog)
+        defer { try? file?.close() }
+        var seq = 0
+        var forwarded = 0
+        for await data in output {
+            try? file?.write(contentsOf: data)
+            guard forwarded < Self.forwardedLogBytesMax else { continue }
+            var offset = 0
+            while offset < data.count {
+                let end = min(offset + TaskLogAppend.textBytesMax / 2, data.count)
+                let text = String(decoding: data[offset..<end], as: UTF8.self)
+                offset = end
+                do {
+                    try await client.appendTaskLog(TaskLogAppend(runId: runId, seq: seq, text: text), by: node)
+                } catch {
+                    logger.debug("log chunk not delivered", metadata: ["run": "\(runId)", "error": "\(error)"])
+                }
+                seq += 1
+            }
+            forwarded += data.count
+        }
+    }
+
+    /// Hashes every regular file under `out/` (symbolic links are skipped: they could point anywhere on the
+    /// machine) and uploads each by content address.
+    private func uploadOutputs(from directory: URL) async throws -> [OutputFile] {
+        let base = directory.resolvingSymlinksInPath().path
+        guard let enumerator = FileManager.default.enumerator(
+            at: directory, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey], options: []
+        ) else { return [] }
+        var outputs = [OutputFile]()
+        var totalBytes: Int64 = 0
+        while let url = enumerator.nextObject() as? URL {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+            guard values.isRegularFile == true, values.isSymbolicLink != true else { continue }
+            let full = url.resolvingSymlinksInPath().path
+            guard full.hasPrefix(base + "/") else { continue }
+            let relative = String(full.dropFirst(base.count + 1))
+            let data = try Data(contentsOf: url)
+            totalBytes += Int64(data.count)
+            guard totalBytes <= Self.outputBytesMax else {
+                throw CrucibleError(.tooLarge, "outputs exceed \(Self.outputBytesMax >> 20) MiB")
+            }
+            guard outputs.count < RunReport.outputCountMax else {
+                throw CrucibleError(.tooLarge, "more than \(RunReport.outputCountMax) output files")
+            }
+            let sha256 = try await client.putBlob(data)
+            outputs.append(OutputFile(path: relative, sha256: sha256, sizeBytes: Int64(data.count)))
+        }
+        return outputs.sorted { $0.path < $1.path }
+    }
+
+    private func describe(_ error: any Error) -> String {
+        (error as? CrucibleError)?.message ?? "\(error)"
+    }
+}

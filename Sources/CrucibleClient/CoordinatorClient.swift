@@ -1,0 +1,198 @@
+import AsyncHTTPClient
+import NIOCore
+import CrucibleAPI
+import CrucibleCore
+import Foundation
+import OpenAPIAsyncHTTPClient
+import OpenAPIRuntime
+
+/// The SDK over the generated client: signs envelopes, turns error responses back into `CrucibleError`s, and
+/// uploads content. Requesters, node agents and the CLI all talk to the coordinator through it.
+public struct CoordinatorClient: Sendable {
+    public let baseURL: URL
+    let client: Client
+
+    public init(baseURL: URL, httpClient: HTTPClient = .shared, timeoutS: Int64 = 60) {
+        self.baseURL = baseURL
+        self.client = Client(
+            serverURL: baseURL,
+            transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient, timeout: .seconds(timeoutS)))
+        )
+    }
+
+    public init(url: String) throws {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw CrucibleError(.malformed, "`\(url)` is not an http(s) URL such as http://127.0.0.1:7700")
+        }
+        self.init(baseURL: parsed)
+    }
+
+    static func wire(_ envelope: SignedEnvelope) -> Components.Schemas.Envelope {
+        .init(
+            signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs, kind: envelope.kind.rawValue,
+            payload: envelope.payload.base64EncodedString(), signature: envelope.signature.base64EncodedString()
+        )
+    }
+
+    static func signed(_ payload: some Encodable, _ kind: EnvelopeKind, _ signer: SigningIdentity) throws -> Components.Schemas.Envelope {
+        wire(try SignedEnvelope.sign(payload, kind: kind, by: signer))
+    }
+
+    static func refusal(_ status: Int, _ response: Components.Responses.ErrorResponse) -> CrucibleError {
+        guard case .json(let body) = response.body else { return CrucibleError(.unavailable, "HTTP \(status)") }
+        return CrucibleError(CrucibleError.Code(rawValue: body.code) ?? .internalError, body.message)
+    }
+
+    static func unexpected(_ status: Int) -> CrucibleError {
+        CrucibleError(.unavailable, "the coordinator answered HTTP \(status), which the API does not document")
+    }
+
+    // MARK: - Reads
+
+    public func health() async throws -> Components.Schemas.Health {
+        switch try await client.getHealth() {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func network() async throws -> Components.Schemas.NetworkSummary {
+        switch try await client.getNetwork() {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func nodes() async throws -> [Components.Schemas.Node] {
+        switch try await client.listNodes() {
+        case .ok(let ok): return try ok.body.json.nodes
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func job(_ id: String) async throws -> Components.Schemas.Job {
+        switch try await client.getJob(path: .init(jobId: id)) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func jobs(requester: String? = nil) async throws -> [Components.Schemas.JobSummary] {
+        switch try await client.listJobs(query: .init(requester: requester)) {
+        case .ok(let ok): return try ok.body.json.jobs
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func jobLogs(_ id: String, after: Int64 = 0, limit: Int = 500) async throws -> Components.Schemas.LogChunkList {
+        switch try await client.getJobLogs(path: .init(jobId: id), query: .init(after: after, limit: limit)) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func account(_ address: String) async throws -> Components.Schemas.Account {
+        switch try await client.getAccount(path: .init(address: address)) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func log(after: Int64, limit: Int = 1000) async throws -> Components.Schemas.LogPage {
+        switch try await client.getLog(query: .init(after: after, limit: limit)) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    // MARK: - Content
+
+    /// Uploads `data` under its SHA-256 and returns the address.
+    @discardableResult
+    public func putBlob(_ data: Data) async throws -> String {
+        let sha256 = Digest.sha256Hex(data)
+        switch try await client.putBlob(path: .init(sha256: sha256), body: .binary(HTTPBody(data))) {
+        case .created: return sha256
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    /// Downloads a blob and checks that it hashes to its address.
+    public func blob(_ sha256: String, maxBytes: Int = 64 << 20) async throws -> Data {
+        switch try await client.getBlob(path: .init(sha256: sha256)) {
+        case .ok(let ok):
+            let data = try await Data(collecting: try ok.body.binary, upTo: maxBytes)
+            guard Digest.sha256Hex(data) == sha256 else {
+                throw CrucibleError(.digestMismatch, "blob \(sha256.prefix(12))… arrived with different content")
+            }
+            return data
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    // MARK: - Signed requests
+
+    public func submitJob(_ spec: JobSpec, by requester: SigningIdentity) async throws -> Components.Schemas.Job {
+        switch try await client.submitJob(body: .json(Self.signed(JobSubmission(spec: spec), .submitJob, requester))) {
+        case .created(let created): return try created.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func cancelJob(_ id: String, by requester: SigningIdentity) async throws -> Components.Schemas.Job {
+        switch try await client.cancelJob(path: .init(jobId: id), body: .json(Self.signed(JobCancellation(jobId: id), .cancelJob, requester))) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func registerNode(_ registration: NodeRegistration, by node: SigningIdentity) async throws -> Components.Schemas.Node {
+        switch try await client.registerNode(body: .json(Self.signed(registration, .registerNode, node))) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func pollOffers(waitMs: Int, by node: SigningIdentity) async throws -> [Components.Schemas.Offer] {
+        switch try await client.pollOffers(body: .json(Self.signed(OfferPoll(waitMs: waitMs), .pollOffers, node))) {
+        case .ok(let ok): return try ok.body.json.offers
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func heartbeat(runIds: [String], by node: SigningIdentity) async throws -> [String] {
+        switch try await client.sendHeartbeat(body: .json(Self.signed(Heartbeat(runIds: runIds), .heartbeat, node))) {
+        case .ok(let ok): return try ok.body.json.stop
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func respondOffer(_ response: OfferResponse, by node: SigningIdentity) async throws -> Components.Schemas.RunAck {
+        switch try await client.respondOffer(body: .json(Self.signed(response, .respondOffer, node))) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func reportResult(_ report: RunReport, by node: SigningIdentity) async throws -> Components.Schemas.RunAck {
+        switch try await client.reportResult(body: .json(Self.signed(report, .reportResult, node))) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func appendTaskLog(_ chunk: TaskLogAppend, by node: SigningIdentity) async throws {
+        switch try await client.appendTaskLog(body: .json(Self.signed(chunk, .appendTaskLog, node))) {
+        case .ok: return
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    /// Sends an envelope as given, for tools and tests that need to send exactly these bytes (a replay, a forgery).
+    public func submitJob(rawEnvelope envelope: SignedEnvelope) async throws -> Components.Schemas.Job {
+        switch try await client.submitJob(body: .json(Self.wire(envelope))) {
+        case .created(let created): return try created.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import CrucibleCore
+import Foundation
+
+/// The job spec as people write it (YAML), with prices in CRU, durations with units and input files as local
+/// paths. `load` validates it; `resolve` uploads the inputs and yields the `JobSpec` that is signed and sent.
+///
+/// ```yaml
+/// name: checksums
+/// command: sh
+/// args: ["-c", "sha256sum words.txt > $CRUCIBLE_OUTPUT_DIR/sum-{index}.txt"]
+/// inputs: [words.txt]
+/// tasks: 4
+/// resources: {gpus: 0, cpuCores: 1, memoryMiB: 256}
+/// maxPricePerHour: 0.05
+/// maxDuration: 2m
+/// verification: {policy: replicate, sampleRate: 0.5}
+/// ```
+public struct JobSpecFile: Sendable {
+    public struct Input: Sendable, Equatable {
+        public var localPath: String
+        public var name: String
+    }
+
+    public var spec: JobSpec
+    public var inputs: [Input]
+
+    struct Document: Decodable {
+        var name: String
+        var kind: String?
+        var command: String
+        var args: [String]?
+        var inputs: [InputEntry]?
+        var tasks: Int?
+        var resources: Resources?
+        var maxPricePerHour: String
+        var maxDuration: String
+        var verification: Verification?
+
+        struct Resources: Decodable {
+            var gpus: Double?
+            var cpuCores: Int?
+            var memoryMiB: Int?
+        }
+
+        struct Verification: Decodable {
+            var policy: String
+            var sampleRate: Double?
+        }
+
+        enum InputEntry: Decodable {
+            case path(String)
+            case mapped(path: String, as: String)
+
+            enum CodingKeys: String, CodingKey { case path, `as` }
+
+            init(from decoder: any Decoder) throws {
+                if let single = try? decoder.singleValueContainer().decode(String.self) {
+                    self = .path(single)
+                    return
+                }
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self = .mapped(path: try container.decode(String.self, forKey: .path), as: try container.decode(String.self, forKey: .as))
+            }
+        }
+    }
+
+    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification"]
+
+    /// Parses and validates the YAML text; relative input paths are resolved against `baseDirectory`.
+    public static func parse(_ text: String, baseDirectory: String) throws -> JobSpecFile {
+        let document = try YAMLDocument.decode(Document.self, from: text, allowedKeys: allowedKeys, what: "job spec")
+        func fail(_ message: String) -> CrucibleError { CrucibleError(.invalidSpec, message) }
+
+        let kind = try document.kind.map { raw -> JobSpec.Kind in
+            guard let kind = JobSpec.Kind(rawValue: raw) else {
+                throw fail("kind `\(raw)` is not one of \(JobSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
+        } ?? .batch
+        guard let price = Amount.parseCRU(document.maxPricePerHour) else {
+            throw fail("maxPricePerHour `\(document.maxPricePerHour)` is not a CRU amount such as 0.05")
+        }
+        let durationS = try parseDuration(document.maxDuration)
+        let gpus = document.resources?.gpus ?? 0
+        guard gpus >= 0, gpus.isFinite, (gpus * 1000).rounded() == gpus * 1000 else {
+            throw fail("resources.gpus must be a non-negative number with at most three decimals")
+        }
+        let resources = JobSpec.Resources(
+            gpuMilli: Int((gpus * 1000).rounded()),
+            cpuCores: document.resources?.cpuCores ?? 1,
+            memoryMiB: document.resources?.memoryMiB ?? 512
+        )
+        var verification = JobSpec.Verification()
+        if let entry = document.verification {
+            guard let policy = JobSpec.Verification.Policy(rawValue: entry.policy) else {
+                throw fail("verification.policy `\(entry.policy)` is not one of none, replicate")
+            }
+            let rate = entry.sampleRate ?? (policy == .replicate ? 1 : 0)
+            guard rate.isFinite, (0...1).contains(rate) else { throw fail("verification.sampleRate must be between 0 and 1") }
+            verification = .init(policy: policy, samplePpm: Int((rate * 1_000_000).rounded()))
+        }
+        let inputs = (document.inputs ?? []).map { entry -> Input in
+            switch entry {
+            case .path(let path):
+                Input(localPath: resolve(path, against: baseDirectory), name: URL(fileURLWithPath: path).lastPathComponent)
+            case .mapped(let path, let name):
+                Input(localPath: resolve(path, against: baseDirectory), name: name)
+            }
+        }
+        var spec = JobSpec(
+            name: document.name, kind: kind, command: document.command, args: document.args ?? [],
+            inputs: [], taskCount: document.tasks ?? 1, resources: resources,
+            maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification
+        )
+        // Validate with placeholder digests so a bad spec is refused before anything is read or uploaded.
+        spec.inputs = inputs.map { .init(name: $0.name, sha256: String(repeating: "0", count: 64), sizeBytes: 0) }
+        try spec.validate()
+        spec.inputs = []
+        return JobSpecFile(spec: spec, inputs: inputs)
+    }
+
+    public static func load(path: String) throws -> JobSpecFile {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CrucibleError(.invalidSpec, "cannot read job spec \(path)")
+        }
+        return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+    }
+
+    /// Reads each input, uploads it, and returns the spec with content addresses filled in.
+    public func resolve(uploadingWith client: CoordinatorClient) async throws -> JobSpec {
+        var resolved = spec
+        for input in inputs {
+            guard let data = FileManager.default.contents(atPath: input.localPath) else {
+                throw CrucibleError(.invalidSpec, "cannot read input file \(input.localPath)")
+            }
+            let sha256 = try await client.putBlob(data)
+            resolved.inputs.append(.init(name: input.name, sha256: sha256, sizeBytes: Int64(data.count)))
+        }
+        try resolved.validate()
+        return resolved
+    }
+
+    /// "90", "90s", "15m", "2h" → seconds.
+    public static func parseDuration(_ text: String) throws -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int)] = [("h", 3600), ("m", 60), ("s", 1)]
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            if let value = Int(trimmed.dropLast()), value > 0 { return value * factor }
+        }
+        if let value = Int(trimmed), value > 0 { return value }
+        throw CrucibleError(.invalidSpec, "maxDuration `\(text)` is not a duration such as 90, 90s, 15m or 2h")
+    }
+
+    static func resolve(_ path: String, against base: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).path
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// A node agent started as a child process of `devnet`, with its output in a log file.
+final class AgentProcess: @unchecked Sendable {
+    let name: String
+    let logPath: String
+    private let process = Process()
+
+    init(name: String, executable: String, arguments: [String], logPath: String) throws {
+        self.name = name
+        self.logPath = logPath
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try log.close()
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
+
+    /// SIGTERM, then wait for the agent to stop its runs and exit; SIGKILL after `graceS`.
+    func stop(graceS: Int = 10) async {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<(graceS * 10) where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// The path of the running `crucible` binary, so agents run the very same build.
+    static func currentExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleStore
+import Foundation
+import Hummingbird
+import Logging
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator.",
+        subcommands: [Serve.self]
+    )
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve the API over a data folder until Ctrl-C.")
+
+        @Option(help: "Data folder (database and coordinator key).")
+        var data: String = ".crucible/coordinator"
+
+        @Option(help: "Address to listen on, HOST:PORT.")
+        var listen: HostPort = HostPort(host: "127.0.0.1", port: 7700)
+
+        @Option(help: "Genesis allocation ADDRESS=CRU, applied only when the data folder is new. Repeatable.")
+        var fund: [Funding] = []
+
+        @OptionGroup var logging: LoggingOptions
+
+        func run() async throws {
+            try logging.bootstrap()
+            let logger = Logger(label: "crucible.coordinator")
+            let directory = DataDirectory(data)
+            let identity = try KeyFile.readOrCreate(directory.coordinatorKey)
+            let store = try await CrucibleStore.openSQLite(path: directory.database)
+            let coordinator = try await Coordinator.open(
+                store: store, identity: identity, genesisAllocations: fund.map(\.allocation), logger: logger
+            )
+            let app = try CoordinatorServer.makeApplication(
+                coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
+            ) { port in
+                print("coordinator \(identity.address) listening on http://\(listen.host):\(port) (log head \(await coordinator.logHead))")
+            }
+            try await app.runService()
+            await coordinator.drain()
+            try await store.close()
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import CrucibleAPI
+import CrucibleClient
+import CrucibleCore
+import Foundation
+
+struct JobCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job",
+        abstract: "Submit and follow jobs.",
+        subcommands: [Submit.self, Status.self, Logs.self, Cancel.self, List.self]
+    )
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Upload a job's inputs, sign its spec and submit it; escrow locks its maximum cost.")
+
+        @Argument(help: "Job spec (YAML).")
+        var spec: String
+
+        @Option(help: "Requester wallet key.")
+        var key: String = ".crucible/wallet.key"
+
+        @Flag(help: "Wait until the job is settled and print its status.")
+        var wait = false
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let requester = try KeyFile.read(key)
+            let file = try JobSpecFile.load(path: spec)
+            let coordinator = try client.client()
+            let resolved = try await file.resolve(uploadingWith: coordinator)
+            var job = try await coordinator.submitJob(resolved, by: requester)
+            print("submitted \(job.id): \(job.taskCount) tasks, \(Amount.format(job.escrowLockedMicro)) CRU locked in escrow")
+            if wait {
+                while !["settled", "cancelled"].contains(job.state) {
+                    try await Task.sleep(for: .milliseconds(500))
+                    job = try await coordinator.job(job.id)
+                }
+                print(JobText.status(job))
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a job with its tasks and runs.")
+
+        @Argument var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            print(JobText.status(try await client.client().job(id)))
+        }
+    }
+
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a job's task output; -f follows until the job closes.")
+
+        @Argument var id: String
+        @Flag(name: .shortAndLong, help: "Follow the log until the job is closed.")
+        var follow = false
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let coordinator = try client.client()
+            var cursor: Int64 = 0
+            while true {
+                let page = try await coordinator.jobLogs(id, after: cursor)
+                for chunk in page.chunks {
+                    let prefix = "[task \(chunk.taskIndex) \(chunk.runId.split(separator: ".").last ?? "")] "
+                    let lines = chunk.text.split(separator: "\n", omittingEmptySubsequences: false)
+                    for (index, line) in lines.enumerated() where !(index == lines.count - 1 && line.isEmpty) {
+                        print(prefix + line)
+                    }
+                }
+                cursor = page.next
+                if !follow || (page.jobClosed && page.chunks.isEmpty) { break }
+                if page.chunks.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a job; unspent escrow is refunded.")
+
+        @Argument var id: String
+        @Option(help: "Requester wallet key.")
+        var key: String = ".crucible/wallet.key"
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let job = try await client.client().cancelJob(id, by: try KeyFile.read(key))
+            print("\(job.id) \(job.state); refunded \(Amount.format(job.refundedMicro)) CRU")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+
+        @Option(help: "Only jobs of this requester address.")
+        var requester: String?
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let jobs = try await client.client().jobs(requester: requester)
+            let rows = jobs.map { job in
+                [job.id, job.name, job.state, "\(job.tasksVerified)/\(job.taskCount)", Amount.format(job.paidMicro), Amount.format(job.burnedMicro)]
+            }
+            print(TextTable.render(header: ["JOB", "NAME", "STATE", "VERIFIED", "PAID CRU", "BURNED CRU"], rows: rows))
+        }
+    }
+}
+
+enum JobText {
+    static func status(_ job: Components.Schemas.Job) -> String {
+        var lines = [
+            "\(job.id)  \(job.name)  \(job.state)",
+            "  requester \(job.requester)",
+            "  \(job.command) \(job.args.joined(separator: " "))",
+            "  \(job.taskCount) tasks, verification \(job.verification)\(job.verification == "replicate" ? " at \(Double(job.samplePpm) / 10_000)%" : ""), max \(Amount.format(job.maxPriceMicroPerUnitHour)) CRU per \(job.gpuMilli > 0 ? "GPU" : "CPU-core")-hour, \(job.maxDurationS) s limit",
+            "  escrow \(Amount.format(job.escrowLockedMicro)) CRU: paid \(Amount.format(job.paidMicro)), fee burned \(Amount.format(job.burnedMicro)), refunded \(Amount.format(job.refundedMicro))",
+        ]
+        var rows = [[String]]()
+        for task in job.tasks {
+            for run in task.runs {
+                let duration = run.startedMs.flatMap { start in run.endedMs.map { String(format: "%.1f s", Double($0 - start) / 1000) } } ?? ""
+                rows.append([
+                    "\(task.index)", task.state, run.role, "\(run.attempt)", run.state, run.nodeId.map(Address.short) ?? "",
+                    duration, run.digest.map { String($0.prefix(12)) } ?? "", Amount.format(run.paidMicro), run.failure ?? "",
+                ])
+            }
+        }
+        lines.append(TextTable.render(header: ["TASK", "TASK STATE", "ROLE", "TRY", "RUN", "NODE", "TIME", "DIGEST", "PAID", "NOTE"], rows: rows))
+        return lines.joined(separator: "\n")
+    }
+}

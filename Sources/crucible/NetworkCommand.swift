@@ -1,0 +1,30 @@
+import ArgumentParser
+import CrucibleAPI
+import CrucibleClient
+import CrucibleCore
+
+struct NetworkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "network",
+        abstract: "Show the network: nodes, jobs and token totals."
+    )
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let coordinator = try client.client()
+        let summary = try await coordinator.network()
+        let nodes = try await coordinator.nodes()
+        print("coordinator \(summary.coordinator), log head \(summary.logHead)")
+        print("nodes: \(summary.nodesRegistered) registered, \(summary.nodesOnline) online, \(summary.gpusRegistered) GPUs")
+        print("jobs: \(summary.jobsTotal) total, \(summary.jobsOpen) open, \(summary.jobsSettled) settled, \(summary.jobsCancelled) cancelled")
+        print("token: supply \(Amount.format(summary.supplyMicro)) CRU, escrow \(Amount.format(summary.escrowMicro)), burned \(Amount.format(summary.burnedMicro)), fee \(Double(summary.feeBps) / 100)%")
+        let rows = nodes.map { node in
+            [
+                Address.short(node.id), node.online ? "online" : "offline", node.hardware, Address.short(node.operatorAddress),
+                Amount.format(node.askMicroPerCpuCoreHour), "\(node.runsActive)", "\(node.runsDone)", Amount.format(node.earnedMicro),
+            ]
+        }
+        print(TextTable.render(header: ["NODE", "STATUS", "HARDWARE", "OPERATOR", "ASK CRU/CORE-H", "ACTIVE", "DONE", "EARNED CRU"], rows: rows))
+    }
+}
