@@ -108,7 +108,7 @@ let package = Package(
             name: "CrucibleCoordinatorTests",
             dependencies: ["CrucibleCoordinator", "CrucibleClient", "CrucibleAgent", "CrucibleCore", "CrucibleStore", "CrucibleLedger"]
         ),
-        .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleCore"]),
+        .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,6 +19,11 @@ public struct JobSpecFile: Sendable {
     public struct Input: Sendable, Equatable {
         public var localPath: String
         public var name: String
+
+        public init(localPath: String, name: String) {
+            self.localPath = localPath
+            self.name = name
+        }
     }
 
     public var spec: JobSpec

@@ -4,6 +4,11 @@ public enum Matcher {
     public struct Candidate: Sendable, Equatable {
         public var nodeId: String
         public var priceMicroPerUnitHour: Int64
+
+        public init(nodeId: String, priceMicroPerUnitHour: Int64) {
+            self.nodeId = nodeId
+            self.priceMicroPerUnitHour = priceMicroPerUnitHour
+        }
     }
 
     /// The price `node` asks for `demand`, or nil when the node cannot take it at all.

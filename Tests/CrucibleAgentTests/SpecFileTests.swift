@@ -1,0 +1,65 @@
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCore
+import Testing
+
+@Suite struct SpecFileTests {
+    @Test func jobSpecYAMLBecomesAnExactSpec() throws {
+        let file = try JobSpecFile.parse("""
+        name: render
+        command: sh
+        args: ["-c", "echo {index}"]
+        inputs: [scene.txt, {path: data/a.bin, as: a.bin}]
+        tasks: 4
+        resources: {gpus: 0.5, cpuCores: 2, memoryMiB: 1024}
+        maxPricePerHour: 1.25
+        maxDuration: 15m
+        verification: {policy: replicate, sampleRate: 0.25}
+        """, baseDirectory: "/specs")
+        #expect(file.spec.resources == .init(gpuMilli: 500, cpuCores: 2, memoryMiB: 1024))
+        #expect(file.spec.maxPriceMicroPerUnitHour == 1_250_000)
+        #expect(file.spec.maxDurationS == 900)
+        #expect(file.spec.verification == .init(policy: .replicate, samplePpm: 250_000))
+        #expect(file.inputs == [.init(localPath: "/specs/scene.txt", name: "scene.txt"), .init(localPath: "/specs/data/a.bin", name: "a.bin")])
+    }
+
+    @Test(arguments: [
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 3", "unknown field `taks`"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: cheap\nmaxDuration: 1m", "maxPricePerHour"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: soon", "maxDuration"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nkind: render", "kind `render`"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nverification: {policy: trust}", "verification.policy"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntasks: 0", "tasks"),
+        ("command: sh\nmaxPricePerHour: 1\nmaxDuration: 1m", "name"),
+        ("- just\n- a list", "mapping"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ninputs: [{path: a.txt, as: ../../home/.bashrc}]", "plain relative path"),
+    ])
+    func badSpecsAreRefusedWithTheFieldNamed(yaml: String, mentioned: String) {
+        do {
+            _ = try JobSpecFile.parse(yaml, baseDirectory: "/")
+            Issue.record("accepted: \(yaml)")
+        } catch let error as CrucibleError {
+            #expect(error.code == .invalidSpec)
+            #expect(error.message.contains(mentioned), "\(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func policyFileParsesAndRefusesUnknownFields() throws {
+        let policy = try AgentPolicyFile.parse("askPerGpuHour: 1.2\naskPerCpuCoreHour: 0.03\nminPricePerHour: 0.01\nmaxConcurrentRuns: 3\n")
+        #expect(policy.askMicroPerGpuHour == 1_200_000)
+        #expect(policy.askMicroPerCpuCoreHour == 30_000)
+        #expect(policy.minPriceMicroPerUnitHour == 10_000)
+        #expect(policy.maxConcurrentRuns == 3)
+        #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("askPerGpuHour: 1\nmaxConcurent: 3\n") }
+        #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("maxConcurrentRuns: 0\n") }
+        #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("allowedKinds: [mining]\n") }
+    }
+
+    @Test func argumentsNameTheirTask() {
+        let order = RunOrder(runId: "r", jobId: "j", taskIndex: 3, taskCount: 8, role: "primary", command: "echo",
+                             args: ["frame-{index}-of-{count}", "{index}{index}"], inputs: [], maxDurationS: 1)
+        #expect(order.expandedArgs == ["frame-3-of-8", "33"])
+    }
+}

@@ -1,0 +1,40 @@
+import CrucibleCore
+import Testing
+
+@Suite struct AgentPolicyAndCatalogTests {
+    @Test func policyDecidesByItsRules() {
+        let policy = AgentPolicy(minPriceMicroPerUnitHour: 500_000, allowedKinds: [.batch], maxConcurrentRuns: 2, blockedRequesters: ["bad"])
+        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "good", runningNow: 0) == .accept)
+        guard case .reject(let price) = policy.decide(kind: .batch, priceMicroPerUnitHour: 400_000, requester: "good", runningNow: 0) else {
+            Issue.record("accepted below the minimum price"); return
+        }
+        #expect(price.contains("below the minimum"))
+        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "bad", runningNow: 0) != .accept)
+        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "good", runningNow: 2) != .accept)
+    }
+
+    @Test func askFollowsWorkloadUnit() {
+        let policy = AgentPolicy(askMicroPerGpuHour: 2_000_000, askMicroPerCpuCoreHour: 50_000)
+        #expect(policy.askMicroPerUnitHour(gpuMilli: 500) == 2_000_000)
+        #expect(policy.askMicroPerUnitHour(gpuMilli: 0) == 50_000)
+    }
+
+    @Test(arguments: [
+        ("NVIDIA H100 80GB HBM3", "H100-SXM"),
+        ("NVIDIA H100 PCIe", "H100-PCIe"),
+        ("NVIDIA H200", "H200"),
+        ("NVIDIA A100-SXM4-80GB", "A100-80GB"),
+        ("NVIDIA A100-PCIE-40GB", "A100-40GB"),
+        ("NVIDIA A10", "A10"),
+        ("Tesla T4", "T4"),
+        ("NVIDIA GeForce RTX 4090", "RTX-4090"),
+        ("Tesla V100-SXM2-32GB", "V100"),
+    ])
+    func catalogRecognisesNvidiaSmiNames(name: String, model: String) {
+        #expect(GPUCatalog.model(forName: name)?.id == model)
+    }
+
+    @Test func unknownGPUIsNotGuessed() {
+        #expect(GPUCatalog.model(forName: "Matrox G200eR2") == nil)
+    }
+}
