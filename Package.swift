@@ -106,7 +106,15 @@ let package = Package(
         .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger"]),
         .testTarget(
             name: "CrucibleCoordinatorTests",
-            dependencies: ["CrucibleCoordinator", "CrucibleClient", "CrucibleAgent", "CrucibleCore", "CrucibleStore", "CrucibleLedger"]
+            dependencies: [
+                "CrucibleCoordinator", "CrucibleClient", "CrucibleAgent", "CrucibleCore", "CrucibleStore", "CrucibleLedger", "CrucibleAPI",
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
     ],

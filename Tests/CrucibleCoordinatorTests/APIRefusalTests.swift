@@ -1,0 +1,221 @@
+import AsyncHTTPClient
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleLedger
+import CrucibleStore
+import Foundation
+import NIOCore
+import Testing
+
+/// Every kind of bad input is refused with a clear code and changes nothing: not the log, not a balance.
+@Suite(.serialized) struct APIRefusalTests {
+    func expectRefusal(_ code: CrucibleError.Code, in network: TestNetwork, _ body: () async throws -> Void) async throws {
+        let headBefore = await network.coordinator.logHead
+        let ledgerBefore = await network.coordinator.state.ledger
+        do {
+            try await body()
+            Issue.record("expected a \(code.rawValue) refusal, but the request succeeded")
+        } catch let error as CrucibleError {
+            #expect(error.code == code, "got \(error)")
+            #expect(!error.message.isEmpty)
+        }
+        await network.coordinator.drain()
+        // The decision loop may log time-outs meanwhile; a refused request itself must add no signed input.
+        let added = try await network.store.logEntries(afterSeq: headBefore, limit: 100)
+        #expect(!added.contains { $0.content.contains("\"type\":\"envelope\"") }, "a refused request wrote to the log")
+        #expect(await network.coordinator.state.ledger == ledgerBefore, "a refused request moved tokens")
+    }
+
+    /// POSTs raw JSON and returns the status and decoded error body.
+    func rawPost(_ network: TestNetwork, _ path: String, _ json: String) async throws -> (status: Int, code: String, message: String) {
+        var request = HTTPClientRequest(url: network.url.absoluteString + path)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let fields = try JSONDecoder().decode([String: String].self, from: Data(String(buffer: body).utf8))
+        return (Int(response.status.code), fields["code"] ?? "", fields["message"] ?? "")
+    }
+
+    func wireJSON(_ envelope: SignedEnvelope, kind: String? = nil) -> String {
+        """
+        {"signer":"\(envelope.signer)","nonce":"\(envelope.nonce)","timestampMs":\(envelope.timestampMs),"kind":"\(kind ?? envelope.kind.rawValue)",\
+        "payload":"\(envelope.payload.base64EncodedString())","signature":"\(envelope.signature.base64EncodedString())"}
+        """
+    }
+
+    @Test func forgedReplayedStaleAndMalformedEnvelopesAreRefused() async throws {
+        let network = try await TestNetwork.start()
+        let spec = TestNetwork.shellSpec("ok", script: "true")
+
+        // Forged: a valid envelope whose payload was changed after signing.
+        var forged = try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: network.requester)
+        var richer = spec
+        richer.maxPriceMicroPerUnitHour = 1
+        forged.payload = try CanonicalJSON.encode(JobSubmission(spec: richer))
+        try await expectRefusal(.badSignature, in: network) { _ = try await network.client.submitJob(rawEnvelope: forged) }
+
+        // Signed by someone else than the claimed signer.
+        var impostor = try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: SigningIdentity())
+        impostor.signer = network.requester.address
+        try await expectRefusal(.badSignature, in: network) { _ = try await network.client.submitJob(rawEnvelope: impostor) }
+
+        // Replayed: the same bytes twice.
+        let original = try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: network.requester)
+        _ = try await network.client.submitJob(rawEnvelope: original)
+        let jobs = await network.coordinator.state.jobs.count
+        try await expectRefusal(.replayedNonce, in: network) { _ = try await network.client.submitJob(rawEnvelope: original) }
+        #expect(await network.coordinator.state.jobs.count == jobs)
+
+        // Stale: signed ten minutes ago, and from the future.
+        for offsetMs in [-600_000, 600_000] as [Int64] {
+            let stale = try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: network.requester, timestampMs: Clock.nowMs() + offsetMs)
+            try await expectRefusal(.staleTimestamp, in: network) { _ = try await network.client.submitJob(rawEnvelope: stale) }
+        }
+
+        // The wrong kind for the endpoint.
+        let cancel = try SignedEnvelope.sign(JobCancellation(jobId: "x"), kind: .cancelJob, by: network.requester)
+        try await expectRefusal(.wrongKind, in: network) { _ = try await network.client.submitJob(rawEnvelope: cancel) }
+
+        // An unknown kind, sent raw.
+        let head = await network.coordinator.logHead
+        let unknown = try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: network.requester)
+        let refusal = try await rawPost(network, "/v1/jobs", wireJSON(unknown, kind: "mint_tokens"))
+        #expect(refusal.status == 400)
+        #expect(refusal.code == "unknown_kind")
+        #expect(refusal.message.contains("mint_tokens"))
+
+        // A body that is not JSON, and JSON without required fields: 400 with the same error shape.
+        let notJSON = try await rawPost(network, "/v1/jobs", "{this is not json")
+        #expect(notJSON.status == 400)
+        #expect(notJSON.code == "malformed")
+        let missing = try await rawPost(network, "/v1/jobs", #"{"signer":"ab","nonce":"n"}"#)
+        #expect(missing.status == 400)
+        #expect(missing.code == "malformed")
+        #expect(missing.message.contains("timestampMs") || missing.message.contains("kind"), "\(missing.message)")
+        // Bad base64 in the payload.
+        let badBase64 = try await rawPost(network, "/v1/jobs", wireJSON(unknown).replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\"%%%"))
+        #expect(badBase64.status == 400)
+        #expect(badBase64.code == "malformed")
+        #expect(await network.coordinator.logHead == head)
+        await network.stop()
+    }
+
+    @Test func jobsThatCannotBePaidForOrRunAreRefused() async throws {
+        let network = try await TestNetwork.start()
+        // No funds.
+        let pauper = SigningIdentity()
+        try await expectRefusal(.insufficientFunds, in: network) {
+            _ = try await network.client.submitJob(TestNetwork.shellSpec("poor", script: "true"), by: pauper)
+        }
+        // More than the balance: 1000 CRU funded, this needs 10000 tasks × 2 CRU/h × 1 h.
+        var huge = TestNetwork.shellSpec("huge", script: "true", tasks: 10_000, maxDurationS: 3600)
+        try await expectRefusal(.insufficientFunds, in: network) { _ = try await network.client.submitJob(huge, by: network.requester) }
+        // Invalid spec.
+        huge.taskCount = 0
+        try await expectRefusal(.invalidSpec, in: network) { _ = try await network.client.submitJob(huge, by: network.requester) }
+        // An input that was never uploaded.
+        let ghost = TestNetwork.shellSpec("ghost", script: "cat a", inputs: [.init(name: "a", sha256: String(repeating: "e", count: 64), sizeBytes: 1)])
+        try await expectRefusal(.invalidSpec, in: network) { _ = try await network.client.submitJob(ghost, by: network.requester) }
+        #expect(await network.coordinator.state.jobs.isEmpty)
+        await network.stop()
+    }
+
+    @Test func blobsAndReadsRefuseBadAddresses() async throws {
+        let network = try await TestNetwork.start()
+        // Content that does not hash to its address.
+        var request = HTTPClientRequest(url: network.url.absoluteString + "/v1/blobs/" + Digest.sha256Hex("something else"))
+        request.method = .PUT
+        request.headers.add(name: "content-type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(string: "hello"))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        #expect(response.status.code == 400)
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+        #expect(body.contains("digest_mismatch"))
+        #expect(try await network.store.missingBlobs([Digest.sha256Hex("something else")]).count == 1)
+
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.blob(String(repeating: "a", count: 64)) }
+        try await expectRefusal(.malformed, in: network) { _ = try await network.client.blob("../../etc/passwd") }
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.job("job-missing") }
+        try await expectRefusal(.malformed, in: network) { _ = try await network.client.account("not-an-address") }
+        await network.stop()
+    }
+
+    @Test func onlyTheRightSignerMayActOnAJobOrRun() async throws {
+        let network = try await TestNetwork.start()
+        let job = try await network.client.submitJob(TestNetwork.shellSpec("mine", script: "sleep 5"), by: network.requester)
+        try await expectRefusal(.forbidden, in: network) { _ = try await network.client.cancelJob(job.id, by: network.operatorA) }
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.cancelJob("job-nope", by: network.requester) }
+
+        // A registration whose operator authorization was signed for another node key.
+        let node = SigningIdentity()
+        var registration = NodeRegistration.authorized(
+            node: SigningIdentity().address, by: network.operatorA,
+            hardware: HardwareProfile(gpus: [], cpuModel: "cpu", cpuCores: 2, memoryMiB: 1024, os: "linux"),
+            policy: AgentPolicy(), region: "test", agentVersion: "t"
+        )
+        try await expectRefusal(.forbidden, in: network) { _ = try await network.client.registerNode(registration, by: node) }
+        // A fake GPU claim with duplicate UUIDs is refused as malformed.
+        registration = NodeRegistration.authorized(
+            node: node.address, by: network.operatorA,
+            hardware: HardwareProfile(gpus: [
+                .init(index: 0, uuid: "GPU-1", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81559, driverVersion: "1", model: "H100-SXM"),
+                .init(index: 1, uuid: "GPU-1", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81559, driverVersion: "1", model: "H100-SXM"),
+            ], cpuModel: "cpu", cpuCores: 2, memoryMiB: 1024, os: "linux"),
+            policy: AgentPolicy(), region: "test", agentVersion: "t"
+        )
+        try await expectRefusal(.malformed, in: network) { _ = try await network.client.registerNode(registration, by: node) }
+
+        // A node that was offered nothing cannot accept or report the run.
+        let honest = NodeRegistration.authorized(
+            node: node.address, by: network.operatorA,
+            hardware: HardwareProfile(gpus: [], cpuModel: "cpu", cpuCores: 2, memoryMiB: 1024, os: "linux"),
+            policy: AgentPolicy(), region: "test", agentVersion: "t"
+        )
+        _ = try await network.client.registerNode(honest, by: node)
+        let runId = job.tasks[0].runs[0].id
+        let stranger = SigningIdentity()
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: stranger.address, by: network.operatorB, hardware: honest.hardware, policy: AgentPolicy(), region: "test", agentVersion: "t"
+        ), by: stranger)
+        try await expectRefusal(.forbidden, in: network) {
+            _ = try await network.client.respondOffer(OfferResponse(runId: runId, accept: true), by: stranger)
+        }
+        try await expectRefusal(.forbidden, in: network) {
+            _ = try await network.client.reportResult(RunReport(runId: runId, exitCode: 0, outputs: [], durationMs: 1), by: stranger)
+        }
+        try await expectRefusal(.notFound, in: network) {
+            _ = try await network.client.respondOffer(OfferResponse(runId: "job-x.0.p1", accept: true), by: stranger)
+        }
+        await network.stop()
+    }
+
+    @Test func oneSignerMaySendManyEnvelopesAtOnce() async throws {
+        let network = try await TestNetwork.start()
+        let client = network.client
+        let requester = network.requester
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await client.submitJob(TestNetwork.shellSpec("parallel-\(index)", script: "true"), by: requester).id }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(ids).count == 20)
+        let ledger = await network.coordinator.state.ledger
+        let escrowed = ledger.escrowed(by: requester.address)
+        #expect(escrowed > 0)
+        #expect(ledger.balance(of: requester.address) + escrowed == TestNetwork.fundingMicro)
+        await network.stop()
+        let report = try await reopenAndAudit(network)
+        #expect(report.envelopes == 20)
+    }
+}
+
+/// Opens the stopped network's database again and audits it.
+func reopenAndAudit(_ network: TestNetwork) async throws -> Auditor.Report {
+    let store = try await CrucibleStore.openSQLite(path: network.databasePath)
+    defer { Task { try? await store.close() } }
+    return try await Auditor.audit(store: store)
+}

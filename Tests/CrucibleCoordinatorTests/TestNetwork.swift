@@ -1,0 +1,146 @@
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleLedger
+import CrucibleStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// A real coordinator on a loopback port over a fresh SQLite database, with funded wallets, for tests that
+/// talk to it over HTTP exactly as agents and requesters do.
+final class TestNetwork: Sendable {
+    let directory: URL
+    let identity: SigningIdentity
+    let store: CrucibleStore
+    let coordinator: Coordinator
+    let client: CoordinatorClient
+    let port: Int
+    let requester: SigningIdentity
+    let operatorA: SigningIdentity
+    let operatorB: SigningIdentity
+    private let services: ServiceGroup
+    private let server: Task<Void, any Error>
+
+    static let fundingMicro: Int64 = 1_000 * Amount.microPerCRU
+
+    /// Short time-outs so that lapses and lost leases happen within a test.
+    static let fastParameters = NetworkParameters(
+        feeBps: 500, offerTimeoutMs: 3_000, leaseTimeoutMs: 2_500, leaseGraceMs: 2_000, attemptsMax: 2,
+        checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000
+    )
+
+    private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
+                 requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, services: ServiceGroup, server: Task<Void, any Error>) {
+        self.directory = directory
+        self.identity = identity
+        self.store = store
+        self.coordinator = coordinator
+        self.client = client
+        self.port = port
+        self.requester = requester
+        self.operatorA = operatorA
+        self.operatorB = operatorB
+        self.services = services
+        self.server = server
+    }
+
+    var databasePath: String { directory.appendingPathComponent("crucible.sqlite").path }
+
+    static func start(
+        parameters: NetworkParameters = fastParameters,
+        reusing previous: TestNetwork? = nil
+    ) async throws -> TestNetwork {
+        let directory = previous?.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crucible-test-\(UUID().uuidString)")
+        let identity = previous?.identity ?? SigningIdentity()
+        let requester = previous?.requester ?? SigningIdentity()
+        let operatorA = previous?.operatorA ?? SigningIdentity()
+        let operatorB = previous?.operatorB ?? SigningIdentity()
+        var logger = Logger(label: "crucible.test")
+        logger.logLevel = .warning
+        let store = try await CrucibleStore.openSQLite(path: directory.appendingPathComponent("crucible.sqlite").path, logger: logger)
+        let coordinator = try await Coordinator.open(
+            store: store, identity: identity,
+            genesisAllocations: [requester, operatorA, operatorB].map { .init(address: $0.address, amountMicro: fundingMicro) },
+            parameters: parameters, logger: logger
+        )
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = try CoordinatorServer.makeApplication(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = Task { try await services.run() }
+        var bound = 0
+        for await port in ports { bound = port }
+        guard bound > 0 else { throw CrucibleError(.unavailable, "test coordinator did not start") }
+        return TestNetwork(
+            directory: directory, identity: identity, store: store, coordinator: coordinator,
+            client: CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), port: bound,
+            requester: requester, operatorA: operatorA, operatorB: operatorB, services: services, server: server
+        )
+    }
+
+    /// Stops serving, writes what is pending and closes the database, like a coordinator shut down.
+    func stop() async {
+        await services.triggerGracefulShutdown()
+        _ = try? await server.value
+        await coordinator.drain()
+        try? await store.close()
+    }
+
+    var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    /// An in-process node agent with a real key, real HTTP and real child processes.
+    func agent(operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity()) -> NodeAgent {
+        var logger = Logger(label: "crucible.test.agent")
+        logger.logLevel = .warning
+        return NodeAgent(
+            configuration: .init(
+                coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
+                hardware: HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
+                workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
+                pollWaitMs: 1_000, heartbeatIntervalMs: 300
+            ),
+            logger: logger
+        )
+    }
+
+    /// A spec that runs `script` with sh, one CPU core per task.
+    static func shellSpec(_ name: String, script: String, tasks: Int = 1, replicate: Int = 0, maxDurationS: Int = 30, inputs: [JobSpec.InputFile] = []) -> JobSpec {
+        JobSpec(
+            name: name, command: "sh", args: ["-c", script], inputs: inputs, taskCount: tasks,
+            resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 64), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: maxDurationS,
+            verification: replicate > 0 ? .init(policy: .replicate, samplePpm: replicate) : .init()
+        )
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeoutS`. Waiting on an observable condition, never a fixed sleep.
+func waitUntil(_ what: String, timeoutS: Double = 60, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeoutS * 1000))
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            throw CrucibleError(.unavailable, "timed out after \(timeoutS) s waiting until \(what)")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// Runs agents for the duration of `body`, then stops them.
+func withAgents<Value>(_ agents: [NodeAgent], _ body: () async throws -> Value) async throws -> Value {
+    let tasks = agents.map { agent in Task { try await agent.run() } }
+    do {
+        let value = try await body()
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = try? await task.value }
+        return value
+    } catch {
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = try? await task.value }
+        throw error
+    }
+}
