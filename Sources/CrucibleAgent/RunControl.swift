@@ -1,31 +1,47 @@
 import Foundation
 
-/// Lets the agent stop a run from outside (cancelled job, lost lease, shutdown) while it executes.
+/// Lets the agent stop a run from outside (cancelled job, lost lease, time limit, shutdown) while it executes.
+///
+/// A task's command may start children of its own (`sh -c` does). They inherit the pipes, and the descriptor by
+/// which Foundation learns that the process ended, so stopping only the direct child would leave the run
+/// hanging. The child runs in its own process group, and the whole group is signalled.
 public actor RunControl {
     private var process: Process?
+    private var processGroup: pid_t?
     public private(set) var stopReason: String?
 
     public init() {}
 
     func attach(_ process: Process) {
         self.process = process
-        if stopReason != nil { terminate(process) }
+        let pid = process.processIdentifier
+        // Foundation starts the child as the leader of a new process group; check rather than assume.
+        processGroup = getpgid(pid) == pid ? pid : nil
+        if stopReason != nil { signal(SIGTERM) }
     }
 
-    /// Stops the run: SIGTERM now, SIGKILL if it is still there after `graceS` seconds.
+    /// Stops the run: SIGTERM now, SIGKILL to whatever is left after `graceS` seconds.
     public func stop(_ reason: String, graceS: Int = 5) {
         guard stopReason == nil else { return }
         stopReason = reason
-        if let process { terminate(process, graceS: graceS) }
+        guard process != nil else { return }
+        signal(SIGTERM)
+        Task {
+            try? await Task.sleep(for: .seconds(graceS))
+            self.signal(SIGKILL)
+        }
     }
 
-    private func terminate(_ process: Process, graceS: Int = 5) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let pid = process.processIdentifier
-        Task.detached {
-            try? await Task.sleep(for: .seconds(graceS))
-            if process.isRunning { kill(pid, SIGKILL) }
+    /// Kills anything the run left behind after its main process ended.
+    func reapLeftovers() {
+        signal(SIGKILL)
+    }
+
+    private func signal(_ number: Int32) {
+        if let processGroup {
+            kill(-processGroup, number)
+        } else if let process, process.isRunning {
+            kill(process.processIdentifier, number)
         }
     }
 }

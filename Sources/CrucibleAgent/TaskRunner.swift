@@ -125,6 +125,7 @@ public struct TaskRunner: Sendable {
         var exit = ProcessExit(code: -1)
         for await value in exits { exit = value }
         limiter.cancel()
+        await control.reapLeftovers()
         // EOF on the pipe can come late or never: a process spawned at the same moment may have inherited its write
         // end. The child has exited, so its output is all in the pipe; read for a moment more, then stop.
         try? await Task.sleep(for: .milliseconds(300))

@@ -1,0 +1,218 @@
+import CrucibleAgent
+import CrucibleAPI
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleStore
+import Foundation
+import SQLiteKit
+import Testing
+
+/// The whole path on loopback: a coordinator, real agents running real child processes, a signed job,
+/// matching, replication, settlement, the log and its audit.
+@Suite(.serialized) struct EndToEndTests {
+    func balance(_ network: TestNetwork, _ identity: SigningIdentity) async -> Int64 {
+        await network.coordinator.state.ledger.balance(of: identity.address)
+    }
+
+    func settled(_ network: TestNetwork, _ id: String) async throws -> Components.Schemas.Job {
+        var job = try await network.client.job(id)
+        try await waitUntil("job \(id) is closed", timeoutS: 90) {
+            job = try await network.client.job(id)
+            return job.state == "settled" || job.state == "cancelled"
+        }
+        return job
+    }
+
+    @Test func jobRunsOnTwoAgentsIsReplicatedAndSettles() async throws {
+        let network = try await TestNetwork.start()
+        let text = "proof of work\nfor crucible\n"
+        let inputSha = try await network.client.putBlob(Data(text.utf8))
+        let spec = TestNetwork.shellSpec(
+            "shout",
+            script: "tr a-z A-Z < input.txt > \"$CRUCIBLE_OUTPUT_DIR/out-{index}.txt\"; echo task $CRUCIBLE_TASK_INDEX of $CRUCIBLE_TASK_COUNT done",
+            tasks: 3, replicate: 1_000_000,
+            inputs: [.init(name: "input.txt", sha256: inputSha, sizeBytes: Int64(text.utf8.count))]
+        )
+        let agentA = network.agent(operatorKey: network.operatorA)
+        let agentB = network.agent(operatorKey: network.operatorB, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_500_000))
+        let job = try await withAgents([agentA, agentB]) {
+            let submitted = try await network.client.submitJob(spec, by: network.requester)
+            #expect(submitted.state == "queued" || submitted.state == "matched")
+            #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - submitted.escrowLockedMicro)
+            return try await settled(network, submitted.id)
+        }
+
+        #expect(job.state == "settled")
+        let nodeOperator = [await agentA.nodeId: network.operatorA.address, await agentB.nodeId: network.operatorB.address]
+        for task in job.tasks {
+            #expect(task.state == "verified")
+            let completed = task.runs.filter { $0.state == "completed" }
+            let primary = try #require(completed.first { $0.role == "primary" })
+            let replica = try #require(completed.first { $0.role == "replica" })
+            // The replica ran under the other operator, and both produced the same bytes.
+            #expect(nodeOperator[primary.nodeId ?? ""] != nodeOperator[replica.nodeId ?? ""])
+            #expect(primary.digest == replica.digest)
+            #expect(primary.paidMicro > 0 && replica.paidMicro > 0)
+            let output = try #require(primary.outputs.first)
+            #expect(output.path == "out-\(task.index).txt")
+            let content = try await network.client.blob(output.sha256)
+            #expect(String(decoding: content, as: UTF8.self) == text.uppercased())
+        }
+
+        // Money: operators gained exactly what the job paid; the requester lost paid + burned; the fee is 5%.
+        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.fundingMicro
+        #expect(gained == job.paidMicro)
+        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+        #expect(job.burnedMicro == job.tasks.flatMap(\.runs).reduce(0) { $0 + Pricing.feeMicro(on: $1.paidMicro, feeBps: 500) })
+        #expect(job.refundedMicro == job.escrowLockedMicro - job.paidMicro - job.burnedMicro)
+        #expect(await network.coordinator.state.ledger.escrows.isEmpty)
+
+        // Logs streamed from the agents.
+        let logs = try await network.client.jobLogs(job.id)
+        let text0 = logs.chunks.filter { $0.taskIndex == 0 }.map(\.text).joined()
+        #expect(text0.contains("task 0 of 3 done"))
+
+        await network.stop()
+        let report = try await reopenAndAudit(network)
+        #expect(report.jobs == 1)
+        #expect(report.burnedMicro == job.burnedMicro)
+    }
+
+    @Test func auditCatchesATamperedRowAndATamperedEntry() async throws {
+        let network = try await TestNetwork.start()
+        _ = try await network.client.submitJob(TestNetwork.shellSpec("t", script: "true"), by: network.requester)
+        await network.stop()
+        _ = try await reopenAndAudit(network)
+
+        let connection = try await SQLiteConnection.open(storage: .file(path: network.databasePath))
+        let db = connection.sql()
+        // Give the requester one µCRU more than the log says.
+        try await db.raw("UPDATE accounts SET balance_micro = balance_micro + 1 WHERE address = \(bind: network.requester.address)").run()
+        do {
+            _ = try await reopenAndAudit(network)
+            Issue.record("the audit passed over a tampered balance")
+        } catch let error as CrucibleError {
+            #expect(error.code == .auditFailed)
+            #expect(error.message.contains("accounts \(network.requester.address)"))
+        }
+        try await db.raw("UPDATE accounts SET balance_micro = balance_micro - 1 WHERE address = \(bind: network.requester.address)").run()
+        _ = try await reopenAndAudit(network)
+
+        // Rewrite history: change the genesis allocation in the log itself.
+        try await db.raw("UPDATE log_entries SET content = replace(content, '\"amountMicro\":1000000000', '\"amountMicro\":2000000000') WHERE seq = 1").run()
+        do {
+            _ = try await reopenAndAudit(network)
+            Issue.record("the audit passed over a rewritten log entry")
+        } catch let error as CrucibleError {
+            #expect(error.message.contains("log entry 1"))
+        }
+        try await connection.close()
+    }
+
+    @Test func coordinatorRestartMidRunLosesAndDoublesNothing() async throws {
+        var network = try await TestNetwork.start()
+        let spec = TestNetwork.shellSpec("slow", script: "sleep 1; echo {index} > \"$CRUCIBLE_OUTPUT_DIR/i.txt\"", tasks: 4, replicate: 500_000)
+        let agentA = network.agent(operatorKey: network.operatorA)
+        let agentB = network.agent(operatorKey: network.operatorB)
+        let job = try await withAgents([agentA, agentB]) {
+            let submitted = try await network.client.submitJob(spec, by: network.requester)
+            try await waitUntil("a run is working") {
+                try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
+            }
+            // Stop the coordinator while runs are in flight; the agents keep working and retry their reports.
+            await network.stop()
+            network = try await TestNetwork.start(reusing: network)
+            return try await settled(network, submitted.id)
+        }
+        #expect(job.state == "settled")
+        #expect(job.tasks.allSatisfy { $0.state == "verified" })
+        // Every verified task paid each of its completed runs once, and nothing else was paid.
+        let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
+        #expect(paidRuns.allSatisfy { $0.state == "completed" })
+        #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
+        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.fundingMicro
+        #expect(gained == job.paidMicro)
+        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+        await network.stop()
+        _ = try await reopenAndAudit(network)
+    }
+
+    @Test func silentNodeLosesItsLeaseAndTheTaskMovesOn() async throws {
+        let network = try await TestNetwork.start()
+        // A cheap node that takes the offer and then never heartbeats.
+        let silent = SigningIdentity()
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: silent.address, by: network.operatorB,
+            hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
+            policy: AgentPolicy(askMicroPerCpuCoreHour: 100_000), region: "r", agentVersion: "t"
+        ), by: silent)
+        let submitted = try await network.client.submitJob(TestNetwork.shellSpec("moves", script: "echo ok > \"$CRUCIBLE_OUTPUT_DIR/ok\""), by: network.requester)
+        let offers = try await network.client.pollOffers(waitMs: 5_000, by: silent)
+        let offer = try #require(offers.first)
+        #expect(offer.priceMicroPerUnitHour == 100_000)
+        _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: silent)
+
+        let agent = network.agent(operatorKey: network.operatorA)
+        let job = try await withAgents([agent]) { try await settled(network, submitted.id) }
+        let runs = job.tasks[0].runs
+        #expect(runs.first?.state == "lost")
+        #expect(runs.first?.failure?.contains("heartbeat") == true)
+        #expect(runs.last?.state == "completed")
+        #expect(runs.last?.nodeId == (await agent.nodeId))
+        #expect(job.tasks[0].state == "verified")
+        await network.stop()
+    }
+
+    @Test func aRejectedOfferGoesToTheNextCandidate() async throws {
+        let network = try await TestNetwork.start()
+        // The cheaper node refuses this requester by policy; the dearer one takes the work.
+        let picky = network.agent(operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 200_000, blockedRequesters: [network.requester.address]))
+        let willing = network.agent(operatorKey: network.operatorB, policy: AgentPolicy(askMicroPerCpuCoreHour: 900_000))
+        let job = try await withAgents([picky, willing]) {
+            try await waitUntil("both agents are online") { try await network.client.nodes().filter(\.online).count == 2 }
+            let submitted = try await network.client.submitJob(TestNetwork.shellSpec("next", script: "true"), by: network.requester)
+            return try await settled(network, submitted.id)
+        }
+        let runs = job.tasks[0].runs
+        #expect(runs.count == 1)
+        #expect(runs[0].nodeId == (await willing.nodeId))
+        #expect(runs[0].priceMicroPerUnitHour == 900_000)
+        #expect(job.tasks[0].state == "verified")
+        await network.stop()
+    }
+
+    @Test func runawayTaskIsKilledAtItsLimitAndTheJobRefunded() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA)
+        let job = try await withAgents([agent]) {
+            let submitted = try await network.client.submitJob(TestNetwork.shellSpec("runaway", script: "sleep 60", maxDurationS: 1), by: network.requester)
+            return try await settled(network, submitted.id)
+        }
+        #expect(job.tasks[0].state == "failed")
+        #expect(job.tasks[0].runs.count == TestNetwork.fastParameters.attemptsMax)
+        #expect(job.tasks[0].runs.allSatisfy { $0.state == "failed" && ($0.failure ?? "").contains("time limit") })
+        #expect(job.paidMicro == 0)
+        #expect(job.refundedMicro == job.escrowLockedMicro)
+        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro)
+        await network.stop()
+    }
+
+    @Test func cancellingStopsTheRunAndRefunds() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA)
+        let job = try await withAgents([agent]) {
+            let submitted = try await network.client.submitJob(TestNetwork.shellSpec("long", script: "sleep 60"), by: network.requester)
+            try await waitUntil("the run is working on the agent") { !(await agent.activeRunIds.isEmpty) }
+            let cancelled = try await network.client.cancelJob(submitted.id, by: network.requester)
+            #expect(cancelled.state == "cancelled")
+            // The agent hears of it on its next heartbeat and stops the process.
+            try await waitUntil("the agent stopped the run", timeoutS: 20) { await agent.activeRunIds.isEmpty }
+            return cancelled
+        }
+        #expect(job.refundedMicro == job.escrowLockedMicro)
+        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro)
+        await network.stop()
+        _ = try await reopenAndAudit(network)
+    }
+}
