@@ -137,7 +137,7 @@ public struct TaskRunner: Sendable {
 
     /// Streams output chunks to the coordinator in order and keeps a local copy.
     private func forwardLog(_ output: AsyncStream<Data>, runId: String, localLog: URL) async {
-        FileManager.default.createFile(atPath: localLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: localLog.path, contents: nil)
         let file = try? FileHandle(forWritingTo: localLog)
         defer { try? file?.close() }
         var seq = 0

@@ -14,9 +14,13 @@ public enum Auditor {
         public var checkpoints: Int
         public var accounts: Int
         public var jobs: Int
-        public var supplyMicro: Int64
+        public var genesisMicro: Int64
+        public var mintedMicro: Int64
         public var burnedMicro: Int64
+        public var balancesMicro: Int64
         public var escrowMicro: Int64
+
+        public var supplyMicro: Int64 { genesisMicro + mintedMicro - burnedMicro }
     }
 
     public static func audit(store: CrucibleStore) async throws -> Report {
@@ -85,8 +89,9 @@ public enum Auditor {
         }
         return Report(
             coordinator: coordinator, entries: last.seq, envelopes: envelopes, decisions: decisions, checkpoints: checkpoints.count,
-            accounts: state.ledger.balances.count, jobs: state.jobs.count, supplyMicro: state.ledger.supplyMicro,
-            burnedMicro: state.ledger.burnedMicro, escrowMicro: state.ledger.totalEscrowMicro
+            accounts: state.ledger.balances.count, jobs: state.jobs.count, genesisMicro: state.ledger.genesisMicro,
+            mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,
+            balancesMicro: state.ledger.totalBalanceMicro, escrowMicro: state.ledger.totalEscrowMicro
         )
     }
 

@@ -346,7 +346,7 @@ public actor Coordinator {
             offerWaiters[nodeId, default: [:]][id] = continuation
             Task {
                 try? await Task.sleep(for: .milliseconds(timeoutMs))
-                await self.resumeOfferWaiter(nodeId, id)
+                self.resumeOfferWaiter(nodeId, id)
             }
         }
     }

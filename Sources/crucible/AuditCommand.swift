@@ -31,8 +31,9 @@ struct AuditCommand: AsyncParsableCommand {
         """
         audit OK: \(report.entries) log entries (\(report.envelopes) signed inputs, \(report.decisions) decisions), \
         \(report.checkpoints) checkpoints, all hashes and signatures valid
-        ledger OK: supply \(Amount.format(report.supplyMicro)) CRU = balances + escrow \(Amount.format(report.escrowMicro)) CRU; \
-        burned \(Amount.format(report.burnedMicro)) CRU; \(report.accounts) accounts and \(report.jobs) jobs match the stored state
+        ledger OK: genesis \(Amount.format(report.genesisMicro)) + minted \(Amount.format(report.mintedMicro)) \
+        − burned \(Amount.format(report.burnedMicro)) = balances \(Amount.format(report.balancesMicro)) + escrow \(Amount.format(report.escrowMicro)) CRU
+        state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match the stored tables
         """
     }
 }

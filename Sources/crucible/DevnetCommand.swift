@@ -138,7 +138,9 @@ struct DevnetCommand: AsyncParsableCommand {
             await coordinator.drain()
             let report = try await Auditor.audit(store: store)
             let after = try await accountBalances(client, requester: requester, operators: operators)
-            print(DevnetSummary.render(jobs: jobs, nodes: try await client.nodes(), before: before, after: after, audit: report))
+            var names = Dictionary(uniqueKeysWithValues: operators.map { ($0.value.address, $0.key) })
+            for (setup, address) in zip(setups, nodeKeys) { names[address] = "node-\(setup.index)" }
+            print(DevnetSummary.render(jobs: jobs, nodes: try await client.nodes(), names: names, before: before, after: after, audit: report))
         } catch {
             print("devnet failed: \((error as? CrucibleError)?.message ?? "\(error)")")
             await shutdown()

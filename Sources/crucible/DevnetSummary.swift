@@ -6,9 +6,10 @@ import CrucibleCore
 /// balances before and after, and the audit of the whole log.
 enum DevnetSummary {
     static func render(
-        jobs: [Components.Schemas.Job], nodes: [Components.Schemas.Node],
+        jobs: [Components.Schemas.Job], nodes: [Components.Schemas.Node], names: [String: String],
         before: [(String, Int64)], after: [(String, Int64)], audit: Auditor.Report
     ) -> String {
+        func name(_ address: String) -> String { names[address] ?? Address.short(address) }
         var out = [String]()
         out.append("Jobs")
         out.append(indent(TextTable.render(
@@ -40,9 +41,9 @@ enum DevnetSummary {
         out.append("\nWho ran what")
         out.append(indent(TextTable.render(
             header: ["NODE", "OPERATOR", "ASK CRU/CORE-H", "PRIMARY RUNS", "REPLICA RUNS", "EARNED NOW", "EARNED ALL TIME"],
-            rows: nodes.map { node in
+            rows: nodes.sorted { name($0.id) < name($1.id) }.map { node in
                 [
-                    Address.short(node.id), Address.short(node.operatorAddress), Amount.format(node.askMicroPerCpuCoreHour),
+                    name(node.id), name(node.operatorAddress), Amount.format(node.askMicroPerCpuCoreHour),
                     "\(primaries[node.id] ?? 0)", "\(replicas[node.id] ?? 0)", Amount.format(earned[node.id] ?? 0), Amount.format(node.earnedMicro),
                 ]
             }

@@ -42,7 +42,7 @@ import Testing
         let path = temporaryPath()
         #expect(throws: CrucibleError.self) { try KeyFile.read(path) }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data("not a key".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data("not a key".utf8), attributes: [.posixPermissions: 0o600])
         do {
             _ = try KeyFile.read(path)
             Issue.record("a corrupt key file was accepted")
