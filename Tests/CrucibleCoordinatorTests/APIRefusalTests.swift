@@ -192,6 +192,57 @@ import Testing
         await network.stop()
     }
 
+    @Test func agentEndpointsRefuseStrangersAndBadValues() async throws {
+        let network = try await TestNetwork.start()
+        let stranger = SigningIdentity()
+        // Nodes that never registered may not poll or heartbeat.
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.pollOffers(waitMs: 0, by: stranger) }
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.heartbeat(runIds: [], by: stranger) }
+        let node = SigningIdentity()
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: node.address, by: network.operatorA,
+            hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
+            policy: AgentPolicy(), region: "r", agentVersion: "t"
+        ), by: node)
+        try await expectRefusal(.malformed, in: network) { _ = try await network.client.pollOffers(waitMs: 3_600_000, by: node) }
+        try await expectRefusal(.tooLarge, in: network) {
+            _ = try await network.client.heartbeat(runIds: (0..<1025).map { "r\($0)" }, by: node)
+        }
+        // A heartbeat for runs the node does not hold tells it to stop them.
+        #expect(try await network.client.heartbeat(runIds: ["job-x.0.p1"], by: node) == ["job-x.0.p1"])
+        // Log chunks only for runs leased to the sender.
+        let job = try await network.client.submitJob(TestNetwork.shellSpec("logs", script: "true"), by: network.requester)
+        let runId = job.tasks[0].runs[0].id
+        try await expectRefusal(.notFound, in: network) {
+            try await network.client.appendTaskLog(TaskLogAppend(runId: "job-x.0.p1", seq: 0, text: "hi"), by: node)
+        }
+        try await expectRefusal(.forbidden, in: network) {
+            try await network.client.appendTaskLog(TaskLogAppend(runId: runId, seq: 0, text: "hi"), by: stranger)
+        }
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.jobLogs("job-missing") }
+        // A report whose outputs were never uploaded.
+        let offers = try await network.client.pollOffers(waitMs: 5_000, by: node)
+        let offer = try #require(offers.first)
+        _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)
+        try await expectRefusal(.invalidSpec, in: network) {
+            _ = try await network.client.reportResult(RunReport(
+                runId: offer.runId, exitCode: 0, outputs: [OutputFile(path: "a", sha256: String(repeating: "b", count: 64), sizeBytes: 1)], durationMs: 1
+            ), by: node)
+        }
+        // Output paths that would escape the work folder.
+        let sha = try await network.client.putBlob(Data("x".utf8))
+        try await expectRefusal(.malformed, in: network) {
+            _ = try await network.client.reportResult(RunReport(
+                runId: offer.runId, exitCode: 0, outputs: [OutputFile(path: "../x", sha256: sha, sizeBytes: 1)], durationMs: 1
+            ), by: node)
+        }
+        // Accepting twice is a conflict, not a second lease.
+        try await expectRefusal(.conflict, in: network) {
+            _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)
+        }
+        await network.stop()
+    }
+
     @Test func oneSignerMaySendManyEnvelopesAtOnce() async throws {
         let network = try await TestNetwork.start()
         let client = network.client

@@ -79,6 +79,27 @@ import Testing
         #expect(report.burnedMicro == job.burnedMicro)
     }
 
+    @Test func outputsThatDisagreeAreDisputedAndNobodyIsPaid() async throws {
+        let network = try await TestNetwork.start()
+        // Each run writes its own run id: the replica cannot match the primary.
+        let spec = TestNetwork.shellSpec("unstable", script: "echo $CRUCIBLE_RUN_ID > \"$CRUCIBLE_OUTPUT_DIR/id.txt\"", tasks: 2, replicate: 1_000_000)
+        let job = try await withAgents([network.agent(operatorKey: network.operatorA), network.agent(operatorKey: network.operatorB)]) {
+            try await settled(network, try await network.client.submitJob(spec, by: network.requester).id)
+        }
+        #expect(job.tasks.allSatisfy { $0.state == "disputed" })
+        #expect(job.paidMicro == 0 && job.burnedMicro == 0)
+        #expect(job.refundedMicro == job.escrowLockedMicro)
+        // The evidence stays: both digests are on record and differ.
+        for task in job.tasks {
+            let digests = Set(task.runs.filter { $0.state == "completed" }.compactMap(\.digest))
+            #expect(digests.count == 2)
+        }
+        #expect(await balance(network, network.operatorA) == TestNetwork.fundingMicro)
+        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro)
+        await network.stop()
+        _ = try await reopenAndAudit(network)
+    }
+
     @Test func auditCatchesATamperedRowAndATamperedEntry() async throws {
         let network = try await TestNetwork.start()
         _ = try await network.client.submitJob(TestNetwork.shellSpec("t", script: "true"), by: network.requester)

@@ -29,7 +29,7 @@ final class TestNetwork: Sendable {
 
     /// Short time-outs so that lapses and lost leases happen within a test.
     static let fastParameters = NetworkParameters(
-        feeBps: 500, offerTimeoutMs: 3_000, leaseTimeoutMs: 2_500, leaseGraceMs: 2_000, attemptsMax: 2,
+        feeBps: 500, offerTimeoutMs: 5_000, leaseTimeoutMs: 4_000, leaseGraceMs: 2_000, attemptsMax: 2,
         checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000
     )
 
