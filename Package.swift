@@ -116,6 +116,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "CrucibleCommandTests",
+            dependencies: ["crucible", "CrucibleCore"]
+        ),
         .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -29,6 +29,7 @@ public actor Coordinator {
     private var lastHeartbeatMs: [String: Int64] = [:]
     private var offerWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     private var generator = SystemRandomNumberGenerator()
+    private var isStopping = false
 
     static let offerWaitersPerNodeMax = 4
     static let decisionsPerPassMax = 10_000
@@ -293,7 +294,7 @@ public actor Coordinator {
         lastSeenMs[nodeId] = clock()
         decide()
         var offers = state.openOffers(for: nodeId, atMs: clock())
-        if offers.isEmpty && poll.waitMs > 0 && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
+        if offers.isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
             await waitForOffer(nodeId, timeoutMs: poll.waitMs)
             lastSeenMs[nodeId] = clock()
             offers = state.openOffers(for: nodeId, atMs: clock())
@@ -348,6 +349,16 @@ public actor Coordinator {
                 try? await Task.sleep(for: .milliseconds(timeoutMs))
                 self.resumeOfferWaiter(nodeId, id)
             }
+        }
+    }
+
+    /// Ends every long-poll now and lets no new one wait: the server is shutting down.
+    public func stopWaiting() {
+        isStopping = true
+        let all = offerWaiters
+        offerWaiters = [:]
+        for waiters in all.values {
+            for continuation in waiters.values { continuation.resume() }
         }
     }
 

@@ -5,6 +5,7 @@ import CrucibleStore
 import Foundation
 import Logging
 import OpenAPIRuntime
+import ServiceLifecycle
 
 /// The HTTP API of `openapi.yaml`, served over the coordinator. Handlers translate between the generated
 /// types and the domain, and turn every refusal into an error body with its code.
@@ -68,7 +69,13 @@ public struct CoordinatorAPI: APIProtocol {
     public func pollOffers(_ input: Operations.PollOffers.Input) async throws -> Operations.PollOffers.Output {
         await handle(Operations.PollOffers.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let runs = try await coordinator.pollOffers(try SignedEnvelope(body))
+            let envelope = try SignedEnvelope(body)
+            // A long-poll must not hold up a graceful shutdown for the rest of its wait.
+            let runs = try await withGracefulShutdownHandler {
+                try await coordinator.pollOffers(envelope)
+            } onGracefulShutdown: {
+                Task { await coordinator.stopWaiting() }
+            }
             let state = await coordinator.state
             return .ok(.init(body: .json(.init(offers: runs.compactMap { offerView($0, state: state) }))))
         }
