@@ -12,11 +12,14 @@ import Testing
 
     """
 
-    /// The same query with the header and units left in (`--format=csv`), as printed on an A100 and a T4 host.
+    /// The same query with the header and units left in (`--format=csv`). Memory totals are the ones these
+    /// cards really report (published nvidia-smi output: A100 80GB 81920 MiB, A10 23028, L40S 46068, T4 15360).
     static let withHeader = """
     index, uuid, name, memory.total [MiB], driver_version
     0, GPU-a0b1c2d3-e4f5-0617-2839-4a5b6c7d8e9f, NVIDIA A100-SXM4-80GB, 81920 MiB, 525.85.12
-    1, GPU-b1c2d3e4-f506-1728-394a-5b6c7d8e9fa0, Tesla T4, 15360 MiB, 525.85.12
+    1, GPU-b1c2d3e4-f506-1728-394a-5b6c7d8e9fa0, NVIDIA A10, 23028 MiB, 525.85.12
+    2, GPU-c2d3e4f5-0617-2839-4a5b-6c7d8e9fa0b1, NVIDIA L40S, 46068 MiB, 525.85.12
+    3, GPU-22b2c6ac-2d49-4863-197c-9c469071178a, Tesla T4, 15360 MiB, 525.85.12
     """
 
     @Test func parsesAnH100Host() throws {
@@ -32,8 +35,8 @@ import Testing
 
     @Test func parsesHeaderAndUnits() throws {
         let gpus = try NvidiaSMI.parse(Self.withHeader)
-        #expect(gpus.map(\.model) == ["A100-80GB", "T4"])
-        #expect(gpus.map(\.memoryMiB) == [81920, 15360])
+        #expect(gpus.map(\.model) == ["A100-80GB", "A10", "L40S", "T4"])
+        #expect(gpus.map(\.memoryMiB) == [81920, 23028, 46068, 15360])
     }
 
     @Test func emptyOutputMeansNoGPU() throws {
