@@ -3,8 +3,9 @@ import CrucibleLedger
 import CrucibleStore
 import Foundation
 
-/// Replays the log from genesis, checking every hash, signature, nonce and checkpoint, recomputes every table
-/// and compares it with what the database holds. Anyone with the database (or the public log) can run it.
+/// Replays the log from genesis, checking every hash, signature, nonce and checkpoint, and recomputes the
+/// whole state. Against a database it then compares every stored table; against a running coordinator, every
+/// balance it reports. Anyone with the database or the public log can run it.
 public enum Auditor {
     public struct Report: Sendable, Equatable {
         public var coordinator: String
@@ -23,77 +24,145 @@ public enum Auditor {
         public var supplyMicro: Int64 { genesisMicro + mintedMicro - burnedMicro }
     }
 
-    public static func audit(store: CrucibleStore) async throws -> Report {
-        func fail(_ message: String) -> CrucibleError { CrucibleError(.auditFailed, message) }
-        var state = NetworkState()
-        var previous: LogEntry?
-        var coordinator = ""
-        var envelopes = 0
-        var decisions = 0
-        var nonces = Set<String>()
-        var hashesBySeq = [Int64: String]()
-        while true {
-            let page = try await store.logEntries(afterSeq: previous?.seq ?? 0, limit: 1000)
-            if page.isEmpty { break }
-            for entry in page {
-                let event: LogEvent
-                do {
-                    event = try CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8))
-                } catch {
-                    throw fail("log entry \(entry.seq): content is not a log event: \(CanonicalJSON.describe(error))")
-                }
-                if previous == nil {
-                    guard case .genesis(let genesis) = event else { throw fail("log entry 1 is not the genesis") }
-                    coordinator = genesis.coordinator
-                }
-                try entry.verify(after: previous, coordinator: coordinator)
-                if case .envelope(let envelope) = event {
-                    guard nonces.insert("\(envelope.signer)/\(envelope.nonce)").inserted else {
-                        throw fail("log entry \(entry.seq): nonce \(envelope.nonce) was used twice by \(Address.short(envelope.signer))")
-                    }
-                    envelopes += 1
-                } else {
-                    decisions += 1
-                }
-                do {
-                    try state.apply(event, atMs: entry.timestampMs)
-                    try state.ledger.checkConservation()
-                } catch let error as CrucibleError {
-                    throw fail("log entry \(entry.seq) (\(event.typeName)) does not replay: \(error.message)")
-                }
-                hashesBySeq[entry.seq] = entry.hash
-                previous = entry
-            }
-        }
-        guard let last = previous else { throw fail("the log is empty") }
+    /// The replay itself: feed it entries in order, then checkpoints.
+    public struct Replay: Sendable {
+        public private(set) var state = NetworkState()
+        public private(set) var last: LogEntry?
+        public private(set) var coordinator = ""
+        private var envelopes = 0
+        private var decisions = 0
+        private var checkpoints = 0
+        private var checkpointedThrough: Int64 = 0
+        private var nonces = Set<String>()
+        private var hashesBySeq = [Int64: String]()
 
-        let checkpoints = try await store.checkpoints()
-        var covered: Int64 = 0
-        for checkpoint in checkpoints {
-            guard checkpoint.firstSeq == covered + 1, checkpoint.lastSeq <= last.seq else {
+        public init() {}
+
+        public mutating func consume(_ entry: LogEntry) throws {
+            let event: LogEvent
+            do {
+                event = try CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8))
+            } catch {
+                throw fail("log entry \(entry.seq): content is not a log event: \(CanonicalJSON.describe(error))")
+            }
+            if last == nil {
+                guard case .genesis(let genesis) = event else { throw fail("log entry \(entry.seq) is not the genesis") }
+                coordinator = genesis.coordinator
+            }
+            try entry.verify(after: last, coordinator: coordinator)
+            if case .envelope(let envelope) = event {
+                guard nonces.insert("\(envelope.signer)/\(envelope.nonce)").inserted else {
+                    throw fail("log entry \(entry.seq): nonce \(envelope.nonce) was used twice by \(Address.short(envelope.signer))")
+                }
+                envelopes += 1
+            } else {
+                decisions += 1
+            }
+            do {
+                try state.apply(event, atMs: entry.timestampMs)
+                try state.ledger.checkConservation()
+            } catch let error as CrucibleError {
+                throw fail("log entry \(entry.seq) (\(event.typeName)) does not replay: \(error.message)")
+            }
+            hashesBySeq[entry.seq] = entry.hash
+            last = entry
+        }
+
+        /// Checks a checkpoint over entries already consumed; checkpoints must come in order and leave no gap.
+        public mutating func verify(_ checkpoint: LogCheckpoint) throws {
+            guard checkpoint.firstSeq == checkpointedThrough + 1, checkpoint.lastSeq <= (last?.seq ?? 0) else {
                 throw fail("checkpoint \(checkpoint.firstSeq)...\(checkpoint.lastSeq) does not follow the previous one or the log")
             }
             let entries = (checkpoint.firstSeq...checkpoint.lastSeq).map { seq in
                 LogEntry(seq: seq, prevHash: "", hash: hashesBySeq[seq] ?? "", timestampMs: 0, content: "", signature: "")
             }
             try checkpoint.verify(entries: entries, coordinator: coordinator)
-            covered = checkpoint.lastSeq
+            checkpointedThrough = checkpoint.lastSeq
+            checkpoints += 1
         }
 
-        let replayed = state.projectionSnapshot()
-        let stored = try await store.projection().normalized()
-        let differences = compare(replayed: replayed, stored: stored)
+        public func report() throws -> Report {
+            guard let last else { throw fail("the log is empty") }
+            let ledger = state.ledger
+            return Report(
+                coordinator: coordinator, entries: last.seq, envelopes: envelopes, decisions: decisions, checkpoints: checkpoints,
+                accounts: ledger.balances.count, jobs: state.jobs.count, genesisMicro: ledger.genesisMicro,
+                mintedMicro: ledger.mintedMicro, burnedMicro: ledger.burnedMicro,
+                balancesMicro: ledger.totalBalanceMicro, escrowMicro: ledger.totalEscrowMicro
+            )
+        }
+    }
+
+    /// Audits a coordinator's database: replays its log and compares every stored table with the replay.
+    public static func audit(store: CrucibleStore) async throws -> Report {
+        var replay = Replay()
+        while true {
+            let page = try await store.logEntries(afterSeq: replay.last?.seq ?? 0, limit: 1000)
+            if page.isEmpty { break }
+            for entry in page { try replay.consume(entry) }
+        }
+        for checkpoint in try await store.checkpoints() { try replay.verify(checkpoint) }
+        let differences = compare(replayed: replay.state.projectionSnapshot(), stored: try await store.projection().normalized())
         if !differences.isEmpty {
             throw fail("the stored state differs from the log's replay:\n  " + differences.prefix(10).joined(separator: "\n  ")
                 + (differences.count > 10 ? "\n  … and \(differences.count - 10) more" : ""))
         }
-        return Report(
-            coordinator: coordinator, entries: last.seq, envelopes: envelopes, decisions: decisions, checkpoints: checkpoints.count,
-            accounts: state.ledger.balances.count, jobs: state.jobs.count, genesisMicro: state.ledger.genesisMicro,
-            mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,
-            balancesMicro: state.ledger.totalBalanceMicro, escrowMicro: state.ledger.totalEscrowMicro
-        )
+        return try replay.report()
     }
+
+    /// What an auditor without the database can fetch from a coordinator: pages of the public log with their
+    /// checkpoints, the head of the log, and what it reports for an address.
+    public struct PublicSource: Sendable {
+        public var page: @Sendable (_ afterSeq: Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint])
+        public var head: @Sendable () async throws -> Int64
+        public var account: @Sendable (_ address: String) async throws -> (balanceMicro: Int64, escrowMicro: Int64)
+
+        public init(
+            page: @escaping @Sendable (Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint]),
+            head: @escaping @Sendable () async throws -> Int64,
+            account: @escaping @Sendable (String) async throws -> (balanceMicro: Int64, escrowMicro: Int64)
+        ) {
+            self.page = page
+            self.head = head
+            self.account = account
+        }
+    }
+
+    /// Audits a running coordinator from its public log alone: replays it, then checks that every balance and
+    /// escrow the coordinator reports is the one the log gives. The coordinator keeps working meanwhile, so when
+    /// its log has moved on during the comparison the replay catches up and compares again.
+    public static func audit(source: PublicSource, attemptsMax: Int = 5) async throws -> Report {
+        var replay = Replay()
+        var lastMismatch = ""
+        for _ in 0..<attemptsMax {
+            while true {
+                let page = try await source.page(replay.last?.seq ?? 0)
+                if page.entries.isEmpty { break }
+                for entry in page.entries { try replay.consume(entry) }
+                guard page.coordinator == replay.coordinator else {
+                    throw fail("the coordinator signs as \(Address.short(page.coordinator)) but its genesis names \(Address.short(replay.coordinator))")
+                }
+                for checkpoint in page.checkpoints { try replay.verify(checkpoint) }
+            }
+            let replayedThrough = replay.last?.seq ?? 0
+            lastMismatch = ""
+            let ledger = replay.state.ledger
+            for address in ledger.balances.keys.sorted() {
+                let reported = try await source.account(address)
+                let expected = (ledger.balance(of: address), ledger.escrowed(by: address))
+                if reported != expected {
+                    lastMismatch = "account \(address): the coordinator reports balance \(reported.balanceMicro) µCRU and escrow \(reported.escrowMicro) µCRU, the log gives \(expected.0) and \(expected.1)"
+                    break
+                }
+            }
+            if lastMismatch.isEmpty { return try replay.report() }
+            // A difference only counts if the log did not move while we compared.
+            if try await source.head() == replayedThrough { throw fail(lastMismatch) }
+        }
+        throw fail("the log kept moving; last difference: \(lastMismatch)")
+    }
+
+    static func fail(_ message: String) -> CrucibleError { CrucibleError(.auditFailed, message) }
 
     /// Row-by-row differences between two snapshots, each as a sentence naming table and key.
     static func compare(replayed: ProjectionSnapshot, stored: ProjectionSnapshot) -> [String] {

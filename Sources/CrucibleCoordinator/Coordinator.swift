@@ -388,4 +388,8 @@ public actor Coordinator {
     public func logEntries(afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
         try await store.logEntries(afterSeq: afterSeq, limit: limit)
     }
+
+    public func checkpoints() async throws -> [LogCheckpoint] {
+        try await store.checkpoints()
+    }
 }

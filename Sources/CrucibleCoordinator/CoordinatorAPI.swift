@@ -205,10 +205,15 @@ public struct CoordinatorAPI: APIProtocol {
         await handle(Operations.GetLog.Output.default) {
             let after = max(input.query.after ?? 0, 0)
             let limit = min(max(input.query.limit ?? 500, 1), 5000)
-            let entries = try await coordinator.logEntries(afterSeq: after, limit: limit).map {
+            let stored = try await coordinator.logEntries(afterSeq: after, limit: limit)
+            let entries = stored.map {
                 Components.Schemas.LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature)
             }
-            return .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, entries: entries))))
+            let last = stored.last?.seq ?? after
+            let checkpoints = try await coordinator.checkpoints().filter { $0.lastSeq > after && $0.lastSeq <= last }.map {
+                Components.Schemas.LogCheckpoint(firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, root: $0.root, signature: $0.signature)
+            }
+            return .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, entries: entries, checkpoints: checkpoints))))
         }
     }
 }

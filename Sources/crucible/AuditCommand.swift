@@ -1,4 +1,6 @@
 import ArgumentParser
+import CrucibleAPI
+import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
 import CrucibleStore
@@ -6,34 +8,70 @@ import CrucibleStore
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Replay the log from genesis: check every hash, signature and checkpoint, recompute every balance and compare with the stored state."
+        abstract: "Replay the log from genesis: check every hash, signature and checkpoint, recompute every balance and compare.",
+        discussion: """
+        With --data, the coordinator's database is audited: every stored table is compared with the replay.
+        With --coordinator, only the public log is used: every balance the coordinator reports is compared with the replay.
+        """
     )
 
-    @Option(help: "Data folder of the coordinator.")
-    var data: String = ".crucible/devnet"
+    @Option(help: "Data folder of a coordinator.")
+    var data: String?
+
+    @Option(help: "URL of a running coordinator, to audit from its public log.")
+    var coordinator: String?
+
+    func validate() throws {
+        guard (data == nil) != (coordinator == nil) else { throw ValidationError("give either --data or --coordinator") }
+    }
 
     func run() async throws {
-        let directory = DataDirectory(data)
-        guard directory.databaseExists else { throw ValidationError("no database at \(directory.database)") }
-        let store = try await CrucibleStore.openSQLite(path: directory.database)
-        let result = await Result<Auditor.Report, any Error>(catching: { try await Auditor.audit(store: store) })
-        try await store.close()
+        let result: Result<Auditor.Report, any Error>
+        if let coordinator {
+            let client = try CoordinatorClient(url: coordinator)
+            result = await Result { try await Auditor.audit(source: Self.publicSource(client)) }
+        } else {
+            let directory = DataDirectory(data ?? "")
+            guard directory.databaseExists else { throw ValidationError("no database at \(directory.database)") }
+            let store = try await CrucibleStore.openSQLite(path: directory.database)
+            result = await Result { try await Auditor.audit(store: store) }
+            try await store.close()
+        }
         switch result {
         case .success(let report):
-            print(AuditCommand.describe(report))
+            print(Self.describe(report, comparedWith: coordinator == nil ? "the stored tables" : "the balances the coordinator reports"))
         case .failure(let error):
             print("AUDIT FAILED: \((error as? CrucibleError)?.message ?? "\(error)")")
             throw ExitCode(2)
         }
     }
 
-    static func describe(_ report: Auditor.Report) -> String {
+    /// The public log and account balances, fetched over the API.
+    static func publicSource(_ client: CoordinatorClient) -> Auditor.PublicSource {
+        Auditor.PublicSource(
+            page: { after in
+                let page = try await client.log(after: after)
+                return (
+                    page.coordinator,
+                    page.entries.map { LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature) },
+                    page.checkpoints.map { LogCheckpoint(lastSeq: $0.lastSeq, firstSeq: $0.firstSeq, root: $0.root, signature: $0.signature) }
+                )
+            },
+            head: { try await client.health().logHead },
+            account: { address in
+                let account = try await client.account(address)
+                return (account.balanceMicro, account.escrowMicro)
+            }
+        )
+    }
+
+    static func describe(_ report: Auditor.Report, comparedWith reference: String = "the stored tables") -> String {
         """
         audit OK: \(report.entries) log entries (\(report.envelopes) signed inputs, \(report.decisions) decisions), \
         \(report.checkpoints) checkpoints, all hashes and signatures valid
         ledger OK: genesis \(Amount.format(report.genesisMicro)) + minted \(Amount.format(report.mintedMicro)) \
         − burned \(Amount.format(report.burnedMicro)) = balances \(Amount.format(report.balancesMicro)) + escrow \(Amount.format(report.escrowMicro)) CRU
-        state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match the stored tables
+        state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match \(reference)
         """
     }
 }

@@ -39,7 +39,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = try CoordinatorServer.makeApplication(
                 coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
             ) { port in
-                print("coordinator \(identity.address) listening on http://\(listen.host):\(port) (log head \(await coordinator.logHead))")
+                print("coordinator \(identity.address), log head \(await coordinator.logHead), listening on http://\(listen.host):\(port)")
+                // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
+                fflush(nil)
             }
             try await app.runService()
             await coordinator.drain()

@@ -68,6 +68,31 @@ import Testing
         #expect(job.refundedMicro == job.escrowLockedMicro - job.paidMicro - job.burnedMicro)
         #expect(await network.coordinator.state.ledger.escrows.isEmpty)
 
+        // An outside auditor with only the public log agrees with every balance the coordinator reports,
+        // and notices when one is misreported.
+        let store = network.store
+        let client = network.client
+        let coordinatorKey = network.identity.address
+        func source(misreport: String?) -> Auditor.PublicSource {
+            Auditor.PublicSource(
+                page: { after in
+                    // Small pages, with the checkpoints that end inside each, as GET /v1/log serves them.
+                    let entries = try await store.logEntries(afterSeq: after, limit: 7)
+                    let last = entries.last?.seq ?? after
+                    return (coordinatorKey, entries, try await store.checkpoints().filter { $0.lastSeq > after && $0.lastSeq <= last })
+                },
+                head: { try await client.health().logHead },
+                account: { address in
+                    let account = try await client.account(address)
+                    return (account.balanceMicro + (address == misreport ? 1 : 0), account.escrowMicro)
+                }
+            )
+        }
+        await network.coordinator.drain()
+        let publicReport = try await Auditor.audit(source: source(misreport: nil))
+        #expect(publicReport.burnedMicro == job.burnedMicro)
+        await #expect(throws: CrucibleError.self) { try await Auditor.audit(source: source(misreport: network.operatorB.address)) }
+
         // Logs streamed from the agents.
         let logs = try await network.client.jobLogs(job.id)
         let text0 = logs.chunks.filter { $0.taskIndex == 0 }.map(\.text).joined()

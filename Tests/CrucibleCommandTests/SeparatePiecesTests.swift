@@ -1,0 +1,114 @@
+import CrucibleCore
+import Foundation
+import Testing
+
+/// The pieces run apart, as on real machines: a coordinator process, an agent process, and the CLI as
+/// requester and auditor, all talking HTTP on loopback.
+@Suite(.serialized) struct SeparatePiecesTests {
+    /// A long-running `crucible` process whose output goes to a file.
+    final class Background: @unchecked Sendable {
+        let process = Process()
+        let outputPath: String
+
+        init(_ arguments: [String]) throws {
+            outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-bg-\(UUID().uuidString).log").path
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+            process.executableURL = URL(fileURLWithPath: DevnetCommandTests.executable)
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = output
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            try output.close()
+        }
+
+        var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+        func stop() async {
+            process.terminate()
+            for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
+    @Test func coordinatorAgentAndRequesterAsSeparateProcesses() async throws {
+        let cli = DevnetCommandTests()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-apart-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { folder + "/" + name }
+
+        let requester = try await cli.crucible(["wallet", "new", "--out", path("requester.key")])
+        #expect(requester.status == 0)
+        let requesterAddress = try #require(requester.output.split(separator: "\n").first { $0.hasPrefix("address ") }?.dropFirst(8))
+        _ = try await cli.crucible(["wallet", "new", "--out", path("operator.key")])
+        let operatorAddress = try await cli.crucible(["wallet", "address", "--key", path("operator.key")]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Address.isValid(operatorAddress))
+
+        let coordinator = try Background([
+            "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0",
+            "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=5", "--log-level", "warning",
+        ])
+        var url = ""
+        try await waitFor("the coordinator to listen") {
+            guard let line = coordinator.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
+            url = String(line.split(separator: " ").last ?? "")
+            return true
+        }
+        let agent = try Background([
+            "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
+            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning",
+        ])
+        defer { Task { await agent.stop(); await coordinator.stop() } }
+
+        try "alpha beta gamma\n".write(toFile: path("words.txt"), atomically: true, encoding: .utf8)
+        try """
+        name: apart
+        command: sh
+        args: ["-c", "wc -w < words.txt | tr -d ' ' > \\"$CRUCIBLE_OUTPUT_DIR/count.txt\\"; echo counted {index}"]
+        inputs: [words.txt]
+        tasks: 2
+        maxPricePerHour: 1
+        maxDuration: 30s
+        """.write(toFile: path("job.yaml"), atomically: true, encoding: .utf8)
+
+        let submit = try await cli.crucible(["job", "submit", path("job.yaml"), "--key", path("requester.key"), "--coordinator", url, "--wait"], timeoutS: 120)
+        #expect(submit.status == 0, "\(submit.output)")
+        #expect(submit.output.contains("settled"))
+        let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
+
+        let logs = try await cli.crucible(["job", "logs", jobId, "--coordinator", url])
+        #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
+        let balance = try await cli.crucible(["wallet", "balance", "--key", path("operator.key"), "--coordinator", url])
+        let earned = try #require(balance.output.split(separator: "\n").first { $0.hasPrefix("balance") }?.split(separator: " ").dropFirst().first.flatMap { Amount.parseCRU(String($0)) })
+        #expect(earned > 5 * Amount.microPerCRU, "\(balance.output)")
+        let network = try await cli.crucible(["network", "--coordinator", url])
+        #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
+        let list = try await cli.crucible(["job", "list", "--coordinator", url])
+        #expect(list.output.contains(jobId))
+
+        // A spec with a typo is refused before anything is uploaded or signed.
+        try "name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 2\n".write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)
+        let typo = try await cli.crucible(["job", "submit", path("typo.yaml"), "--key", path("requester.key"), "--coordinator", url])
+        #expect(typo.status != 0)
+        #expect(typo.output.contains("unknown field `taks`"), "\(typo.output)")
+
+        // Anyone can audit the running coordinator from its public log.
+        let remote = try await cli.crucible(["audit", "--coordinator", url])
+        #expect(remote.status == 0, "\(remote.output)")
+        #expect(remote.output.contains("match the balances the coordinator reports"))
+
+        await agent.stop()
+        await coordinator.stop()
+        let local = try await cli.crucible(["audit", "--data", path("coordinator")])
+        #expect(local.status == 0, "\(local.output)")
+    }
+
+    func waitFor(_ what: String, timeoutS: Double = 60, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutS * 1000))
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else { throw CrucibleError(.unavailable, "timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
