@@ -36,7 +36,11 @@ public enum KeyFile {
         }
         defer { close(fd) }
         _ = fchmod(fd, 0o600)
+        #if canImport(Glibc)
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        #else
+        let written = data.withUnsafeBytes { Darwin.write(fd, $0.baseAddress, $0.count) }
+        #endif
         guard written == data.count else { throw CrucibleError(.keyFile, "short write to \(path)") }
     }
 
