@@ -99,11 +99,10 @@ public actor Coordinator {
     @discardableResult
     func commit(_ event: LogEvent) throws -> (seq: Int64, applied: NetworkState.Applied) {
         let now = clock()
-        var next = state
-        let applied = try next.apply(event, atMs: now)
         let content = String(decoding: try CanonicalJSON.encode(event), as: UTF8.self)
+        // `apply` changes nothing when it throws, so the live state is updated in place.
+        let applied = try state.apply(event, atMs: now)
         let entry = LogEntry.make(after: head, timestampMs: now, content: content, signer: identity)
-        state = next
         head = entry
         pending.entries.append(entry)
         pending.projection.append(state.projectionRows(for: applied.changes))

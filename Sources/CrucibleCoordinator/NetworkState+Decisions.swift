@@ -76,6 +76,11 @@ extension NetworkState {
             guard verdict == expected else {
                 throw CrucibleError(.ledgerViolation, "verdict for \(verdict.jobId)/\(verdict.taskIndex) differs from what its runs give")
             }
+            // Checked as a whole first, so that no payment is made unless all of them can be.
+            let escrowLeft = ledger.escrows[verdict.jobId]?.amountMicro ?? 0
+            guard verdict.paidMicro + verdict.feeMicro <= escrowLeft, verdict.payments.allSatisfy({ Address.isValid($0.to) }) else {
+                throw CrucibleError(.ledgerViolation, "verdict for \(verdict.jobId)/\(verdict.taskIndex) pays more than its escrow holds")
+            }
             for payment in verdict.payments {
                 try moveLedger(.payFromEscrow(jobId: verdict.jobId, to: payment.to, amountMicro: payment.amountMicro), changes: &changes)
                 if payment.feeMicro > 0 {
@@ -109,6 +114,7 @@ extension NetworkState {
             try moveLedger(.releaseEscrow(jobId: jobId), changes: &changes)
             jobs[jobId]!.refundedMicro = refundMicro
             jobs[jobId]!.closedMs = nowMs
+            closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
     }

@@ -57,7 +57,7 @@ extension NetworkState {
         let escrowMicro = spec.maxCostMicro(feeBps: parameters.feeBps)
         try moveLedger(.lockEscrow(jobId: id, payer: envelope.signer, amountMicro: escrowMicro), changes: &changes)
         jobs[id] = JobRecord(
-            id: id, requester: envelope.signer, spec: spec, submittedMs: nowMs, state: .queued, cancelled: false,
+            id: id, position: jobOrder.count, requester: envelope.signer, spec: spec, submittedMs: nowMs, state: .queued, cancelled: false,
             escrowLockedMicro: escrowMicro,
             tasks: (0..<spec.taskCount).map { TaskRecord(index: $0, state: .pending, runIds: []) }
         )

@@ -4,6 +4,9 @@ import Foundation
 
 /// The whole network's state as a pure function of the log: `apply` takes one event and either changes the
 /// state or throws and leaves it untouched. The coordinator runs it live; `crucible audit` runs it on replay.
+///
+/// Every transition checks everything it needs before it changes anything, so a refusal leaves no trace
+/// without `apply` having to copy the state first (a copy per event would make the coordinator quadratic).
 public struct NetworkState: Sendable {
     public internal(set) var coordinator: String = ""
     public internal(set) var parameters = NetworkParameters()
@@ -12,6 +15,10 @@ public struct NetworkState: Sendable {
     public internal(set) var jobs: [String: JobRecord] = [:]
     /// Job ids in submission order.
     public internal(set) var jobOrder: [String] = []
+    /// Tasks whose primary result is in and that wait for a sample draw, a replica or a verdict.
+    public internal(set) var verifyingTasks: Set<TaskKey> = []
+    /// Jobs whose tasks are all final but which are not closed yet.
+    public internal(set) var closableJobs: Set<String> = []
     public internal(set) var runs: [String: RunRecord] = [:]
     /// Runs waiting for a node.
     public internal(set) var queuedRunIds: Set<String> = []
@@ -39,30 +46,28 @@ public struct NetworkState: Sendable {
 
     @discardableResult
     public mutating func apply(_ event: LogEvent, atMs nowMs: Int64) throws -> Applied {
-        var next = self
         var changes = Changes()
         var jobId: String?
         switch event {
         case .genesis(let genesis):
-            try next.applyGenesis(genesis, changes: &changes)
+            try applyGenesis(genesis, changes: &changes)
         case .envelope(let envelope):
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
-            jobId = try next.applyEnvelope(envelope, atMs: nowMs, changes: &changes)
+            jobId = try applyEnvelope(envelope, atMs: nowMs, changes: &changes)
         default:
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
-            try next.applyDecision(event, atMs: nowMs, changes: &changes)
+            try applyDecision(event, atMs: nowMs, changes: &changes)
         }
-        for id in changes.jobs { next.refreshJobState(id) }
-        self = next
+        for id in changes.jobs { refreshJobState(id) }
         return Applied(changes: changes, jobId: jobId)
     }
 
     private mutating func applyGenesis(_ genesis: LogEvent.Genesis, changes: inout Changes) throws {
         guard !hasGenesis else { throw CrucibleError(.conflict, "genesis happens once") }
         guard Address.isValid(genesis.coordinator) else { throw CrucibleError(.malformed, "genesis coordinator key is invalid") }
+        changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
         coordinator = genesis.coordinator
         parameters = genesis.parameters
-        changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
     }
 
     // MARK: - Shared transitions
@@ -108,8 +113,13 @@ public struct NetworkState: Sendable {
         runs[id] = run
     }
 
+    /// Sets a task's state, keeping the scheduler's work lists in step.
     mutating func setTaskState(jobId: String, taskIndex: Int, _ state: TaskRecord.State, changes: inout Changes) {
-        jobs[jobId]?.tasks[taskIndex].state = state
+        guard let job = jobs[jobId] else { return }
+        jobs[jobId]!.tasks[taskIndex].state = state
+        let key = TaskKey(jobPosition: job.position, jobId: jobId, index: taskIndex)
+        if state == .verifying { verifyingTasks.insert(key) } else { verifyingTasks.remove(key) }
+        if state.isFinal, !job.isClosed, jobs[jobId]!.tasks.allSatisfy({ $0.state.isFinal }) { closableJobs.insert(jobId) }
         changes.jobs.insert(jobId)
     }
 

@@ -59,6 +59,17 @@ public struct RunRecord: Sendable, Equatable {
     }
 }
 
+/// A task by job and index; ordered by the job's place in submission order, then index.
+public struct TaskKey: Hashable, Sendable, Comparable {
+    public var jobPosition: Int
+    public var jobId: String
+    public var index: Int
+
+    public static func < (lhs: TaskKey, rhs: TaskKey) -> Bool {
+        (lhs.jobPosition, lhs.index) < (rhs.jobPosition, rhs.index)
+    }
+}
+
 /// One task of a job, by index.
 public struct TaskRecord: Sendable, Equatable {
     /// pending → verifying → verified | disputed; failed when its runs ran out of attempts; cancelled with its job.
@@ -84,6 +95,8 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     public var id: String
+    /// Place in submission order.
+    public var position: Int
     public var requester: String
     public var spec: JobSpec
     public var submittedMs: Int64

@@ -21,8 +21,9 @@ public struct Scheduler {
 
     public func nextDecision(in state: NetworkState, using generator: inout some RandomNumberGenerator) -> LogEvent? {
         let parameters = state.parameters
-        // Time-outs first: they free capacity and put work back in the queue.
-        for run in state.runs.values.sorted(by: { $0.ordinal < $1.ordinal }) {
+        // Time-outs first: they free capacity and put work back in the queue. Only offered and running runs can time out.
+        let active = state.activeRunIdsByNode.values.flatMap { $0 }.compactMap { state.runs[$0] }
+        for run in active.sorted(by: { $0.ordinal < $1.ordinal }) {
             switch run.state {
             case .offered:
                 if let deadline = run.offerDeadlineMs, nowMs > deadline { return .offerLapsed(runId: run.id) }
@@ -41,20 +42,18 @@ public struct Scheduler {
             }
         }
         // Then verification and settlement of finished tasks, and closing finished jobs.
-        for jobId in state.jobOrder {
-            guard let job = state.jobs[jobId], !job.isClosed else { continue }
-            for task in job.tasks where task.state == .verifying {
-                if task.replicate == nil {
-                    let replicate = Replication.shouldReplicate(samplePpm: job.spec.verification.samplePpm, using: &generator)
-                    return .sampled(jobId: jobId, taskIndex: task.index, replicate: replicate)
-                }
-                if let verdict = try? state.expectedVerdict(jobId: jobId, taskIndex: task.index) {
-                    return .verdict(verdict)
-                }
+        for key in state.verifyingTasks.sorted() {
+            guard let job = state.jobs[key.jobId] else { continue }
+            if job.tasks[key.index].replicate == nil {
+                let replicate = Replication.shouldReplicate(samplePpm: job.spec.verification.samplePpm, using: &generator)
+                return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate)
             }
-            if job.tasks.allSatisfy({ $0.state.isFinal }) {
-                return .jobClosed(jobId: jobId, refundMicro: state.ledger.escrows[jobId]?.amountMicro ?? 0)
+            if let verdict = try? state.expectedVerdict(jobId: key.jobId, taskIndex: key.index) {
+                return .verdict(verdict)
             }
+        }
+        if let jobId = state.closableJobs.min(by: { (state.jobs[$0]?.position ?? 0) < (state.jobs[$1]?.position ?? 0) }) {
+            return .jobClosed(jobId: jobId, refundMicro: state.ledger.escrows[jobId]?.amountMicro ?? 0)
         }
         return nextOffer(in: state)
     }
@@ -62,7 +61,7 @@ public struct Scheduler {
     /// The oldest queued run that some online node can take, offered to the cheapest such node.
     func nextOffer(in state: NetworkState) -> LogEvent? {
         guard !state.queuedRunIds.isEmpty, !onlineNodes.isEmpty else { return nil }
-        let supply = onlineNodes.sorted().compactMap { supplyNode($0, in: state) }
+        let supply = onlineNodes.sorted().compactMap { supplyNode($0, in: state) }.filter { $0.runSlotsFree > 0 }
         guard !supply.isEmpty else { return nil }
         let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }
         for run in queued {

@@ -1,7 +1,8 @@
 import CrucibleCore
 
-/// The token state. `apply` is pure and deterministic: the same events give the same state on every replay,
-/// and an event that would break a rule throws and leaves the state as it was.
+/// The token state. `apply` is deterministic: the same events give the same state on every replay. Each event
+/// is checked in full before anything changes, so a refused event leaves the state exactly as it was, without
+/// the cost of copying the state to be safe.
 public struct LedgerState: Sendable, Equatable {
     public struct Escrow: Sendable, Equatable {
         public var payer: String
@@ -14,6 +15,9 @@ public struct LedgerState: Sendable, Equatable {
     public private(set) var mintedMicro: Int64 = 0
     public private(set) var burnedMicro: Int64 = 0
     public private(set) var hasGenesis = false
+    /// Running sums, kept with every change so the conservation check after each event costs O(1).
+    public private(set) var totalBalanceMicro: Int64 = 0
+    public private(set) var totalEscrowMicro: Int64 = 0
 
     public init() {}
 
@@ -23,21 +27,8 @@ public struct LedgerState: Sendable, Equatable {
         escrows.values.filter { $0.payer == address }.reduce(0) { $0 + $1.amountMicro }
     }
 
-    public var totalEscrowMicro: Int64 { escrows.values.reduce(0) { $0 + $1.amountMicro } }
-    public var totalBalanceMicro: Int64 { balances.values.reduce(0, +) }
     /// Tokens in existence: everything ever created less everything burned.
     public var supplyMicro: Int64 { genesisMicro + mintedMicro - burnedMicro }
-
-    /// Applies one event, returning the addresses and jobs whose rows changed.
-    @discardableResult
-    public mutating func apply(_ event: LedgerEvent) throws -> Touched {
-        var next = self
-        var touched = Touched()
-        try next.applyUnchecked(event, touched: &touched)
-        try next.checkConservation()
-        self = next
-        return touched
-    }
 
     public struct Touched: Sendable, Equatable {
         public var addresses: Set<String> = []
@@ -49,20 +40,67 @@ public struct LedgerState: Sendable, Equatable {
         }
     }
 
-    private mutating func applyUnchecked(_ event: LedgerEvent, touched: inout Touched) throws {
+    /// Applies one event, returning the addresses and jobs whose rows changed. Throws, changing nothing, if the
+    /// event breaks a rule. After every accepted event the conservation law must hold; if it does not, the
+    /// ledger's own code is wrong and going on would spread the damage, so it stops.
+    @discardableResult
+    public mutating func apply(_ event: LedgerEvent) throws -> Touched {
+        try check(event)
+        var touched = Touched()
+        switch event {
+        case .genesis(let allocations):
+            for allocation in allocations {
+                credit(allocation.address, allocation.amountMicro, &touched)
+                genesisMicro += allocation.amountMicro
+            }
+            hasGenesis = true
+
+        case .lockEscrow(let jobId, let payer, let amountMicro):
+            credit(payer, -amountMicro, &touched)
+            escrows[jobId] = Escrow(payer: payer, amountMicro: amountMicro)
+            totalEscrowMicro += amountMicro
+            touched.escrowJobs.insert(jobId)
+
+        case .payFromEscrow(let jobId, let to, let amountMicro):
+            takeFromEscrow(jobId, amountMicro, &touched)
+            credit(to, amountMicro, &touched)
+
+        case .burnFromEscrow(let jobId, let amountMicro):
+            takeFromEscrow(jobId, amountMicro, &touched)
+            burnedMicro += amountMicro
+
+        case .releaseEscrow(let jobId):
+            let escrow = escrows.removeValue(forKey: jobId)!
+            totalEscrowMicro -= escrow.amountMicro
+            credit(escrow.payer, escrow.amountMicro, &touched)
+            touched.escrowJobs.insert(jobId)
+        }
+        precondition(supplyMicro == totalBalanceMicro + totalEscrowMicro, "ledger conservation broken by \(event)")
+        return touched
+    }
+
+    /// Every rule an event must meet, checked before it changes anything.
+    public func check(_ event: LedgerEvent) throws {
         func violation(_ message: String) -> CrucibleError { CrucibleError(.ledgerViolation, message) }
+        func escrow(_ jobId: String, covering amountMicro: Int64) throws {
+            guard amountMicro >= 0 else { throw violation("amounts must not be negative") }
+            guard let escrow = escrows[jobId] else { throw violation("job \(jobId) has no escrow") }
+            guard escrow.amountMicro >= amountMicro else {
+                throw violation("job \(jobId) escrow holds \(escrow.amountMicro) µCRU, \(amountMicro) asked")
+            }
+        }
         switch event {
         case .genesis(let allocations):
             guard !hasGenesis else { throw violation("genesis happens once") }
             for allocation in allocations {
                 guard Address.isValid(allocation.address) else { throw violation("genesis allocation to an invalid address") }
                 guard allocation.amountMicro > 0 else { throw violation("genesis allocations must be positive") }
-                balances[allocation.address, default: 0] += allocation.amountMicro
-                genesisMicro += allocation.amountMicro
-                touched.addresses.insert(allocation.address)
             }
-            hasGenesis = true
-
+            let (_, overflow) = allocations.reduce((Int64(0), false)) { sum, allocation in
+                let (next, overflow) = sum.0.addingReportingOverflow(allocation.amountMicro)
+                return (next, sum.1 || overflow)
+            }
+            guard !overflow else { throw violation("genesis allocations overflow") }
         case .lockEscrow(let jobId, let payer, let amountMicro):
             guard amountMicro > 0 else { throw violation("escrow must be positive") }
             guard escrows[jobId] == nil else { throw violation("job \(jobId) already has escrow") }
@@ -70,48 +108,40 @@ public struct LedgerState: Sendable, Equatable {
             guard balance >= amountMicro else {
                 throw CrucibleError(.insufficientFunds, "the job needs \(Amount.format(amountMicro)) CRU in escrow; the balance is \(Amount.format(balance)) CRU")
             }
-            balances[payer] = balance - amountMicro
-            escrows[jobId] = Escrow(payer: payer, amountMicro: amountMicro)
-            touched.addresses.insert(payer)
-            touched.escrowJobs.insert(jobId)
-
         case .payFromEscrow(let jobId, let to, let amountMicro):
             guard Address.isValid(to) else { throw violation("payment to an invalid address") }
-            try takeFromEscrow(jobId, amountMicro)
-            balances[to, default: 0] += amountMicro
-            touched.addresses.insert(to)
-            touched.escrowJobs.insert(jobId)
-
+            try escrow(jobId, covering: amountMicro)
         case .burnFromEscrow(let jobId, let amountMicro):
-            try takeFromEscrow(jobId, amountMicro)
-            burnedMicro += amountMicro
-            touched.escrowJobs.insert(jobId)
-
+            try escrow(jobId, covering: amountMicro)
         case .releaseEscrow(let jobId):
-            guard let escrow = escrows.removeValue(forKey: jobId) else { throw violation("job \(jobId) has no escrow") }
-            balances[escrow.payer, default: 0] += escrow.amountMicro
-            touched.addresses.insert(escrow.payer)
-            touched.escrowJobs.insert(jobId)
+            guard escrows[jobId] != nil else { throw violation("job \(jobId) has no escrow") }
         }
     }
 
-    private mutating func takeFromEscrow(_ jobId: String, _ amountMicro: Int64) throws {
-        guard amountMicro >= 0 else { throw CrucibleError(.ledgerViolation, "amounts must not be negative") }
-        guard var escrow = escrows[jobId] else { throw CrucibleError(.ledgerViolation, "job \(jobId) has no escrow") }
-        guard escrow.amountMicro >= amountMicro else {
-            throw CrucibleError(.ledgerViolation, "job \(jobId) escrow holds \(escrow.amountMicro) µCRU, \(amountMicro) asked")
-        }
-        escrow.amountMicro -= amountMicro
-        escrows[jobId] = escrow
+    private mutating func credit(_ address: String, _ amountMicro: Int64, _ touched: inout Touched) {
+        balances[address, default: 0] += amountMicro
+        totalBalanceMicro += amountMicro
+        touched.addresses.insert(address)
     }
 
-    /// genesis + minted − burned = Σ balances + Σ escrow (ARCHITECTURE §3), and nothing is negative.
+    private mutating func takeFromEscrow(_ jobId: String, _ amountMicro: Int64, _ touched: inout Touched) {
+        escrows[jobId]!.amountMicro -= amountMicro
+        totalEscrowMicro -= amountMicro
+        touched.escrowJobs.insert(jobId)
+    }
+
+    /// Recounts everything from scratch: genesis + minted − burned = Σ balances + Σ escrow, nothing negative,
+    /// and the running sums agree with the recount. The audit and the tests call it; `apply` keeps the sums.
     public func checkConservation() throws {
-        let held = totalBalanceMicro + totalEscrowMicro
-        guard supplyMicro == held else {
-            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(held) µCRU held")
+        let balances = balances.values.reduce(0, +)
+        let escrowed = escrows.values.reduce(0) { $0 + $1.amountMicro }
+        guard balances == totalBalanceMicro, escrowed == totalEscrowMicro else {
+            throw CrucibleError(.ledgerViolation, "running totals disagree with a recount")
         }
-        guard balances.values.allSatisfy({ $0 >= 0 }), escrows.values.allSatisfy({ $0.amountMicro >= 0 }) else {
+        guard supplyMicro == balances + escrowed else {
+            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(balances + escrowed) µCRU held")
+        }
+        guard self.balances.values.allSatisfy({ $0 >= 0 }), escrows.values.allSatisfy({ $0.amountMicro >= 0 }) else {
             throw CrucibleError(.ledgerViolation, "a balance or escrow went negative")
         }
     }
