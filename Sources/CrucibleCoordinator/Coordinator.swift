@@ -233,8 +233,9 @@ public actor Coordinator {
 
     public func registerNode(_ envelope: SignedEnvelope) async throws -> NodeRecord {
         try await admit(envelope, as: .registerNode)
-        _ = try await commitAdmitted(envelope)
+        // Online from this moment, so the decisions that follow the registration can already use the node.
         lastSeenMs[envelope.signer] = clock()
+        _ = try await commitAdmitted(envelope)
         return state.nodes[envelope.signer]!
     }
 

@@ -62,7 +62,8 @@ public final class CrucibleStore: Sendable {
         let db = writer
         try await writeLock.withLock {
             try await db.withSession { session in
-                try await session.raw("BEGIN IMMEDIATE").run()
+                // SQLite takes the write lock at BEGIN IMMEDIATE rather than at the first write; PostgreSQL has plain BEGIN.
+                try await session.raw(session.dialect.name == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").run()
                 do {
                     if !entries.isEmpty {
                         try await session.insert(into: "log_entries").models(entries, with: Self.rowEncoder).run()
