@@ -257,7 +257,11 @@ public actor Coordinator {
             throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
         }
         _ = try await commitAdmitted(envelope)
-        return try state.job(jobId)
+        let job = try state.job(jobId)
+        for runId in job.tasks.flatMap(\.runIds) where state.runs[runId]?.state != .running {
+            lastHeartbeatMs[runId] = nil
+        }
+        return job
     }
 
     public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
