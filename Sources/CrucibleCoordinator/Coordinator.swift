@@ -328,8 +328,10 @@ public actor Coordinator {
         return stop
     }
 
-    /// Stores a chunk of a run's output log. Not part of the hash chain: logs are for people, not for settlement.
-    public func appendTaskLog(_ envelope: SignedEnvelope) async throws {
+    /// Stores a chunk of a run's output log and returns the run's id. Not part of the hash chain: logs are for
+    /// people, not for settlement.
+    @discardableResult
+    public func appendTaskLog(_ envelope: SignedEnvelope) async throws -> String {
         try await admit(envelope, as: .appendTaskLog)
         let chunk = try envelope.decodePayload(as: TaskLogAppend.self)
         guard chunk.text.utf8.count <= TaskLogAppend.textBytesMax else {
@@ -341,6 +343,7 @@ public actor Coordinator {
         try await store.appendTaskLog(TaskLogRow(
             runId: run.id, seq: chunk.seq, jobId: run.jobId, taskIndex: run.taskIndex, text: chunk.text, receivedMs: clock()
         ))
+        return run.id
     }
 
     // MARK: - Offer waiters

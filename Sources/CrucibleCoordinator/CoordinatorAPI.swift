@@ -108,9 +108,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func appendTaskLog(_ input: Operations.AppendTaskLog.Input) async throws -> Operations.AppendTaskLog.Output {
         await handle(Operations.AppendTaskLog.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let envelope = try SignedEnvelope(body)
-            try await coordinator.appendTaskLog(envelope)
-            let runId = (try? envelope.decodePayload(as: TaskLogAppend.self).runId) ?? ""
+            let runId = try await coordinator.appendTaskLog(try SignedEnvelope(body))
             return .ok(.init(body: .json(.init(runId: runId, state: "logged"))))
         }
     }

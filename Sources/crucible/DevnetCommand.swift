@@ -159,10 +159,9 @@ struct DevnetCommand: AsyncParsableCommand {
           swift run crucible audit --data \(directory.path)
         Ctrl-C stops the coordinator and the agents.
         """)
+        // Ctrl-C ends the server; then the same shutdown as --once.
         _ = try? await server.value
-        for agent in agents { await agent.stop() }
-        await coordinator.drain()
-        try? await store.close()
+        await shutdown()
     }
 
     /// Waits until every agent has registered and polled, failing early if one exits.
