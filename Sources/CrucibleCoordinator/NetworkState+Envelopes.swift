@@ -73,7 +73,9 @@ extension NetworkState {
         guard job.requester == signer else { throw CrucibleError(.forbidden, "only the requester may cancel job \(jobId)") }
         guard !job.isClosed, !job.cancelled else { throw CrucibleError(.conflict, "job \(jobId) is already \(job.state.rawValue)") }
         jobs[jobId]!.cancelled = true
-        for task in job.tasks where !task.state.isFinal {
+        // Work already delivered is not cancelled away: a task whose primary result is in goes on to its verdict and
+        // is paid if verified, as a node that drops out is paid for what it verifiably finished.
+        for task in job.tasks where task.state == .pending {
             for runId in task.runIds where runs[runId]?.state.isOpen == true {
                 setRunState(runId, .cancelled, changes: &changes)
             }

@@ -127,7 +127,7 @@ public struct NetworkState: Sendable {
     mutating func retryOrFail(runId: String, atMs nowMs: Int64, changes: inout Changes) {
         guard let run = runs[runId], let job = jobs[run.jobId] else { return }
         let task = job.tasks[run.taskIndex]
-        guard !task.state.isFinal, !job.cancelled else { return }
+        guard !task.state.isFinal else { return }
         if run.attempt < parameters.attemptsMax {
             var declined = run.declinedBy
             if let node = run.nodeId { declined[node] = nowMs }

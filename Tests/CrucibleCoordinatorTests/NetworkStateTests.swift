@@ -102,6 +102,35 @@ import Testing
         #expect(try state.job(jobId).tasks[0].state == .disputed)
     }
 
+    @Test func cancellingStopsPendingWorkButDeliveredWorkIsStillVerifiedAndPaid() throws {
+        var state = try genesis()
+        let spec = JobSpec(name: "t", command: "true", taskCount: 2, resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 3600,
+                           verification: .init(policy: .replicate, samplePpm: 1_000_000))
+        let jobId = try #require(try state.apply(try envelope(JobSubmission(spec: spec), .submitJob, requester), atMs: 1).jobId)
+        try run("\(jobId).0.p1", on: nodeA, writing: "42", startMs: 10, durationMs: 3_600_000, state: &state)
+        try state.apply(.offer(runId: "\(jobId).1.p1", nodeId: nodeB.address, priceMicroPerUnitHour: 1_000_000, deadlineMs: .max), atMs: 20)
+        try state.apply(try envelope(OfferResponse(runId: "\(jobId).1.p1", accept: true), .respondOffer, nodeB), atMs: 21)
+        // Only the requester may cancel, and only once.
+        #expect(throws: CrucibleError.self) { try state.apply(try envelope(JobCancellation(jobId: jobId), .cancelJob, nodeA), atMs: 3_600_020) }
+        try state.apply(try envelope(JobCancellation(jobId: jobId), .cancelJob, requester), atMs: 3_600_020)
+        #expect(throws: CrucibleError.self) { try state.apply(try envelope(JobCancellation(jobId: jobId), .cancelJob, requester), atMs: 3_600_021) }
+        #expect(state.runs["\(jobId).1.p1"]?.state == .cancelled)
+        #expect(try state.job(jobId).tasks.map(\.state) == [.verifying, .cancelled])
+        // The delivered task is still checked and paid; then the job closes as cancelled.
+        try state.apply(.sampled(jobId: jobId, taskIndex: 0, replicate: true), atMs: 3_600_030)
+        try run("\(jobId).0.r1", on: nodeB, writing: "42", startMs: 3_600_040, durationMs: 3_600_000, state: &state)
+        let verdict = try state.expectedVerdict(jobId: jobId, taskIndex: 0)
+        try state.apply(.verdict(verdict), atMs: 7_200_100)
+        #expect(state.closableJobs == [jobId])
+        let escrow = try #require(state.ledger.escrows[jobId]).amountMicro
+        try state.apply(.jobClosed(jobId: jobId, refundMicro: escrow), atMs: 7_200_101)
+        #expect(try state.job(jobId).state == .cancelled)
+        #expect(state.ledger.balance(of: operatorA.address) == 1_000_000)
+        #expect(state.ledger.balance(of: operatorB.address) == 1_000_000)
+        #expect(state.ledger.balance(of: requester.address) == 100_000_000 - 2_000_000 - 100_000)
+        try state.ledger.checkConservation()
+    }
+
     @Test func lostAndDeclinedRunsAreRescheduledThenFail() throws {
         var state = try genesis()
         let jobId = try submit(&state, samplePpm: 1)
