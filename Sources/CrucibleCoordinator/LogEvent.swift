@@ -15,6 +15,8 @@ public enum LogEvent: Sendable, Equatable {
     case runLost(runId: String, reason: String)
     /// Drawn after a primary result is in: does the task also run on another operator's node?
     case sampled(jobId: String, taskIndex: Int, replicate: Bool)
+    /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
+    case replicaWaived(jobId: String, taskIndex: Int)
     /// The task's outcome and what it pays: each verified run its price × time, the fee burned.
     case verdict(TaskVerdict)
     /// All tasks are final: the rest of the escrow goes back to the requester.
@@ -39,6 +41,7 @@ public enum LogEvent: Sendable, Equatable {
         case .offerLapsed: "offer_lapsed"
         case .runLost: "run_lost"
         case .sampled: "sampled"
+        case .replicaWaived: "replica_waived"
         case .verdict: "verdict"
         case .jobClosed: "job_closed"
         }
@@ -94,6 +97,9 @@ extension LogEvent: Codable {
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
             try container.encode(replicate, forKey: .replicate)
+        case .replicaWaived(let jobId, let taskIndex):
+            try container.encode(jobId, forKey: .jobId)
+            try container.encode(taskIndex, forKey: .taskIndex)
         case .verdict(let verdict):
             try container.encode(verdict, forKey: .verdict)
         case .jobClosed(let jobId, let refund):
@@ -127,6 +133,8 @@ extension LogEvent: Codable {
                 taskIndex: try container.decode(Int.self, forKey: .taskIndex),
                 replicate: try container.decode(Bool.self, forKey: .replicate)
             )
+        case "replica_waived":
+            self = .replicaWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "verdict":
             self = .verdict(try container.decode(TaskVerdict.self, forKey: .verdict))
         case "job_closed":

@@ -18,13 +18,17 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     public var onlineWindowMs: Int64
     /// A node that declined, ignored or lost a run is not offered that run again for this long.
     public var declineCooldownMs: Int64
+    /// A replica that finds no node of another operator for this long is waived, so the task is settled on its
+    /// primary result alone and the job can close; the waiver is in the log for everyone to see.
+    public var replicaWaitMs: Int64
 
     public init(
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
-        declineCooldownMs: Int64 = 15_000
+        declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000
     ) {
         self.declineCooldownMs = declineCooldownMs
+        self.replicaWaitMs = replicaWaitMs
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
         self.leaseTimeoutMs = leaseTimeoutMs
@@ -33,5 +37,26 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.checkpointInterval = checkpointInterval
         self.timestampWindowMs = timestampWindowMs
         self.onlineWindowMs = onlineWindowMs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
+        case declineCooldownMs, replicaWaitMs
+    }
+
+    /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = NetworkParameters()
+        feeBps = try container.decodeIfPresent(Int64.self, forKey: .feeBps) ?? defaults.feeBps
+        offerTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .offerTimeoutMs) ?? defaults.offerTimeoutMs
+        leaseTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .leaseTimeoutMs) ?? defaults.leaseTimeoutMs
+        leaseGraceMs = try container.decodeIfPresent(Int64.self, forKey: .leaseGraceMs) ?? defaults.leaseGraceMs
+        attemptsMax = try container.decodeIfPresent(Int.self, forKey: .attemptsMax) ?? defaults.attemptsMax
+        checkpointInterval = try container.decodeIfPresent(Int.self, forKey: .checkpointInterval) ?? defaults.checkpointInterval
+        timestampWindowMs = try container.decodeIfPresent(Int64.self, forKey: .timestampWindowMs) ?? defaults.timestampWindowMs
+        onlineWindowMs = try container.decodeIfPresent(Int64.self, forKey: .onlineWindowMs) ?? defaults.onlineWindowMs
+        declineCooldownMs = try container.decodeIfPresent(Int64.self, forKey: .declineCooldownMs) ?? defaults.declineCooldownMs
+        replicaWaitMs = try container.decodeIfPresent(Int64.self, forKey: .replicaWaitMs) ?? defaults.replicaWaitMs
     }
 }

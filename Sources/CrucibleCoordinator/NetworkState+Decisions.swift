@@ -62,6 +62,7 @@ extension NetworkState {
                   let primary = completedRun(of: task, role: .primary)
             else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not awaiting a sample decision") }
             jobs[jobId]!.tasks[taskIndex].replicate = replicate
+            jobs[jobId]!.tasks[taskIndex].sampledMs = nowMs
             changes.jobs.insert(jobId)
             if replicate {
                 let primaryOperator = primary.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
@@ -70,6 +71,17 @@ extension NetworkState {
                     declinedBy: primary.nodeId.map { [$0: nowMs] } ?? [:], excludedOperator: primaryOperator, changes: &changes
                 )
             }
+
+        case .replicaWaived(let jobId, let taskIndex):
+            let job = try job(jobId)
+            guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
+            guard let waiting = replicaWaitingForNode(job.tasks[taskIndex]),
+                  let sampled = job.tasks[taskIndex].sampledMs, nowMs - sampled > parameters.replicaWaitMs
+            else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no replica overdue for a node") }
+            let reason = "waived: no node of another operator within \(parameters.replicaWaitMs / 1000) s"
+            updateRun(waiting.id) { $0.failure = reason }
+            setRunState(waiting.id, .cancelled, changes: &changes)
+            jobs[jobId]!.tasks[taskIndex].replicate = false
 
         case .verdict(let verdict):
             let expected = try expectedVerdict(jobId: verdict.jobId, taskIndex: verdict.taskIndex)
@@ -117,6 +129,15 @@ extension NetworkState {
             closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
+    }
+
+    /// The task's replica when it is still waiting in the queue for a node (never offered out, or back after a refusal).
+    public func replicaWaitingForNode(_ task: TaskRecord) -> RunRecord? {
+        guard task.state == .verifying, task.replicate == true,
+              let replica = task.runIds.compactMap({ runs[$0] }).last(where: { $0.role == .replica }),
+              replica.state == .queued
+        else { return nil }
+        return replica
     }
 
     func completedRun(of task: TaskRecord, role: RunRecord.Role) -> RunRecord? {

@@ -83,8 +83,10 @@ public struct TaskRecord: Sendable, Equatable {
     public var state: State
     /// Runs in creation order.
     public var runIds: [String]
-    /// Decided once the primary result is in; nil before.
+    /// Decided once the primary result is in; nil before. Set back to false when a replica is waived.
     public var replicate: Bool?
+    /// When the sample was drawn, from which a replica's wait for a node is measured.
+    public var sampledMs: Int64?
     /// The verified manifest digest.
     public var digest: String?
 }

@@ -51,6 +51,10 @@ public struct Scheduler {
             if let verdict = try? state.expectedVerdict(jobId: key.jobId, taskIndex: key.index) {
                 return .verdict(verdict)
             }
+            let task = job.tasks[key.index]
+            if state.replicaWaitingForNode(task) != nil, let sampled = task.sampledMs, nowMs - sampled > parameters.replicaWaitMs {
+                return .replicaWaived(jobId: key.jobId, taskIndex: key.index)
+            }
         }
         if let jobId = state.closableJobs.min(by: { (state.jobs[$0]?.position ?? 0) < (state.jobs[$1]?.position ?? 0) }) {
             return .jobClosed(jobId: jobId, refundMicro: state.ledger.escrows[jobId]?.amountMicro ?? 0)

@@ -131,6 +131,35 @@ import Testing
         try state.ledger.checkConservation()
     }
 
+    @Test func aReplicaNoOtherOperatorTakesIsWaivedSoTheJobCanClose() throws {
+        var state = try genesis()
+        let jobId = try submit(&state, samplePpm: 1_000_000)
+        try run("\(jobId).0.p1", on: nodeA, writing: "42", startMs: 10, durationMs: 60_000, state: &state)
+        try state.apply(.sampled(jobId: jobId, taskIndex: 0, replicate: true), atMs: 60_010)
+        var generator = SystemRandomNumberGenerator()
+        // Only node A (the primary's operator) is online: the replica cannot be placed, and until the wait is over
+        // nothing is decided.
+        let early = Scheduler(nowMs: 60_010 + parameters.replicaWaitMs, onlineNodes: [nodeA.address], lastHeartbeatMs: [:])
+        #expect(early.nextDecision(in: state, using: &generator) == nil)
+        #expect(throws: CrucibleError.self) { try state.apply(.replicaWaived(jobId: jobId, taskIndex: 0), atMs: 60_010 + parameters.replicaWaitMs) }
+        let late = Scheduler(nowMs: 60_011 + parameters.replicaWaitMs, onlineNodes: [nodeA.address], lastHeartbeatMs: [:])
+        let decision = late.nextDecision(in: state, using: &generator)
+        #expect(decision == .replicaWaived(jobId: jobId, taskIndex: 0))
+        try state.apply(try #require(decision), atMs: 60_011 + parameters.replicaWaitMs)
+        #expect(state.runs["\(jobId).0.r1"]?.state == .cancelled)
+        let verdict = try state.expectedVerdict(jobId: jobId, taskIndex: 0)
+        #expect(verdict.payments.map(\.runId) == ["\(jobId).0.p1"])
+        try state.apply(.verdict(verdict), atMs: 60_012 + parameters.replicaWaitMs)
+        #expect(state.closableJobs == [jobId])
+    }
+
+    @Test func parametersMissingFromAnOlderGenesisTakeTheirDefaults() throws {
+        let decoded = try JSONDecoder().decode(NetworkParameters.self, from: Data(#"{"feeBps":100}"#.utf8))
+        var expected = NetworkParameters()
+        expected.feeBps = 100
+        #expect(decoded == expected)
+    }
+
     @Test func lostAndDeclinedRunsAreRescheduledThenFail() throws {
         var state = try genesis()
         let jobId = try submit(&state, samplePpm: 1)
