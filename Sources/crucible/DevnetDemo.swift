@@ -76,12 +76,12 @@ enum DevnetDemo {
             command: awk
             args:
               - -v
-              - lo={index}00000
+              - task={index}
               - -v
               - out=primes-{index}.txt
               - |
                 BEGIN {
-                  hi = lo + 60000; count = 0
+                  lo = task * 100000; hi = lo + 60000; count = 0
                   for (n = (lo < 2 ? 2 : lo); n < hi; n++) {
                     prime = 1
                     for (d = 2; d * d <= n; d++) if (n % d == 0) { prime = 0; break }
