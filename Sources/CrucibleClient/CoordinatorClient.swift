@@ -107,11 +107,14 @@ public struct CoordinatorClient: Sendable {
 
     // MARK: - Content
 
-    /// Uploads `data` under its SHA-256 and returns the address.
+    /// Uploads `data` under its SHA-256, signed for by `uploader`, and returns the address.
     @discardableResult
-    public func putBlob(_ data: Data) async throws -> String {
+    public func putBlob(_ data: Data, by uploader: SigningIdentity) async throws -> String {
         let sha256 = Digest.sha256Hex(data)
-        switch try await client.putBlob(path: .init(sha256: sha256), body: .binary(HTTPBody(data))) {
+        let envelope = try JSONEncoder().encode(Self.signed(BlobUpload(sha256: sha256, sizeBytes: Int64(data.count)), .putBlob, uploader))
+        switch try await client.putBlob(
+            path: .init(sha256: sha256), headers: .init(xCrucibleEnvelope: envelope.base64EncodedString()), body: .binary(HTTPBody(data))
+        ) {
         case .created: return sha256
         case .default(let status, let error): throw Self.refusal(status, error)
         }

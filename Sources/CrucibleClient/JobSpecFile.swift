@@ -131,14 +131,14 @@ public struct JobSpecFile: Sendable {
         return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
-    /// Reads each input, uploads it, and returns the spec with content addresses filled in.
-    public func resolve(uploadingWith client: CoordinatorClient) async throws -> JobSpec {
+    /// Reads each input, uploads it signed by `requester`, and returns the spec with content addresses filled in.
+    public func resolve(uploadingWith client: CoordinatorClient, by requester: SigningIdentity) async throws -> JobSpec {
         var resolved = spec
         for input in inputs {
             guard let data = FileManager.default.contents(atPath: input.localPath) else {
                 throw CrucibleError(.invalidSpec, "cannot read input file \(input.localPath)")
             }
-            let sha256 = try await client.putBlob(data)
+            let sha256 = try await client.putBlob(data, by: requester)
             resolved.inputs.append(.init(name: input.name, sha256: sha256, sizeBytes: Int64(data.count)))
         }
         try resolved.validate()

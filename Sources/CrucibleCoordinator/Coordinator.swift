@@ -384,7 +384,18 @@ public actor Coordinator {
         try await store.blob(sha256: sha256)
     }
 
-    public func putBlob(_ data: Data, sha256: String) async throws {
+    /// Stores content signed for by a registered node or an account that holds tokens, so that nobody can fill
+    /// the store anonymously. The signed digest and size must be those of the bytes.
+    public func putBlob(_ data: Data, sha256: String, envelope: SignedEnvelope) async throws {
+        try await admit(envelope, as: .putBlob)
+        let upload = try envelope.decodePayload(as: BlobUpload.self)
+        guard upload.sha256 == sha256, upload.sizeBytes == Int64(data.count) else {
+            throw CrucibleError(.digestMismatch, "the signed upload names \(upload.sha256.prefix(12))… of \(upload.sizeBytes) bytes, not this content")
+        }
+        let signer = envelope.signer
+        guard state.nodes[signer] != nil || state.ledger.balance(of: signer) > 0 || state.ledger.escrowed(by: signer) > 0 else {
+            throw CrucibleError(.forbidden, "only registered nodes and accounts holding tokens may upload")
+        }
         try await store.putBlob(sha256: sha256, data: data)
     }
 

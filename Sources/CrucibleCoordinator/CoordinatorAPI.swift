@@ -176,7 +176,10 @@ public struct CoordinatorAPI: APIProtocol {
             guard Digest.sha256Hex(data) == sha256 else {
                 throw CrucibleError(.digestMismatch, "the body's SHA-256 is \(Digest.sha256Hex(data)), not \(sha256)")
             }
-            try await coordinator.putBlob(data, sha256: sha256)
+            guard let header = Data(base64Encoded: input.headers.xCrucibleEnvelope),
+                  let wire = try? JSONDecoder().decode(Components.Schemas.Envelope.self, from: header)
+            else { throw CrucibleError(.malformed, "X-Crucible-Envelope must be the base64 of a JSON envelope") }
+            try await coordinator.putBlob(data, sha256: sha256, envelope: try SignedEnvelope(wire))
             return .created(.init(body: .json(.init(sha256: sha256, sizeBytes: Int64(data.count)))))
         }
     }

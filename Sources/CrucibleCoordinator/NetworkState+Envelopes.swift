@@ -21,7 +21,7 @@ extension NetworkState {
             try respondOffer(envelope.signer, try envelope.decodePayload(as: OfferResponse.self), atMs: nowMs, changes: &changes)
         case .reportResult:
             try reportResult(envelope.signer, try envelope.decodePayload(as: RunReport.self), atMs: nowMs, changes: &changes)
-        case .pollOffers, .heartbeat, .appendTaskLog:
+        case .pollOffers, .heartbeat, .appendTaskLog, .putBlob:
             throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
         }
         return nil

@@ -102,6 +102,16 @@ public struct JobSubmission: Codable, Sendable, Equatable {
     public init(spec: JobSpec) { self.spec = spec }
 }
 
+/// `put_blob`: the uploader vouches for content by its address and size.
+public struct BlobUpload: Codable, Sendable, Equatable {
+    public var sha256: String
+    public var sizeBytes: Int64
+    public init(sha256: String, sizeBytes: Int64) {
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+    }
+}
+
 /// `cancel_job`.
 public struct JobCancellation: Codable, Sendable, Equatable {
     public var jobId: String

@@ -91,4 +91,5 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case appendTaskLog = "append_task_log"
     case submitJob = "submit_job"
     case cancelJob = "cancel_job"
+    case putBlob = "put_blob"
 }

@@ -131,7 +131,7 @@ struct DevnetCommand: AsyncParsableCommand {
             var submitted = [String]()
             for (name, _) in specFiles {
                 let file = try JobSpecFile.load(path: directory.file("demo/\(name)"))
-                let job = try await client.submitJob(try await file.resolve(uploadingWith: client), by: requester)
+                let job = try await client.submitJob(try await file.resolve(uploadingWith: client, by: requester), by: requester)
                 submitted.append(job.id)
             }
             let jobs = try await DevnetProgress(client: client, jobIds: submitted, agents: agents).follow(deadlineS: Self.settleDeadlineS)

@@ -29,7 +29,7 @@ struct JobCommand: AsyncParsableCommand {
             let requester = try KeyFile.read(key)
             let file = try JobSpecFile.load(path: spec)
             let coordinator = try client.client()
-            let resolved = try await file.resolve(uploadingWith: coordinator)
+            let resolved = try await file.resolve(uploadingWith: coordinator, by: requester)
             var job = try await coordinator.submitJob(resolved, by: requester)
             print("submitted \(job.id): \(job.taskCount) tasks, \(Amount.format(job.escrowLockedMicro)) CRU locked in escrow")
             if wait {

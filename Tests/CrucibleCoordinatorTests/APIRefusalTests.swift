@@ -123,19 +123,54 @@ import Testing
         await network.stop()
     }
 
-    @Test func blobsAndReadsRefuseBadAddresses() async throws {
-        let network = try await TestNetwork.start()
-        // Content that does not hash to its address.
-        var request = HTTPClientRequest(url: network.url.absoluteString + "/v1/blobs/" + Digest.sha256Hex("something else"))
+    /// PUTs `body` at /v1/blobs/`address`, with a put_blob envelope header when one is given.
+    func rawPut(_ network: TestNetwork, _ address: String, _ body: String, envelope: SignedEnvelope?) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: network.url.absoluteString + "/v1/blobs/" + address)
         request.method = .PUT
         request.headers.add(name: "content-type", value: "application/octet-stream")
-        request.body = .bytes(ByteBuffer(string: "hello"))
+        if let envelope {
+            request.headers.add(name: "X-Crucible-Envelope", value: Data(wireJSON(envelope).utf8).base64EncodedString())
+        }
+        request.body = .bytes(ByteBuffer(string: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        #expect(response.status.code == 400)
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
-        #expect(body.contains("digest_mismatch"))
-        #expect(try await network.store.missingBlobs([Digest.sha256Hex("something else")]).count == 1)
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+    }
 
+    @Test func uploadsMustBeSignedBySomeoneWithAStake() async throws {
+        let network = try await TestNetwork.start()
+        let hello = Digest.sha256Hex("hello")
+        func upload(_ sha256: String, _ size: Int64, by signer: SigningIdentity) throws -> SignedEnvelope {
+            try SignedEnvelope.sign(BlobUpload(sha256: sha256, sizeBytes: size), kind: .putBlob, by: signer)
+        }
+        // Unsigned.
+        let unsigned = try await rawPut(network, hello, "hello", envelope: nil)
+        #expect(unsigned.status == 400 && unsigned.body.contains("malformed"), "\(unsigned)")
+        // Content that does not hash to its address.
+        let other = Digest.sha256Hex("something else")
+        let wrongBody = try await rawPut(network, other, "hello", envelope: try upload(other, 5, by: network.requester))
+        #expect(wrongBody.status == 400 && wrongBody.body.contains("digest_mismatch"), "\(wrongBody)")
+        // A signature for other content, or another size.
+        let wrongClaim = try await rawPut(network, hello, "hello", envelope: try upload(other, 5, by: network.requester))
+        #expect(wrongClaim.body.contains("digest_mismatch"), "\(wrongClaim)")
+        // Somebody with nothing at stake.
+        let stranger = try await rawPut(network, hello, "hello", envelope: try upload(hello, 5, by: SigningIdentity()))
+        #expect(stranger.status == 403 && stranger.body.contains("forbidden"), "\(stranger)")
+        // A forged signature.
+        var forged = try upload(hello, 5, by: network.requester)
+        forged.nonce = "replaced"
+        let forgedPut = try await rawPut(network, hello, "hello", envelope: forged)
+        #expect(forgedPut.status == 401, "\(forgedPut)")
+        #expect(try await network.store.missingBlobs([hello, other]).count == 2)
+        // The requester may upload; the same envelope twice is a replay.
+        let good = try upload(hello, 5, by: network.requester)
+        #expect(try await rawPut(network, hello, "hello", envelope: good).status == 201)
+        #expect(try await rawPut(network, hello, "hello", envelope: good).body.contains("replayed_nonce"))
+        #expect(try await network.client.blob(hello) == Data("hello".utf8))
+        await network.stop()
+    }
+
+    @Test func blobsAndReadsRefuseBadAddresses() async throws {
+        let network = try await TestNetwork.start()
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.blob(String(repeating: "a", count: 64)) }
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.blob("../../etc/passwd") }
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.job("job-missing") }
@@ -230,7 +265,7 @@ import Testing
             ), by: node)
         }
         // Output paths that would escape the work folder.
-        let sha = try await network.client.putBlob(Data("x".utf8))
+        let sha = try await network.client.putBlob(Data("x".utf8), by: node)
         try await expectRefusal(.malformed, in: network) {
             _ = try await network.client.reportResult(RunReport(
                 runId: offer.runId, exitCode: 0, outputs: [OutputFile(path: "../x", sha256: sha, sizeBytes: 1)], durationMs: 1

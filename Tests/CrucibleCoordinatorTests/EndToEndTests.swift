@@ -27,7 +27,7 @@ import Testing
     @Test func jobRunsOnTwoAgentsIsReplicatedAndSettles() async throws {
         let network = try await TestNetwork.start()
         let text = "proof of work\nfor crucible\n"
-        let inputSha = try await network.client.putBlob(Data(text.utf8))
+        let inputSha = try await network.client.putBlob(Data(text.utf8), by: network.requester)
         let spec = TestNetwork.shellSpec(
             "shout",
             script: "tr a-z A-Z < input.txt > \"$CRUCIBLE_OUTPUT_DIR/out-{index}.txt\"; echo task $CRUCIBLE_TASK_INDEX of $CRUCIBLE_TASK_COUNT done",
