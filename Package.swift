@@ -100,7 +100,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
-        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore"]),
+        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore"], exclude: ["challenge-vectors.json"]),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
         .testTarget(name: "CrucibleLedgerTests", dependencies: ["CrucibleLedger", "CrucibleCore"]),
         .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger"]),

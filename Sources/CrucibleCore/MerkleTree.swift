@@ -53,6 +53,23 @@ public struct MerkleTree: Sendable {
         return Proof(steps: steps)
     }
 
+    /// Checks `proof` for `leaf` at position `index` of a tree of `leafCount` leaves: the path must not only hash to
+    /// the root but also take the turns that position implies, so a proof for one leaf cannot answer for another.
+    public static func verify(leaf: Data, index: Int, leafCount: Int, proof: Proof, root: Data) -> Bool {
+        guard index >= 0, index < leafCount else { return false }
+        var position = index
+        var levelSize = leafCount
+        var expected = [Bool]()
+        while levelSize > 1 {
+            let sibling = position ^ 1
+            if sibling < levelSize { expected.append(sibling < position) }
+            position /= 2
+            levelSize = (levelSize + 1) / 2
+        }
+        guard expected == proof.steps.map(\.isLeft) else { return false }
+        return verify(leaf: leaf, proof: proof, root: root)
+    }
+
     public static func verify(leaf: Data, proof: Proof, root: Data) -> Bool {
         var hash = hashLeaf(leaf)
         for step in proof.steps {

@@ -10,6 +10,11 @@ import Testing
         for (index, leaf) in leaves.enumerated() {
             let proof = tree.proof(forLeaf: index)
             #expect(MerkleTree.verify(leaf: leaf, proof: proof, root: tree.root))
+            #expect(MerkleTree.verify(leaf: leaf, index: index, leafCount: count, proof: proof, root: tree.root))
+            // The same proof does not answer for another position.
+            for other in [index - 1, index + 1] where (0..<count).contains(other) && count > 1 {
+                #expect(!MerkleTree.verify(leaf: leaf, index: other, leafCount: count, proof: proof, root: tree.root))
+            }
             #expect(!MerkleTree.verify(leaf: Data("forged".utf8), proof: proof, root: tree.root))
         }
     }

@@ -1,0 +1,47 @@
+import CrucibleCore
+import Foundation
+
+/// The honest prover on the CPU: computes every product exactly (int8 × int8 → int32), hashes every row and
+/// builds the commitment. It is the reference the CUDA backend must agree with, and the devnet's solver.
+public enum CPUChallengeSolver {
+    public struct Solution: Sendable {
+        public let challenge: GPUChallenge
+        /// Rows of all products, in (t, i) order.
+        public let rows: [[Int32]]
+        public let tree: MerkleTree
+
+        public var root: Data { tree.root }
+
+        public func open(t: Int, i: Int) -> RowOpening {
+            let index = challenge.leafIndex(t: t, i: i)
+            return RowOpening(t: t, i: i, row: rows[index], proof: tree.proof(forLeaf: index))
+        }
+    }
+
+    public static func solve(_ challenge: GPUChallenge) -> Solution {
+        let rows = (0..<challenge.m).flatMap { product(challenge, t: $0) }
+        return Solution(challenge: challenge, rows: rows, tree: MerkleTree(leaves: rows.map(GPUChallenge.rowHash)))
+    }
+
+    /// C_t = A_t · B_t, row by row: each row of C accumulates the rows of B scaled by A's entries, which walks
+    /// memory in order.
+    public static func product(_ challenge: GPUChallenge, t: Int) -> [[Int32]] {
+        let n = challenge.n
+        let generator = challenge.generator
+        let b = (0..<n).map { generator.row(.b, t: t, row: $0, n: n).map(Int32.init) }
+        return (0..<n).map { i in
+            let a = generator.row(.a, t: t, row: i, n: n)
+            var row = [Int32](repeating: 0, count: n)
+            row.withUnsafeMutableBufferPointer { out in
+                for k in 0..<n {
+                    let scale = Int32(a[k])
+                    if scale == 0 { continue }
+                    b[k].withUnsafeBufferPointer { bRow in
+                        for j in 0..<n { out[j] &+= scale &* bRow[j] }
+                    }
+                }
+            }
+            return row
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import CrucibleCore
+import Crypto
+import Foundation
+
+/// One proof-of-GPU challenge (ARCHITECTURE §4): m products C_t = A_t·B_t of n×n int8 matrices defined by a
+/// fresh seed. The prover commits to the Merkle root over the SHA-256 of every row of every C_t, ordered by
+/// (t, i), then opens the rows the verifier asks for.
+public struct GPUChallenge: Codable, Sendable, Equatable {
+    public var seed: Data
+    public var n: Int
+    public var m: Int
+
+    public init(seed: Data, n: Int, m: Int) throws {
+        self.seed = seed
+        self.n = n
+        self.m = m
+        try validate()
+    }
+
+    /// A challenge with a seed from the system's cryptographic random source.
+    public static func fresh(n: Int, m: Int) throws -> GPUChallenge {
+        var generator = SystemRandomNumberGenerator()
+        let seed = Data((0..<ChallengeGenerator.seedBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return try GPUChallenge(seed: seed, n: n, m: m)
+    }
+
+    public func validate() throws {
+        guard seed.count == ChallengeGenerator.seedBytes else { throw CrucibleError(.malformed, "a challenge seed is 32 bytes") }
+        guard (8...ChallengeGenerator.sizeMax).contains(n) else { throw CrucibleError(.malformed, "n must be between 8 and \(ChallengeGenerator.sizeMax)") }
+        guard (1...ChallengeGenerator.matricesMax).contains(m) else { throw CrucibleError(.malformed, "m must be between 1 and \(ChallengeGenerator.matricesMax)") }
+    }
+
+    public var generator: ChallengeGenerator {
+        // The seed length is checked at construction.
+        // swiftlint:disable:next force_try
+        try! ChallengeGenerator(seed: seed)
+    }
+
+    /// Rows committed to: n per product.
+    public var leafCount: Int { m * n }
+    /// Multiply-adds the prover must do.
+    public var multiplyAdds: Double { Double(m) * Double(n) * Double(n) * Double(n) }
+
+    public func leafIndex(t: Int, i: Int) -> Int { t * n + i }
+
+    /// The Merkle leaf of a row: SHA-256 over its int32 entries, little-endian.
+    public static func rowHash(_ row: [Int32]) -> Data {
+        var hasher = SHA256()
+        row.withUnsafeBufferPointer { buffer in
+            if Int32(littleEndian: 1) == 1 {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+            } else {
+                for value in buffer { withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) } }
+            }
+        }
+        return Data(hasher.finalize())
+    }
+
+    /// The exact entry C_t[i][j], from row i of A_t and column j of B_t: O(n) for the verifier.
+    public func entry(t: Int, i: Int, j: Int) -> Int32 {
+        let generator = generator
+        let rowA = generator.row(.a, t: t, row: i, n: n)
+        var sum: Int32 = 0
+        for k in 0..<n {
+            sum &+= Int32(rowA[k]) * Int32(generator.entry(.b, t: t, row: k, col: j))
+        }
+        return sum
+    }
+}
+
+/// A row the verifier asked for, with its Merkle path.
+public struct RowOpening: Codable, Sendable, Equatable {
+    public var t: Int
+    public var i: Int
+    public var row: [Int32]
+    public var proof: MerkleTree.Proof
+
+    public init(t: Int, i: Int, row: [Int32], proof: MerkleTree.Proof) {
+        self.t = t
+        self.i = i
+        self.row = row
+        self.proof = proof
+    }
+}
