@@ -91,6 +91,7 @@ let package = Package(
             name: "crucible",
             dependencies: [
                 "CrucibleCore", "CrucibleLedger", "CrucibleStore", "CrucibleCoordinator", "CrucibleAgent", "CrucibleClient", "CrucibleAPI",
+                "CrucibleProof",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

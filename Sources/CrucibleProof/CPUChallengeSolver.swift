@@ -23,6 +23,20 @@ public enum CPUChallengeSolver {
         return Solution(challenge: challenge, rows: rows, tree: MerkleTree(leaves: rows.map(GPUChallenge.rowHash)))
     }
 
+    /// The same, with the products computed concurrently, one task per product, on all cores.
+    public static func solveConcurrently(_ challenge: GPUChallenge) async -> Solution {
+        let products = await withTaskGroup(of: (Int, [[Int32]]).self) { group in
+            for t in 0..<challenge.m {
+                group.addTask { (t, product(challenge, t: t)) }
+            }
+            var byIndex = [Int: [[Int32]]]()
+            for await (t, rows) in group { byIndex[t] = rows }
+            return byIndex
+        }
+        let rows = (0..<challenge.m).flatMap { products[$0]! }
+        return Solution(challenge: challenge, rows: rows, tree: MerkleTree(leaves: rows.map(GPUChallenge.rowHash)))
+    }
+
     /// C_t = A_t · B_t, row by row: each row of C accumulates the rows of B scaled by A's entries, which walks
     /// memory in order.
     public static func product(_ challenge: GPUChallenge, t: Int) -> [[Int32]] {

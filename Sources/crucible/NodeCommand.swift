@@ -8,7 +8,7 @@ struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
         abstract: "Run the node agent on this machine.",
-        subcommands: [Run.self, Hardware.self]
+        subcommands: [Run.self, Hardware.self, NodeBenchCommand.self]
     )
 
     struct Run: AsyncParsableCommand {

@@ -41,6 +41,12 @@ import Testing
         }
     }
 
+    @Test func theConcurrentSolverCommitsToTheSameRows() async throws {
+        let challenge = try GPUChallenge(seed: Data(repeating: 7, count: 32), n: 24, m: 3)
+        let concurrent = await CPUChallengeSolver.solveConcurrently(challenge)
+        #expect(concurrent.root == CPUChallengeSolver.solve(challenge).root)
+    }
+
     @Test func answersFromAnEarlierSeedFail() throws {
         var generator = Seeded(state: 2)
         let earlier = CPUChallengeSolver.solve(try GPUChallenge(seed: Data(repeating: 1, count: 32), n: 24, m: 2))
