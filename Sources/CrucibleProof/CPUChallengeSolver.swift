@@ -37,25 +37,15 @@ public enum CPUChallengeSolver {
         return Solution(challenge: challenge, rows: rows, tree: MerkleTree(leaves: rows.map(GPUChallenge.rowHash)))
     }
 
-    /// C_t = A_t · B_t, row by row: each row of C accumulates the rows of B scaled by A's entries, which walks
-    /// memory in order.
+    /// C_t = A_t · B_t: entry (i, j) is the dot product of row i of A and column j of B, both generated as
+    /// contiguous int8 arrays.
     public static func product(_ challenge: GPUChallenge, t: Int) -> [[Int32]] {
         let n = challenge.n
         let generator = challenge.generator
-        let b = (0..<n).map { generator.row(.b, t: t, row: $0, n: n).map(Int32.init) }
+        let columns = (0..<n).map { generator.row(.b, t: t, row: $0, n: n) }
         return (0..<n).map { i in
             let a = generator.row(.a, t: t, row: i, n: n)
-            var row = [Int32](repeating: 0, count: n)
-            row.withUnsafeMutableBufferPointer { out in
-                for k in 0..<n {
-                    let scale = Int32(a[k])
-                    if scale == 0 { continue }
-                    b[k].withUnsafeBufferPointer { bRow in
-                        for j in 0..<n { out[j] &+= scale &* bRow[j] }
-                    }
-                }
-            }
-            return row
+            return columns.map { GPUChallenge.dot(a, $0) }
         }
     }
 }

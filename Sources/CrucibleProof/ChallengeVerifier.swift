@@ -38,9 +38,10 @@ public enum ChallengeVerifier {
             leaf: GPUChallenge.rowHash(opening.row), index: challenge.leafIndex(t: query.t, i: query.i),
             leafCount: challenge.leafCount, proof: opening.proof, root: root
         ) else { return .notInCommitment }
+        let rowA = challenge.generator.row(.a, t: query.t, row: query.i, n: challenge.n)
         for _ in 0..<entriesPerRow {
             let j = Int.random(in: 0..<challenge.n, using: &generator)
-            if opening.row[j] != challenge.entry(t: query.t, i: query.i, j: j) { return .wrongEntry(j: j) }
+            if opening.row[j] != challenge.entry(t: query.t, j: j, rowA: rowA) { return .wrongEntry(j: j) }
         }
         return nil
     }

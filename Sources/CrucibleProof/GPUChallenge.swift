@@ -58,13 +58,24 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
 
     /// The exact entry C_t[i][j], from row i of A_t and column j of B_t: O(n) for the verifier.
     public func entry(t: Int, i: Int, j: Int) -> Int32 {
-        let generator = generator
-        let rowA = generator.row(.a, t: t, row: i, n: n)
-        var sum: Int32 = 0
-        for k in 0..<n {
-            sum &+= Int32(rowA[k]) * Int32(generator.entry(.b, t: t, row: k, col: j))
+        entry(t: t, j: j, rowA: generator.row(.a, t: t, row: i, n: n))
+    }
+
+    /// The entry C_t[i][j] given row i of A_t, which a verifier checking several entries of one row generates once.
+    public func entry(t: Int, j: Int, rowA: [Int8]) -> Int32 {
+        Self.dot(rowA, generator.row(.b, t: t, row: j, n: n))
+    }
+
+    /// Σ a[k]·b[k] in exact int32 arithmetic.
+    @inline(__always)
+    static func dot(_ a: [Int8], _ b: [Int8]) -> Int32 {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                var sum: Int32 = 0
+                for k in 0..<a.count { sum &+= Int32(a[k]) &* Int32(b[k]) }
+                return sum
+            }
         }
-        return sum
     }
 }
 
