@@ -48,7 +48,11 @@ struct BenchCommand: AsyncParsableCommand {
             continuation.finish()
         }
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let server = Task { try await services.run() }
+        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
+        let server = Task {
+            defer { continuation.finish() }
+            try await services.run()
+        }
         var port = 0
         for await value in ports { port = value }
         let client = CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)

@@ -43,7 +43,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
                 fflush(nil)
             }
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch {
+                await coordinator.drain()
+                try? await store.close()
+                print("coordinator stopped: could not serve on \(listen.host):\(listen.port): \(error)")
+                throw ExitCode.failure
+            }
             await coordinator.drain()
             try await store.close()
         }

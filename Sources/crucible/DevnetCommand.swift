@@ -85,12 +85,20 @@ struct DevnetCommand: AsyncParsableCommand {
             portContinuation.finish()
         }
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        let server = Task { try await services.run() }
+        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
+        let server = Task {
+            defer { portContinuation.finish() }
+            try await services.run()
+        }
         var boundPort: Int?
         for await value in ports { boundPort = value }
         guard let boundPort else {
-            _ = try? await server.value
-            throw ValidationError("the coordinator could not listen on 127.0.0.1:\(port)")
+            let failure = await Result<Void, any Error> { try await server.value }
+            try? await store.close()
+            var reason = ""
+            if case .failure(let error) = failure { reason = ": \(error)" }
+            print("devnet failed: the coordinator could not listen on 127.0.0.1:\(port)\(reason); try another --port, or 0 for any free one")
+            throw ExitCode.failure
         }
         let url = "http://127.0.0.1:\(boundPort)"
         print("Crucible devnet  data \(directory.path)  \(isNew ? "new genesis" : "reusing the data folder (log head \(await coordinator.logHead))")")

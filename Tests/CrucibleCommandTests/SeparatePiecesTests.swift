@@ -55,6 +55,12 @@ import Testing
             url = String(line.split(separator: " ").last ?? "")
             return true
         }
+        // A second coordinator on the same port is refused with a clear message, and exits cleanly.
+        let port = String(url.split(separator: ":").last ?? "")
+        let clash = try await cli.crucible(["devnet", "--once", "--port", port, "--data", path("clash")])
+        #expect(clash.status == 1, "\(clash.output)")
+        #expect(clash.output.contains("could not listen on 127.0.0.1:\(port)"), "\(clash.output)")
+
         let agent = try Background([
             "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
             "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning",

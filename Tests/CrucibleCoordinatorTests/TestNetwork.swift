@@ -73,7 +73,11 @@ final class TestNetwork: Sendable {
             continuation.finish()
         }
         let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let server = Task { try await services.run() }
+        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
+        let server = Task {
+            defer { continuation.finish() }
+            try await services.run()
+        }
         var bound = 0
         for await port in ports { bound = port }
         guard bound > 0 else { throw CrucibleError(.unavailable, "test coordinator did not start") }
