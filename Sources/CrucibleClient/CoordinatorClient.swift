@@ -27,6 +27,16 @@ public struct CoordinatorClient: Sendable {
         self.init(baseURL: parsed)
     }
 
+    /// Runs a call, turning "the coordinator could not be reached" into one clear sentence.
+    func reach<Output>(_ call: () async throws -> Output) async throws -> Output {
+        do {
+            return try await call()
+        } catch let error as ClientError {
+            if let refusal = error.underlyingError as? CrucibleError { throw refusal }
+            throw CrucibleError(.unavailable, "cannot reach the coordinator at \(baseURL.absoluteString): \(error.underlyingError)")
+        }
+    }
+
     static func wire(_ envelope: SignedEnvelope) -> Components.Schemas.Envelope {
         .init(
             signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs, kind: envelope.kind.rawValue,
@@ -50,56 +60,56 @@ public struct CoordinatorClient: Sendable {
     // MARK: - Reads
 
     public func health() async throws -> Components.Schemas.Health {
-        switch try await client.getHealth() {
+        switch try await reach({ try await client.getHealth() }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func network() async throws -> Components.Schemas.NetworkSummary {
-        switch try await client.getNetwork() {
+        switch try await reach({ try await client.getNetwork() }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func nodes() async throws -> [Components.Schemas.Node] {
-        switch try await client.listNodes() {
+        switch try await reach({ try await client.listNodes() }) {
         case .ok(let ok): return try ok.body.json.nodes
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func job(_ id: String) async throws -> Components.Schemas.Job {
-        switch try await client.getJob(path: .init(jobId: id)) {
+        switch try await reach({ try await client.getJob(path: .init(jobId: id)) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func jobs(requester: String? = nil) async throws -> [Components.Schemas.JobSummary] {
-        switch try await client.listJobs(query: .init(requester: requester)) {
+        switch try await reach({ try await client.listJobs(query: .init(requester: requester)) }) {
         case .ok(let ok): return try ok.body.json.jobs
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func jobLogs(_ id: String, after: Int64 = 0, limit: Int = 500) async throws -> Components.Schemas.LogChunkList {
-        switch try await client.getJobLogs(path: .init(jobId: id), query: .init(after: after, limit: limit)) {
+        switch try await reach({ try await client.getJobLogs(path: .init(jobId: id), query: .init(after: after, limit: limit)) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func account(_ address: String) async throws -> Components.Schemas.Account {
-        switch try await client.getAccount(path: .init(address: address)) {
+        switch try await reach({ try await client.getAccount(path: .init(address: address)) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func log(after: Int64, limit: Int = 1000) async throws -> Components.Schemas.LogPage {
-        switch try await client.getLog(query: .init(after: after, limit: limit)) {
+        switch try await reach({ try await client.getLog(query: .init(after: after, limit: limit)) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
@@ -112,9 +122,9 @@ public struct CoordinatorClient: Sendable {
     public func putBlob(_ data: Data, by uploader: SigningIdentity) async throws -> String {
         let sha256 = Digest.sha256Hex(data)
         let envelope = try JSONEncoder().encode(Self.signed(BlobUpload(sha256: sha256, sizeBytes: Int64(data.count)), .putBlob, uploader))
-        switch try await client.putBlob(
+        switch try await reach({ try await client.putBlob(
             path: .init(sha256: sha256), headers: .init(xCrucibleEnvelope: envelope.base64EncodedString()), body: .binary(HTTPBody(data))
-        ) {
+        ) }) {
         case .created: return sha256
         case .default(let status, let error): throw Self.refusal(status, error)
         }
@@ -122,7 +132,7 @@ public struct CoordinatorClient: Sendable {
 
     /// Downloads a blob and checks that it hashes to its address.
     public func blob(_ sha256: String, maxBytes: Int = 64 << 20) async throws -> Data {
-        switch try await client.getBlob(path: .init(sha256: sha256)) {
+        switch try await reach({ try await client.getBlob(path: .init(sha256: sha256)) }) {
         case .ok(let ok):
             let data = try await Data(collecting: try ok.body.binary, upTo: maxBytes)
             guard Digest.sha256Hex(data) == sha256 else {
@@ -136,56 +146,56 @@ public struct CoordinatorClient: Sendable {
     // MARK: - Signed requests
 
     public func submitJob(_ spec: JobSpec, by requester: SigningIdentity) async throws -> Components.Schemas.Job {
-        switch try await client.submitJob(body: .json(Self.signed(JobSubmission(spec: spec), .submitJob, requester))) {
+        switch try await reach({ try await client.submitJob(body: .json(Self.signed(JobSubmission(spec: spec), .submitJob, requester))) }) {
         case .created(let created): return try created.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func cancelJob(_ id: String, by requester: SigningIdentity) async throws -> Components.Schemas.Job {
-        switch try await client.cancelJob(path: .init(jobId: id), body: .json(Self.signed(JobCancellation(jobId: id), .cancelJob, requester))) {
+        switch try await reach({ try await client.cancelJob(path: .init(jobId: id), body: .json(Self.signed(JobCancellation(jobId: id), .cancelJob, requester))) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func registerNode(_ registration: NodeRegistration, by node: SigningIdentity) async throws -> Components.Schemas.Node {
-        switch try await client.registerNode(body: .json(Self.signed(registration, .registerNode, node))) {
+        switch try await reach({ try await client.registerNode(body: .json(Self.signed(registration, .registerNode, node))) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func pollOffers(waitMs: Int, by node: SigningIdentity) async throws -> [Components.Schemas.Offer] {
-        switch try await client.pollOffers(body: .json(Self.signed(OfferPoll(waitMs: waitMs), .pollOffers, node))) {
+        switch try await reach({ try await client.pollOffers(body: .json(Self.signed(OfferPoll(waitMs: waitMs), .pollOffers, node))) }) {
         case .ok(let ok): return try ok.body.json.offers
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func heartbeat(runIds: [String], by node: SigningIdentity) async throws -> [String] {
-        switch try await client.sendHeartbeat(body: .json(Self.signed(Heartbeat(runIds: runIds), .heartbeat, node))) {
+        switch try await reach({ try await client.sendHeartbeat(body: .json(Self.signed(Heartbeat(runIds: runIds), .heartbeat, node))) }) {
         case .ok(let ok): return try ok.body.json.stop
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func respondOffer(_ response: OfferResponse, by node: SigningIdentity) async throws -> Components.Schemas.RunAck {
-        switch try await client.respondOffer(body: .json(Self.signed(response, .respondOffer, node))) {
+        switch try await reach({ try await client.respondOffer(body: .json(Self.signed(response, .respondOffer, node))) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func reportResult(_ report: RunReport, by node: SigningIdentity) async throws -> Components.Schemas.RunAck {
-        switch try await client.reportResult(body: .json(Self.signed(report, .reportResult, node))) {
+        switch try await reach({ try await client.reportResult(body: .json(Self.signed(report, .reportResult, node))) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
 
     public func appendTaskLog(_ chunk: TaskLogAppend, by node: SigningIdentity) async throws {
-        switch try await client.appendTaskLog(body: .json(Self.signed(chunk, .appendTaskLog, node))) {
+        switch try await reach({ try await client.appendTaskLog(body: .json(Self.signed(chunk, .appendTaskLog, node))) }) {
         case .ok: return
         case .default(let status, let error): throw Self.refusal(status, error)
         }
@@ -193,7 +203,7 @@ public struct CoordinatorClient: Sendable {
 
     /// Sends an envelope as given, for tools and tests that need to send exactly these bytes (a replay, a forgery).
     public func submitJob(rawEnvelope envelope: SignedEnvelope) async throws -> Components.Schemas.Job {
-        switch try await client.submitJob(body: .json(Self.wire(envelope))) {
+        switch try await reach({ try await client.submitJob(body: .json(Self.wire(envelope))) }) {
         case .created(let created): return try created.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
