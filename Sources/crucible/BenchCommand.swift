@@ -6,7 +6,6 @@ import CrucibleLedger
 import CrucibleStore
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// Figures, not assertions: how fast one coordinator admits signed jobs over HTTP and how fast its log replays.
 /// Run it on the machine you care about and compare runs made in the same session.
@@ -42,20 +41,8 @@ struct BenchCommand: AsyncParsableCommand {
             store: store, identity: SigningIdentity(),
             genesisAllocations: requesters.map { .init(address: $0.address, amountMicro: 1_000_000 * Amount.microPerCRU) }, logger: logger
         )
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = try CoordinatorServer.makeApplication(coordinator: coordinator, host: "127.0.0.1", port: 0, logger: logger) {
-            continuation.yield($0)
-            continuation.finish()
-        }
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
-        let server = Task {
-            defer { continuation.finish() }
-            try await services.run()
-        }
-        var port = 0
-        for await value in ports { port = value }
-        let client = CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: 0, logger: logger)
+        let client = CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(server.port)")!)
         let spec = JobSpec(name: "bench", command: "true", taskCount: tasks, maxPriceMicroPerUnitHour: 1_000_000, maxDurationS: 60)
 
         // Admission: each worker submits signed jobs back to back; latency is request to durable answer.
@@ -76,8 +63,7 @@ struct BenchCommand: AsyncParsableCommand {
             return try await group.reduce(into: [Double]()) { $0 += $1 }
         }.sorted()
         let admissionS = Self.milliseconds(ContinuousClock.now - started) / 1000
-        await services.triggerGracefulShutdown()
-        _ = try? await server.value
+        await server.stop()
         await coordinator.drain()
         let head = await coordinator.logHead
 

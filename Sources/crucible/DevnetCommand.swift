@@ -6,9 +6,7 @@ import CrucibleCore
 import CrucibleLedger
 import CrucibleStore
 import Foundation
-import Hummingbird
 import Logging
-import ServiceLifecycle
 import UnixSignals
 
 struct DevnetCommand: AsyncParsableCommand {
@@ -79,28 +77,17 @@ struct DevnetCommand: AsyncParsableCommand {
                 + operators.values.map { .init(address: $0.address, amountMicro: Self.operatorFundingMicro) }.sorted { $0.address < $1.address },
             logger: logger
         )
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = try CoordinatorServer.makeApplication(coordinator: coordinator, host: "127.0.0.1", port: port, logger: logger) { bound in
-            portContinuation.yield(bound)
-            portContinuation.finish()
-        }
-        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
-        let server = Task {
-            defer { portContinuation.finish() }
-            try await services.run()
-        }
-        var boundPort: Int?
-        for await value in ports { boundPort = value }
-        guard let boundPort else {
-            let failure = await Result<Void, any Error> { try await server.value }
+        let server: CoordinatorServer.Running
+        do {
+            server = try await CoordinatorServer.start(
+                coordinator: coordinator, host: "127.0.0.1", port: port, shutdownSignals: [.sigterm, .sigint], logger: logger
+            )
+        } catch let error as CrucibleError {
             try? await store.close()
-            var reason = ""
-            if case .failure(let error) = failure { reason = ": \(error)" }
-            print("devnet failed: the coordinator could not listen on 127.0.0.1:\(port)\(reason); try another --port, or 0 for any free one")
+            print("devnet failed: the coordinator \(error.message); try another --port, or 0 for any free one")
             throw ExitCode.failure
         }
-        let url = "http://127.0.0.1:\(boundPort)"
+        let url = "http://127.0.0.1:\(server.port)"
         print("Crucible devnet  data \(directory.path)  \(isNew ? "new genesis" : "reusing the data folder (log head \(await coordinator.logHead))")")
         print("coordinator \(Address.short(coordinator.identity.address))… listening on \(url)")
 
@@ -123,8 +110,7 @@ struct DevnetCommand: AsyncParsableCommand {
         }
         func shutdown() async {
             for agent in agents { await agent.stop() }
-            await services.triggerGracefulShutdown()
-            _ = try? await server.value
+            await server.stop()
             await coordinator.drain()
             try? await store.close()
         }
@@ -168,7 +154,7 @@ struct DevnetCommand: AsyncParsableCommand {
         Ctrl-C stops the coordinator and the agents.
         """)
         // Ctrl-C ends the server; then the same shutdown as --once.
-        _ = try? await server.value
+        await server.waitUntilStopped()
         await shutdown()
     }
 

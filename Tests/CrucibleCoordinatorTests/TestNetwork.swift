@@ -5,9 +5,7 @@ import CrucibleCore
 import CrucibleLedger
 import CrucibleStore
 import Foundation
-import Hummingbird
 import Logging
-import ServiceLifecycle
 import Testing
 
 /// A real coordinator on a loopback port over a fresh SQLite database, with funded wallets, for tests that
@@ -22,8 +20,7 @@ final class TestNetwork: Sendable {
     let requester: SigningIdentity
     let operatorA: SigningIdentity
     let operatorB: SigningIdentity
-    private let services: ServiceGroup
-    private let server: Task<Void, any Error>
+    private let server: CoordinatorServer.Running
 
     static let fundingMicro: Int64 = 1_000 * Amount.microPerCRU
 
@@ -34,7 +31,7 @@ final class TestNetwork: Sendable {
     )
 
     private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
-                 requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, services: ServiceGroup, server: Task<Void, any Error>) {
+                 requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, server: CoordinatorServer.Running) {
         self.directory = directory
         self.identity = identity
         self.store = store
@@ -44,7 +41,6 @@ final class TestNetwork: Sendable {
         self.requester = requester
         self.operatorA = operatorA
         self.operatorB = operatorB
-        self.services = services
         self.server = server
     }
 
@@ -67,31 +63,18 @@ final class TestNetwork: Sendable {
             genesisAllocations: [requester, operatorA, operatorB].map { .init(address: $0.address, amountMicro: fundingMicro) },
             parameters: parameters, logger: logger
         )
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = try CoordinatorServer.makeApplication(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        // If the server cannot start (the port is taken), it ends without reporting a port; end the wait with it.
-        let server = Task {
-            defer { continuation.finish() }
-            try await services.run()
-        }
-        var bound = 0
-        for await port in ports { bound = port }
-        guard bound > 0 else { throw CrucibleError(.unavailable, "test coordinator did not start") }
+        let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
+        let bound = server.port
         return TestNetwork(
             directory: directory, identity: identity, store: store, coordinator: coordinator,
             client: CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), port: bound,
-            requester: requester, operatorA: operatorA, operatorB: operatorB, services: services, server: server
+            requester: requester, operatorA: operatorA, operatorB: operatorB, server: server
         )
     }
 
     /// Stops serving, writes what is pending and closes the database, like a coordinator shut down.
     func stop() async {
-        await services.triggerGracefulShutdown()
-        _ = try? await server.value
+        await server.stop()
         await coordinator.drain()
         try? await store.close()
     }
