@@ -24,10 +24,7 @@ public struct TaskRunner: Sendable {
 
     public func execute(_ order: RunOrder, control: RunControl) async -> RunReport {
         let started = ContinuousClock.now
-        func elapsedMs() -> Int64 {
-            let duration = ContinuousClock.now - started
-            return duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        }
+        func elapsedMs() -> Int64 { (ContinuousClock.now - started).totalMilliseconds }
         let workDirectory = workRoot.appendingPathComponent(order.runId, isDirectory: true)
         let outputDirectory = workDirectory.appendingPathComponent("out", isDirectory: true)
         do {

@@ -55,14 +55,14 @@ struct BenchCommand: AsyncParsableCommand {
                     for _ in 0..<perWorker {
                         let sent = ContinuousClock.now
                         _ = try await client.submitJob(spec, by: requester)
-                        samples.append(Self.milliseconds(ContinuousClock.now - sent))
+                        samples.append((ContinuousClock.now - sent).totalSeconds * 1000)
                     }
                     return samples
                 }
             }
             return try await group.reduce(into: [Double]()) { $0 += $1 }
         }.sorted()
-        let admissionS = Self.milliseconds(ContinuousClock.now - started) / 1000
+        let admissionS = (ContinuousClock.now - started).totalSeconds
         await server.stop()
         await coordinator.drain()
         let head = await coordinator.logHead
@@ -70,7 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
         // Replay: the audit reads, verifies and re-applies every entry, then compares every table.
         let replayStarted = ContinuousClock.now
         let report = try await Auditor.audit(store: store)
-        let replayS = Self.milliseconds(ContinuousClock.now - replayStarted) / 1000
+        let replayS = (ContinuousClock.now - replayStarted).totalSeconds
         try await store.close()
 
         func percentile(_ p: Double) -> Double { latenciesMs[min(latenciesMs.count - 1, Int(Double(latenciesMs.count) * p))] }
@@ -79,7 +79,4 @@ struct BenchCommand: AsyncParsableCommand {
         print("replay: \(head) log entries audited in \(String(format: "%.2f", replayS)) s (\(String(format: "%.0f", Double(head) / replayS)) entries/s), \(report.jobs) jobs")
     }
 
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
 }

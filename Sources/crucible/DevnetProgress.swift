@@ -24,7 +24,7 @@ struct DevnetProgress {
             if interactive {
                 if drawnLines > 0 { print("\u{1B}[\(drawnLines)A", terminator: "") }
                 let header = columns(["JOB", "ID", "STATE", "TASKS", "PAID CRU"])
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.totalSeconds
                 let legend = "· queued  ▸ running  ? verifying  ✔ verified  ✗ failed or disputed    elapsed \(String(format: "%.1f", seconds)) s"
                 let all = [header] + lines + [legend]
                 for text in all { print("\u{1B}[2K" + text) }

@@ -31,7 +31,7 @@ struct NodeBenchCommand: AsyncParsableCommand {
         let challenge = try GPUChallenge.fresh(n: n, m: m)
         let solveStart = ContinuousClock.now
         let solution = await CPUChallengeSolver.solveConcurrently(challenge)
-        let solveS = seconds(ContinuousClock.now - solveStart)
+        let solveS = (ContinuousClock.now - solveStart).totalSeconds
 
         var generator = SystemRandomNumberGenerator()
         let verifyStart = ContinuousClock.now
@@ -42,7 +42,7 @@ struct NodeBenchCommand: AsyncParsableCommand {
                 failures += 1
             }
         }
-        let verifyS = seconds(ContinuousClock.now - verifyStart)
+        let verifyS = (ContinuousClock.now - verifyStart).totalSeconds
         let tops = ChallengeTiming.operations(challenge) / solveS / 1e12
         print("CPU (\(hardware.cpuModel), \(hardware.cpuCores) cores): \(m) products of \(n)×\(n) int8 in \(format(solveS)) s = \(format(tops * 1000)) GOPS (int8, multiply and add counted apart)")
         print("verifier: \(openings) openings × \(entries) entries in \(format(verifyS * 1000)) ms; \(failures == 0 ? "all passed" : "\(failures) FAILED")")
@@ -50,9 +50,6 @@ struct NodeBenchCommand: AsyncParsableCommand {
         if failures > 0 { throw ExitCode.failure }
     }
 
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     private func format(_ value: Double) -> String { String(format: "%.3f", value) }
 }
