@@ -362,11 +362,7 @@ public actor Coordinator {
     /// Ends every long-poll now and lets no new one wait: the server is shutting down.
     public func stopWaiting() {
         isStopping = true
-        let all = offerWaiters
-        offerWaiters = [:]
-        for waiters in all.values {
-            for continuation in waiters.values { continuation.resume() }
-        }
+        for nodeId in Array(offerWaiters.keys) { wakeOfferWaiters(nodeId) }
     }
 
     private func resumeOfferWaiter(_ nodeId: String, _ id: UUID) {
