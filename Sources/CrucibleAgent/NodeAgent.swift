@@ -1,6 +1,7 @@
 import CrucibleAPI
 import CrucibleClient
 import CrucibleCore
+import CrucibleProof
 import Foundation
 import Logging
 
@@ -17,12 +18,15 @@ public actor NodeAgent {
         public var region: String
         public var pollWaitMs: Int
         public var heartbeatIntervalMs: Int
+        /// What answers proof-of-GPU challenges.
+        public var challengeBackend: any ChallengeBackend
 
         public init(
             coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
-            pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000
+            pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend()
         ) {
+            self.challengeBackend = challengeBackend
             self.coordinatorURL = coordinatorURL
             self.nodeKey = nodeKey
             self.operatorKey = operatorKey
@@ -45,6 +49,9 @@ public actor NodeAgent {
     private var active: [String: (task: Task<Void, Never>, control: RunControl)] = [:]
     private var answered: [String] = []
     public private(set) var completedRuns = 0
+    /// Challenges answered, and how the last one ended.
+    public internal(set) var challengesAnswered = 0
+    public internal(set) var lastChallengeState: String?
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "crucible.agent")) {
         self.configuration = configuration
@@ -98,9 +105,11 @@ public actor NodeAgent {
         var delayMs = 200
         while !Task.isCancelled {
             do {
-                let offers = try await client.pollOffers(waitMs: configuration.pollWaitMs, by: configuration.nodeKey)
+                let poll = try await client.poll(waitMs: configuration.pollWaitMs, by: configuration.nodeKey)
                 delayMs = 200
-                for offer in offers { await consider(offer) }
+                // A challenge first: it is timed, and the node is not matched until it is answered.
+                for notice in poll.challenges { await answer(notice) }
+                for offer in poll.offers { await consider(offer) }
             } catch let error as CrucibleError where error.code == .notFound {
                 // The coordinator forgot us (a fresh data folder): enrol again.
                 try? await register()

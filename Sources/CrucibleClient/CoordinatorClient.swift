@@ -166,9 +166,45 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    public func pollOffers(waitMs: Int, by node: SigningIdentity) async throws -> [Components.Schemas.Offer] {
+    /// Offers and challenges for the node, waiting up to `waitMs` for one.
+    public func poll(waitMs: Int, by node: SigningIdentity) async throws -> Components.Schemas.PollResult {
         switch try await reach({ try await client.pollOffers(body: .json(Self.signed(OfferPoll(waitMs: waitMs), .pollOffers, node))) }) {
-        case .ok(let ok): return try ok.body.json.offers
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func pollOffers(waitMs: Int, by node: SigningIdentity) async throws -> [Components.Schemas.Offer] {
+        try await poll(waitMs: waitMs, by: node).offers
+    }
+
+    public func startChallenge(_ challengeId: String, by node: SigningIdentity) async throws -> Components.Schemas.ChallengeWork {
+        switch try await reach({ try await client.startChallenge(body: .json(Self.signed(ChallengeStart(challengeId: challengeId), .startChallenge, node))) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func commitChallenge(_ commitment: ChallengeCommitment, by node: SigningIdentity) async throws -> Components.Schemas.Challenge {
+        switch try await reach({ try await client.commitChallenge(body: .json(Self.signed(commitment, .commitChallenge, node))) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    /// Uploads the openings (JSON, per device the rows in query order) and opens them.
+    public func openChallenge(_ challengeId: String, openings: Data, by node: SigningIdentity) async throws -> Components.Schemas.Challenge {
+        let sha256 = try await putBlob(openings, by: node)
+        let payload = ChallengeOpenings(challengeId: challengeId, openingsSha256: sha256)
+        switch try await reach({ try await client.openChallenge(body: .json(Self.signed(payload, .openChallenge, node))) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func challenge(_ challengeId: String) async throws -> Components.Schemas.Challenge {
+        switch try await reach({ try await client.getChallenge(path: .init(challengeId: challengeId)) }) {
+        case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }

@@ -12,6 +12,7 @@ import Logging
 /// commit), and nobody is answered before their entry is durable.
 public actor Coordinator {
     public nonisolated let identity: SigningIdentity
+    let seeds: ChallengeSeeds
     let store: CrucibleStore
     let logger: Logger
     let clock: @Sendable () -> Int64
@@ -28,7 +29,11 @@ public actor Coordinator {
     private var lastSeenMs: [String: Int64] = [:]
     private var lastHeartbeatMs: [String: Int64] = [:]
     private var offerWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
-    private var generator = SystemRandomNumberGenerator()
+    var generator = SystemRandomNumberGenerator()
+    /// When each open challenge was first handed to its node, from which the round trip is measured.
+    var challengeNoticedMs: [String: Int64] = [:]
+    /// When each proven node's next unannounced challenge falls due.
+    var nextChallengeMs: [String: Int64] = [:]
     private var isStopping = false
 
     static let offerWaitersPerNodeMax = 4
@@ -42,6 +47,7 @@ public actor Coordinator {
 
     init(identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, logger: Logger) {
         self.identity = identity
+        self.seeds = ChallengeSeeds(identity: identity)
         self.store = store
         self.clock = clock
         self.logger = logger
@@ -90,6 +96,10 @@ public actor Coordinator {
         // Leases survive a restart: their nodes get a full timeout from now to show they are still working.
         let now = clock()
         for run in state.runs.values where run.state == .running { lastHeartbeatMs[run.id] = now }
+        // Unannounced challenges are not in the log; each proven node gets a fresh draw.
+        for node in state.nodes.values where node.proof.status == .proven {
+            afterJudging(ChallengeVerdict(challengeId: "", nodeId: node.id, passed: true, reason: nil, computeMs: nil, deviceTops: [], checks: [], seeds: []))
+        }
         if let head { logger.info("recovered the log", metadata: ["entries": "\(head.seq)"]) }
     }
 
@@ -111,7 +121,19 @@ public actor Coordinator {
             pending.checkpoints.append(LogCheckpoint.make(entries: uncheckpointed, signer: identity))
             uncheckpointed = []
         }
-        if case .offer(_, let nodeId, _, _) = event { wakeOfferWaiters(nodeId) }
+        switch event {
+        case .offer(_, let nodeId, _, _):
+            wakeOfferWaiters(nodeId)
+        case .challengesIssued(let issues):
+            for issue in issues {
+                nextChallengeMs[issue.nodeId] = nil
+                wakeOfferWaiters(issue.nodeId)
+            }
+        case .challengeJudged(let verdict):
+            challengeNoticedMs[verdict.challengeId] = nil
+        default:
+            break
+        }
         startFlushing()
         return (entry.seq, applied)
     }
@@ -164,7 +186,8 @@ public actor Coordinator {
         let now = clock()
         let online = onlineNodes(atMs: now)
         for _ in 0..<Self.decisionsPerPassMax {
-            let scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs)
+            let due = Set(nextChallengeMs.filter { $0.value <= now }.keys)
+            let scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs, challengeDue: due, seeds: seeds)
             guard let decision = scheduler.nextDecision(in: state, using: &generator) else { return }
             do {
                 try commit(decision)
@@ -173,6 +196,7 @@ public actor Coordinator {
                 return
             }
             if case .runLost(let runId, _) = decision { lastHeartbeatMs[runId] = nil }
+            if case .challengeJudged(let verdict) = decision { afterJudging(verdict) }
         }
     }
 
@@ -201,6 +225,8 @@ public actor Coordinator {
 
     public func lastSeen(_ nodeId: String) -> Int64? { lastSeenMs[nodeId] }
 
+    func markSeen(_ nodeId: String) { lastSeenMs[nodeId] = clock() }
+
     // MARK: - Admission
 
     /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
@@ -222,7 +248,7 @@ public actor Coordinator {
 
     /// Logs and applies an admitted envelope, makes the decisions that follow from it, and returns once all of
     /// that is durable.
-    private func commitAdmitted(_ envelope: SignedEnvelope) async throws -> NetworkState.Applied {
+    func commitAdmitted(_ envelope: SignedEnvelope) async throws -> NetworkState.Applied {
         let applied = try commit(.envelope(envelope)).applied
         decide()
         await drain()
@@ -286,8 +312,14 @@ public actor Coordinator {
         return try state.run(report.runId)
     }
 
-    /// Long-poll: answers at once with open offers for the node, or waits up to `waitMs` for one.
-    public func pollOffers(_ envelope: SignedEnvelope) async throws -> [RunRecord] {
+    /// What a poll returns: offers to answer and challenges to start.
+    public struct Poll: Sendable {
+        public var offers: [RunRecord]
+        public var challenges: [ChallengeRecord]
+    }
+
+    /// Long-poll: answers at once with open offers and challenges for the node, or waits up to `waitMs` for one.
+    public func pollOffers(_ envelope: SignedEnvelope) async throws -> Poll {
         try await admit(envelope, as: .pollOffers)
         let poll = try envelope.decodePayload(as: OfferPoll.self)
         guard (0...OfferPoll.waitMsMax).contains(poll.waitMs) else {
@@ -298,13 +330,13 @@ public actor Coordinator {
         lastSeenMs[nodeId] = clock()
         decide()
         var offers = state.openOffers(for: nodeId, atMs: clock())
-        if offers.isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
+        if offers.isEmpty && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
             await waitForOffer(nodeId, timeoutMs: poll.waitMs)
             lastSeenMs[nodeId] = clock()
             offers = state.openOffers(for: nodeId, atMs: clock())
         }
         await drain()
-        return offers
+        return Poll(offers: offers, challenges: challengeNotices(for: nodeId))
     }
 
     /// Records a heartbeat; returns the runs the node must stop (cancelled, lost, or never leased to it).

@@ -1,6 +1,7 @@
 import CrucibleAPI
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 
 extension CoordinatorAPI {
     func nodeView(_ node: NodeRecord, state: NetworkState) async -> Components.Schemas.Node {
@@ -15,7 +16,36 @@ extension CoordinatorAPI {
             askMicroPerGpuHour: registration.policy.askMicroPerGpuHour,
             askMicroPerCpuCoreHour: registration.policy.askMicroPerCpuCoreHour,
             maxConcurrentRuns: registration.policy.maxConcurrentRuns,
-            lastSeenMs: await coordinator.lastSeen(node.id)
+            lastSeenMs: await coordinator.lastSeen(node.id),
+            proof: .init(
+                status: .init(rawValue: node.proof.status.rawValue)!, provenTops: node.proof.provenTops, deviceTops: node.proof.deviceTops,
+                passed: node.proof.passed, failed: node.proof.failed, lastJudgedMs: node.proof.lastJudgedMs,
+                openChallengeId: node.proof.openChallengeId
+            )
+        )
+    }
+
+    func challengeDeviceView(_ device: ChallengeDevice, seed: String?, achievedTops: Double?) -> Components.Schemas.ChallengeDevice {
+        Components.Schemas.ChallengeDevice(
+            index: device.index, gpuUuid: device.gpuUuid, model: device.model, claimedTops: device.claimedTops,
+            n: device.n, m: device.m, seedSha256: device.seedSha256, seed: seed, achievedTops: achievedTops
+        )
+    }
+
+    /// A challenge as anyone may see it: seeds only once judged.
+    func challengeView(_ record: ChallengeRecord) -> Components.Schemas.Challenge {
+        let verdict = record.verdict
+        let devices = record.issue.devices.enumerated().map { position, device in
+            challengeDeviceView(
+                device, seed: verdict?.seeds[position],
+                achievedTops: verdict.flatMap { $0.deviceTops.indices.contains(position) ? $0.deviceTops[position] : nil }
+            )
+        }
+        return Components.Schemas.Challenge(
+            challengeId: record.id, nodeId: record.nodeId, reason: record.issue.reason.rawValue,
+            state: .init(rawValue: record.state.rawValue)!, devices: devices, issuedMs: record.issuedMs,
+            startedMs: record.startedMs, committedMs: record.committedMs, roundTripMs: record.roundTripMs, computeMs: record.computeMs,
+            queries: record.queries.map { $0.map { .init(t: $0.t, i: $0.i) } }, failure: verdict?.reason
         )
     }
 
@@ -24,10 +54,17 @@ extension CoordinatorAPI {
         var online = 0
         for id in state.nodes.keys where await coordinator.isOnline(id) { online += 1 }
         let jobs = state.jobs.values
+        let proven = state.nodes.values.filter { $0.proof.status == .proven }
+        let gpusRegistered = state.nodes.values.reduce(0) { $0 + $1.registration.hardware.gpus.count }
+        let gpusProven = proven.reduce(0) { $0 + $1.registration.hardware.gpus.count }
+        let provenTops = proven.reduce(0.0) { $0 + $1.proof.provenTops }
+        let passed = state.nodes.values.reduce(0) { $0 + $1.proof.passed }
+        let failed = state.nodes.values.reduce(0) { $0 + $1.proof.failed }
         return Components.Schemas.NetworkSummary(
             coordinator: coordinator.identity.address, logHead: await coordinator.logHead,
             nodesRegistered: state.nodes.count, nodesOnline: online,
-            gpusRegistered: state.nodes.values.reduce(0) { $0 + $1.registration.hardware.gpus.count },
+            gpusRegistered: gpusRegistered, nodesProven: proven.count, gpusProven: gpusProven, provenTops: provenTops,
+            challengesPassed: passed, challengesFailed: failed,
             jobsTotal: jobs.count, jobsOpen: jobs.filter { !$0.isClosed }.count,
             jobsSettled: jobs.filter { $0.state == .settled }.count, jobsCancelled: jobs.filter { $0.state == .cancelled }.count,
             genesisMicro: state.ledger.genesisMicro, mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,

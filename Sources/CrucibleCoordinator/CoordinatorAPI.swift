@@ -1,6 +1,7 @@
 import CrucibleAPI
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import CrucibleStore
 import Foundation
 import Logging
@@ -71,13 +72,16 @@ public struct CoordinatorAPI: APIProtocol {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
             let envelope = try SignedEnvelope(body)
             // A long-poll must not hold up a graceful shutdown for the rest of its wait.
-            let runs = try await withGracefulShutdownHandler {
+            let poll = try await withGracefulShutdownHandler {
                 try await coordinator.pollOffers(envelope)
             } onGracefulShutdown: {
                 Task { await coordinator.stopWaiting() }
             }
             let state = await coordinator.state
-            return .ok(.init(body: .json(.init(offers: runs.compactMap { offerView($0, state: state) }))))
+            return .ok(.init(body: .json(.init(
+                offers: poll.offers.compactMap { offerView($0, state: state) },
+                challenges: poll.challenges.map { .init(challengeId: $0.id, reason: .init(rawValue: $0.issue.reason.rawValue)!, devices: $0.issue.devices.count) }
+            ))))
         }
     }
 
@@ -86,6 +90,39 @@ public struct CoordinatorAPI: APIProtocol {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
             let stop = try await coordinator.heartbeat(try SignedEnvelope(body))
             return .ok(.init(body: .json(.init(stop: stop))))
+        }
+    }
+
+    public func startChallenge(_ input: Operations.StartChallenge.Input) async throws -> Operations.StartChallenge.Output {
+        await handle(Operations.StartChallenge.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let work = try await coordinator.startChallenge(try SignedEnvelope(body))
+            let openings = await coordinator.state.parameters.challenges.openings
+            return .ok(.init(body: .json(.init(
+                challengeId: work.record.id,
+                devices: zip(work.record.issue.devices, work.seeds).map { challengeDeviceView($0.0, seed: $0.1.hexString, achievedTops: nil) },
+                remainingMs: work.remainingMs, openings: openings
+            ))))
+        }
+    }
+
+    public func commitChallenge(_ input: Operations.CommitChallenge.Input) async throws -> Operations.CommitChallenge.Output {
+        await handle(Operations.CommitChallenge.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            return .ok(.init(body: .json(challengeView(try await coordinator.commitChallenge(try SignedEnvelope(body))))))
+        }
+    }
+
+    public func openChallenge(_ input: Operations.OpenChallenge.Input) async throws -> Operations.OpenChallenge.Output {
+        await handle(Operations.OpenChallenge.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            return .ok(.init(body: .json(challengeView(try await coordinator.openChallenge(try SignedEnvelope(body))))))
+        }
+    }
+
+    public func getChallenge(_ input: Operations.GetChallenge.Input) async throws -> Operations.GetChallenge.Output {
+        await handle(Operations.GetChallenge.Output.default) {
+            .ok(.init(body: .json(challengeView(try await coordinator.state.challenge(input.path.challengeId)))))
         }
     }
 

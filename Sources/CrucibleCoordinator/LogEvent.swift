@@ -1,5 +1,6 @@
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import Foundation
 
 /// The content of a log entry: an accepted signed input, or a decision the coordinator made.
@@ -21,6 +22,13 @@ public enum LogEvent: Sendable, Equatable {
     case verdict(TaskVerdict)
     /// All tasks are final: the rest of the escrow goes back to the requester.
     case jobClosed(jobId: String, refundMicro: Int64)
+    /// Proof-of-GPU challenges issued at one instant (several when suspected duplicates are challenged together).
+    case challengesIssued([ChallengeIssue])
+    /// The node fetched its seeds: the clock runs from here, with the round trip measured since it was told.
+    case challengeStarted(challengeId: String, roundTripMs: Int64)
+    /// The rows to open, drawn after the commitment arrived: per device, (t, i) pairs.
+    case challengeQueried(challengeId: String, queries: [[ChallengeVerifier.Query]])
+    case challengeJudged(ChallengeVerdict)
 
     public struct Genesis: Codable, Sendable, Equatable {
         public var coordinator: String
@@ -44,6 +52,10 @@ public enum LogEvent: Sendable, Equatable {
         case .replicaWaived: "replica_waived"
         case .verdict: "verdict"
         case .jobClosed: "job_closed"
+        case .challengesIssued: "challenges_issued"
+        case .challengeStarted: "challenge_started"
+        case .challengeQueried: "challenge_queried"
+        case .challengeJudged: "challenge_judged"
         }
     }
 }
@@ -73,6 +85,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, reason, jobId, taskIndex, replicate, verdict, refundMicro
+        case challenges, challengeId, roundTripMs, queries, challengeVerdict
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +118,16 @@ extension LogEvent: Codable {
         case .jobClosed(let jobId, let refund):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(refund, forKey: .refundMicro)
+        case .challengesIssued(let issues):
+            try container.encode(issues, forKey: .challenges)
+        case .challengeStarted(let challengeId, let roundTripMs):
+            try container.encode(challengeId, forKey: .challengeId)
+            try container.encode(roundTripMs, forKey: .roundTripMs)
+        case .challengeQueried(let challengeId, let queries):
+            try container.encode(challengeId, forKey: .challengeId)
+            try container.encode(queries, forKey: .queries)
+        case .challengeJudged(let verdict):
+            try container.encode(verdict, forKey: .challengeVerdict)
         }
     }
 
@@ -139,6 +162,20 @@ extension LogEvent: Codable {
             self = .verdict(try container.decode(TaskVerdict.self, forKey: .verdict))
         case "job_closed":
             self = .jobClosed(jobId: try container.decode(String.self, forKey: .jobId), refundMicro: try container.decode(Int64.self, forKey: .refundMicro))
+        case "challenges_issued":
+            self = .challengesIssued(try container.decode([ChallengeIssue].self, forKey: .challenges))
+        case "challenge_started":
+            self = .challengeStarted(
+                challengeId: try container.decode(String.self, forKey: .challengeId),
+                roundTripMs: try container.decode(Int64.self, forKey: .roundTripMs)
+            )
+        case "challenge_queried":
+            self = .challengeQueried(
+                challengeId: try container.decode(String.self, forKey: .challengeId),
+                queries: try container.decode([[ChallengeVerifier.Query]].self, forKey: .queries)
+            )
+        case "challenge_judged":
+            self = .challengeJudged(try container.decode(ChallengeVerdict.self, forKey: .challengeVerdict))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown log event type \(type)")
         }

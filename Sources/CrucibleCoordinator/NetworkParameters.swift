@@ -1,3 +1,5 @@
+import CrucibleProof
+
 /// The rules the coordinator runs by, fixed in the genesis entry so every replay uses the same ones.
 public struct NetworkParameters: Codable, Sendable, Equatable {
     /// Protocol fee on every payment, burned, in basis points.
@@ -21,12 +23,16 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     /// A replica that finds no node of another operator for this long is waived, so the task is settled on its
     /// primary result alone and the job can close; the waiver is in the log for everyone to see.
     public var replicaWaitMs: Int64
+    /// How hardware is challenged and judged (ARCHITECTURE §4).
+    public var challenges: ChallengePolicy
 
     public init(
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
-        declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000
+        declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000,
+        challenges: ChallengePolicy = ChallengePolicy()
     ) {
+        self.challenges = challenges
         self.declineCooldownMs = declineCooldownMs
         self.replicaWaitMs = replicaWaitMs
         self.feeBps = feeBps
@@ -39,9 +45,12 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.onlineWindowMs = onlineWindowMs
     }
 
-    private enum CodingKeys: String, CodingKey {
+    /// The field names a parameters file may use.
+    public static var fieldNames: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs
+        case declineCooldownMs, replicaWaitMs, challenges
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -58,5 +67,6 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         onlineWindowMs = try container.decodeIfPresent(Int64.self, forKey: .onlineWindowMs) ?? defaults.onlineWindowMs
         declineCooldownMs = try container.decodeIfPresent(Int64.self, forKey: .declineCooldownMs) ?? defaults.declineCooldownMs
         replicaWaitMs = try container.decodeIfPresent(Int64.self, forKey: .replicaWaitMs) ?? defaults.replicaWaitMs
+        challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
     }
 }

@@ -9,10 +9,20 @@ extension NetworkState {
         case .genesis, .envelope:
             preconditionFailure("not a decision")
 
+        case .challengesIssued(let issues):
+            try issueChallenges(issues, atMs: nowMs, changes: &changes)
+        case .challengeStarted(let challengeId, let roundTripMs):
+            try startChallenge(challengeId, roundTripMs: roundTripMs, atMs: nowMs)
+        case .challengeQueried(let challengeId, let queries):
+            try queryChallenge(challengeId, queries: queries, atMs: nowMs)
+        case .challengeJudged(let verdict):
+            try judgeChallenge(verdict, atMs: nowMs, changes: &changes)
+
         case .offer(let runId, let nodeId, let price, let deadlineMs):
             let run = try run(runId)
             guard run.state == .queued else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not queued") }
             guard let node = nodes[nodeId] else { throw CrucibleError(.notFound, "no node \(nodeId)") }
+            guard isMatchable(node) else { throw CrucibleError(.conflict, "node \(nodeId) has not proven its hardware") }
             let spec = try job(run.jobId).spec
             guard price <= spec.maxPriceMicroPerUnitHour, price == node.registration.policy.askMicroPerUnitHour(gpuMilli: spec.resources.gpuMilli) else {
                 throw CrucibleError(.conflict, "offer price \(price) is not the node's ask within the job's maximum")

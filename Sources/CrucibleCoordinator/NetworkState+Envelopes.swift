@@ -5,7 +5,7 @@ import Foundation
 extension NetworkState {
     /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
     /// change nothing that a replay needs.
-    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult]
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge]
 
     /// Applies a signed input. The signature is checked here too, so a replayed log cannot smuggle in a forgery.
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
@@ -21,7 +21,11 @@ extension NetworkState {
             try respondOffer(envelope.signer, try envelope.decodePayload(as: OfferResponse.self), atMs: nowMs, changes: &changes)
         case .reportResult:
             try reportResult(envelope.signer, try envelope.decodePayload(as: RunReport.self), atMs: nowMs, changes: &changes)
-        case .pollOffers, .heartbeat, .appendTaskLog, .putBlob:
+        case .commitChallenge:
+            try commitChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeCommitment.self), atMs: nowMs)
+        case .openChallenge:
+            try openChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeOpenings.self), atMs: nowMs)
+        case .pollOffers, .heartbeat, .appendTaskLog, .putBlob, .startChallenge:
             throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
         }
         return nil
@@ -42,10 +46,14 @@ extension NetworkState {
             guard existing.registration.operatorAddress == registration.operatorAddress else {
                 throw CrucibleError(.conflict, "this node is enrolled under another operator")
             }
+            existing.proof = proofOnRegistration(registration, previous: existing)
             existing.registration = registration
             nodes[nodeId] = existing
         } else {
-            nodes[nodeId] = NodeRecord(id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0)
+            nodes[nodeId] = NodeRecord(
+                id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0,
+                proof: proofOnRegistration(registration, previous: nil)
+            )
         }
         changes.nodes.insert(nodeId)
     }

@@ -21,6 +21,7 @@ extension NetworkState {
             batch.totals = totalRows()
         }
         batch.nodes = changes.nodes.sorted().compactMap { nodes[$0].map(nodeRow) }
+        batch.nodeProofs = changes.nodes.sorted().compactMap { nodes[$0].map(nodeProofRow) }
         for jobId in changes.jobs.sorted() {
             guard let job = jobs[jobId] else { continue }
             batch.jobs.append(jobRow(job))
@@ -37,6 +38,7 @@ extension NetworkState {
             escrows: ledger.escrows.map { EscrowRow(jobId: $0.key, payer: $0.value.payer, amountMicro: $0.value.amountMicro) },
             totals: totalRows(),
             nodes: nodes.values.map(nodeRow),
+            nodeProofs: nodes.values.map(nodeProofRow),
             jobs: jobs.values.map(jobRow),
             tasks: jobs.values.flatMap { job in job.tasks.map { taskRow(job, $0) } },
             runs: runs.values.map(runRow)
@@ -56,6 +58,15 @@ extension NetworkState {
             id: node.id, operatorAddress: node.registration.operatorAddress, region: node.registration.region,
             registration: Self.json(node.registration), registeredMs: node.registeredMs,
             runsDone: node.runsDone, earnedMicro: node.earnedMicro
+        )
+    }
+
+    func nodeProofRow(_ node: NodeRecord) -> NodeProofRow {
+        let proof = node.proof
+        return NodeProofRow(
+            nodeId: node.id, status: proof.status.rawValue, provenMilliTops: Int64((proof.provenTops * 1000).rounded()),
+            passed: proof.passed, failed: proof.failed, consecutiveFailures: proof.consecutiveFailures,
+            lastJudgedMs: proof.lastJudgedMs, openChallengeId: proof.openChallengeId
         )
     }
 

@@ -1,5 +1,6 @@
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import Foundation
 
 /// The whole network's state as a pure function of the log: `apply` takes one event and either changes the
@@ -24,6 +25,10 @@ public struct NetworkState: Sendable {
     public internal(set) var queuedRunIds: Set<String> = []
     /// Runs offered to or running on each node.
     public internal(set) var activeRunIdsByNode: [String: Set<String>] = [:]
+    /// Proof-of-GPU challenges by id, and those not judged yet.
+    public internal(set) var challenges: [String: ChallengeRecord] = [:]
+    public internal(set) var openChallengeIds: Set<String> = []
+    var challengeCount = 0
     private var runOrdinal: Int64 = 0
 
     public init() {}
@@ -66,6 +71,7 @@ public struct NetworkState: Sendable {
         guard !hasGenesis else { throw CrucibleError(.conflict, "genesis happens once") }
         guard Address.isValid(genesis.coordinator) else { throw CrucibleError(.malformed, "genesis coordinator key is invalid") }
         changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
+        try genesis.parameters.challenges.validate()
         coordinator = genesis.coordinator
         parameters = genesis.parameters
     }

@@ -7,6 +7,8 @@ public struct NodeRecord: Sendable, Equatable {
     public var registeredMs: Int64
     public var runsDone: Int64
     public var earnedMicro: Int64
+    /// What the node has proven about its hardware.
+    public var proof: NodeProof
 }
 
 /// One run of one task on one node: the unit the market matches and the ledger pays.

@@ -12,11 +12,17 @@ public struct Scheduler {
     public var onlineNodes: Set<String>
     /// Last heartbeat per running run; a run missing here counts from its start.
     public var lastHeartbeatMs: [String: Int64]
+    /// Proven nodes whose unannounced re-challenge is due (the live coordinator draws the times).
+    public var challengeDue: Set<String>
+    /// The coordinator's seed source; without it no challenge is issued or judged.
+    public var seeds: ChallengeSeeds?
 
-    public init(nowMs: Int64, onlineNodes: Set<String>, lastHeartbeatMs: [String: Int64]) {
+    public init(nowMs: Int64, onlineNodes: Set<String>, lastHeartbeatMs: [String: Int64], challengeDue: Set<String> = [], seeds: ChallengeSeeds? = nil) {
         self.nowMs = nowMs
         self.onlineNodes = onlineNodes
         self.lastHeartbeatMs = lastHeartbeatMs
+        self.challengeDue = challengeDue
+        self.seeds = seeds
     }
 
     public func nextDecision(in state: NetworkState, using generator: inout some RandomNumberGenerator) -> LogEvent? {
@@ -41,6 +47,8 @@ public struct Scheduler {
                 break
             }
         }
+        // Then challenges: their time-outs and verdicts free or bar nodes before any matching.
+        if let decision = nextChallengeDecision(in: state, using: &generator) { return decision }
         // Then verification and settlement of finished tasks, and closing finished jobs.
         for key in state.verifyingTasks.sorted() {
             guard let job = state.jobs[key.jobId] else { continue }
@@ -87,7 +95,7 @@ public struct Scheduler {
 
     /// A node's free capacity: what it registered less what its offered and running runs hold.
     func supplyNode(_ nodeId: String, in state: NetworkState) -> SupplyNode? {
-        guard let node = state.nodes[nodeId] else { return nil }
+        guard let node = state.nodes[nodeId], state.isMatchable(node) else { return nil }
         let registration = node.registration
         let active = (state.activeRunIdsByNode[nodeId] ?? []).compactMap { state.runs[$0] }
         var gpuMilli = registration.hardware.gpus.count * 1000

@@ -117,3 +117,31 @@ public struct JobCancellation: Codable, Sendable, Equatable {
     public var jobId: String
     public init(jobId: String) { self.jobId = jobId }
 }
+
+/// `start_challenge`: the node asks for the seeds of a proof-of-GPU challenge issued to it; its clock starts now.
+public struct ChallengeStart: Codable, Sendable, Equatable {
+    public var challengeId: String
+    public init(challengeId: String) { self.challengeId = challengeId }
+}
+
+/// `commit_challenge`: the Merkle root over every row hash of every product, one root per device, in the
+/// order the challenge lists its devices (hex).
+public struct ChallengeCommitment: Codable, Sendable, Equatable {
+    public var challengeId: String
+    public var roots: [String]
+    public init(challengeId: String, roots: [String]) {
+        self.challengeId = challengeId
+        self.roots = roots
+    }
+}
+
+/// `open_challenge`: the queried rows with their Merkle paths, uploaded first as a content-addressed blob
+/// (JSON: per device, the openings in query order), so the log keeps their digest and anyone can recheck them.
+public struct ChallengeOpenings: Codable, Sendable, Equatable {
+    public var challengeId: String
+    public var openingsSha256: String
+    public init(challengeId: String, openingsSha256: String) {
+        self.challengeId = challengeId
+        self.openingsSha256 = openingsSha256
+    }
+}

@@ -92,4 +92,7 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case submitJob = "submit_job"
     case cancelJob = "cancel_job"
     case putBlob = "put_blob"
+    case startChallenge = "start_challenge"
+    case commitChallenge = "commit_challenge"
+    case openChallenge = "open_challenge"
 }

@@ -23,6 +23,15 @@ public struct SigningIdentity: Sendable {
     /// The 32 raw private-key bytes, for the key file only.
     var rawPrivateKey: Data { privateKey.rawRepresentation }
 
+    /// A secret only this key's holder can compute: HMAC-SHA256 keyed by the private key over a purpose label and a
+    /// message. The coordinator derives challenge seeds this way, so a restart loses none and none need storing.
+    public func derivedSecret(purpose: String, message: Data) -> Data {
+        var input = Data(purpose.utf8)
+        input.append(0)
+        input.append(message)
+        return Data(HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: rawPrivateKey)))
+    }
+
     public func sign(_ message: Data) -> Data {
         // Signing only fails on a broken key, which cannot be constructed through this type.
         // swiftlint:disable:next force_try

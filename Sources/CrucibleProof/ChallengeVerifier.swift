@@ -20,11 +20,20 @@ public enum ChallengeVerifier {
         (0..<count).map { _ in Query(t: Int.random(in: 0..<challenge.m, using: &generator), i: Int.random(in: 0..<challenge.n, using: &generator)) }
     }
 
-    public enum Failure: Error, Equatable, Sendable {
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
         case wrongRow(expected: Query, got: Query)
         case wrongLength
         case notInCommitment
         case wrongEntry(j: Int)
+
+        public var description: String {
+            switch self {
+            case .wrongRow(let expected, let got): "opened row (\(got.t), \(got.i)) where (\(expected.t), \(expected.i)) was asked"
+            case .wrongLength: "an opened row has the wrong length"
+            case .notInCommitment: "an opened row is not the one committed to"
+            case .wrongEntry(let j): "an opened row has a wrong entry in column \(j)"
+            }
+        }
     }
 
     /// Checks one opening against the commitment, recomputing `entriesPerRow` random entries.
@@ -32,6 +41,12 @@ public enum ChallengeVerifier {
         _ opening: RowOpening, for query: Query, of challenge: GPUChallenge, root: Data, entriesPerRow: Int,
         using generator: inout some RandomNumberGenerator
     ) -> Failure? {
+        let columns = (0..<entriesPerRow).map { _ in Int.random(in: 0..<challenge.n, using: &generator) }
+        return check(opening, for: query, of: challenge, root: root, columns: columns)
+    }
+
+    /// Checks one opening against the commitment, recomputing the entries in the given columns.
+    public static func check(_ opening: RowOpening, for query: Query, of challenge: GPUChallenge, root: Data, columns: [Int]) -> Failure? {
         guard opening.t == query.t, opening.i == query.i else { return .wrongRow(expected: query, got: Query(t: opening.t, i: opening.i)) }
         guard opening.row.count == challenge.n else { return .wrongLength }
         guard MerkleTree.verify(
@@ -39,10 +54,7 @@ public enum ChallengeVerifier {
             leafCount: challenge.leafCount, proof: opening.proof, root: root
         ) else { return .notInCommitment }
         let rowA = challenge.generator.row(.a, t: query.t, row: query.i, n: challenge.n)
-        for _ in 0..<entriesPerRow {
-            let j = Int.random(in: 0..<challenge.n, using: &generator)
-            if opening.row[j] != challenge.entry(t: query.t, j: j, rowA: rowA) { return .wrongEntry(j: j) }
-        }
+        for j in columns where opening.row[j] != challenge.entry(t: query.t, j: j, rowA: rowA) { return .wrongEntry(j: j) }
         return nil
     }
 

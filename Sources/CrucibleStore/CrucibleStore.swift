@@ -89,6 +89,7 @@ public final class CrucibleStore: Sendable {
         }
         try await upsert(batch.totals, into: "ledger_totals", key: "name", on: db)
         try await upsert(batch.nodes, into: "nodes", key: "id", on: db)
+        try await upsert(batch.nodeProofs, into: "node_proofs", key: "node_id", on: db)
         try await upsert(batch.jobs, into: "jobs", key: "id", on: db)
         try await upsert(batch.tasks, into: "tasks", key: "id", on: db)
         try await upsert(batch.runs, into: "runs", key: "id", on: db)
@@ -136,6 +137,7 @@ public final class CrucibleStore: Sendable {
             escrows: try await all("escrows", EscrowRow.self),
             totals: try await all("ledger_totals", TotalRow.self),
             nodes: try await all("nodes", NodeRow.self),
+            nodeProofs: try await all("node_proofs", NodeProofRow.self),
             jobs: try await all("jobs", JobRow.self),
             tasks: try await all("tasks", TaskRow.self),
             runs: try await all("runs", RunRow.self)

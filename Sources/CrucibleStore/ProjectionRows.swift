@@ -50,6 +50,30 @@ public struct NodeRow: Codable, Sendable, Equatable {
     }
 }
 
+/// What a node has proven about its hardware (ARCHITECTURE §4): status, proven INT8 TOPS (in thousandths, to
+/// keep the table exact), challenge counts.
+public struct NodeProofRow: Codable, Sendable, Equatable {
+    public var nodeId: String
+    public var status: String
+    public var provenMilliTops: Int64
+    public var passed: Int
+    public var failed: Int
+    public var consecutiveFailures: Int
+    public var lastJudgedMs: Int64?
+    public var openChallengeId: String?
+
+    public init(nodeId: String, status: String, provenMilliTops: Int64, passed: Int, failed: Int, consecutiveFailures: Int, lastJudgedMs: Int64?, openChallengeId: String?) {
+        self.nodeId = nodeId
+        self.status = status
+        self.provenMilliTops = provenMilliTops
+        self.passed = passed
+        self.failed = failed
+        self.consecutiveFailures = consecutiveFailures
+        self.lastJudgedMs = lastJudgedMs
+        self.openChallengeId = openChallengeId
+    }
+}
+
 public struct JobRow: Codable, Sendable, Equatable {
     public var id: String
     public var requester: String
@@ -141,6 +165,7 @@ public struct ProjectionBatch: Sendable, Equatable {
     public var closedEscrows: [String] = []
     public var totals: [TotalRow] = []
     public var nodes: [NodeRow] = []
+    public var nodeProofs: [NodeProofRow] = []
     public var jobs: [JobRow] = []
     public var tasks: [TaskRow] = []
     public var runs: [RunRow] = []
@@ -148,7 +173,7 @@ public struct ProjectionBatch: Sendable, Equatable {
     public init() {}
 
     public var isEmpty: Bool {
-        accounts.isEmpty && escrows.isEmpty && closedEscrows.isEmpty && totals.isEmpty && nodes.isEmpty
+        accounts.isEmpty && escrows.isEmpty && closedEscrows.isEmpty && totals.isEmpty && nodes.isEmpty && nodeProofs.isEmpty
             && jobs.isEmpty && tasks.isEmpty && runs.isEmpty
     }
 
@@ -158,6 +183,7 @@ public struct ProjectionBatch: Sendable, Equatable {
         closedEscrows += other.closedEscrows
         totals += other.totals
         nodes += other.nodes
+        nodeProofs += other.nodeProofs
         jobs += other.jobs
         tasks += other.tasks
         runs += other.runs
@@ -170,15 +196,17 @@ public struct ProjectionSnapshot: Sendable, Equatable {
     public var escrows: [EscrowRow]
     public var totals: [TotalRow]
     public var nodes: [NodeRow]
+    public var nodeProofs: [NodeProofRow]
     public var jobs: [JobRow]
     public var tasks: [TaskRow]
     public var runs: [RunRow]
 
-    public init(accounts: [AccountRow], escrows: [EscrowRow], totals: [TotalRow], nodes: [NodeRow], jobs: [JobRow], tasks: [TaskRow], runs: [RunRow]) {
+    public init(accounts: [AccountRow], escrows: [EscrowRow], totals: [TotalRow], nodes: [NodeRow], nodeProofs: [NodeProofRow], jobs: [JobRow], tasks: [TaskRow], runs: [RunRow]) {
         self.accounts = accounts
         self.escrows = escrows
         self.totals = totals
         self.nodes = nodes
+        self.nodeProofs = nodeProofs
         self.jobs = jobs
         self.tasks = tasks
         self.runs = runs
@@ -191,6 +219,7 @@ public struct ProjectionSnapshot: Sendable, Equatable {
             escrows: escrows.sorted { $0.jobId < $1.jobId },
             totals: totals.sorted { $0.name < $1.name },
             nodes: nodes.sorted { $0.id < $1.id },
+            nodeProofs: nodeProofs.sorted { $0.nodeId < $1.nodeId },
             jobs: jobs.sorted { $0.id < $1.id },
             tasks: tasks.sorted { $0.id < $1.id },
             runs: runs.sorted { $0.id < $1.id }

@@ -25,6 +25,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         @Option(help: "Genesis allocation ADDRESS=CRU, applied only when the data folder is new. Repeatable.")
         var fund: [Funding] = []
 
+        @Option(help: "Network parameters (YAML) for a new genesis; fields left out take their defaults. Ignored when the data folder has a log.")
+        var parameters: String?
+
         @OptionGroup var logging: LoggingOptions
 
         func run() async throws {
@@ -32,9 +35,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let logger = Logger(label: "crucible.coordinator")
             let directory = DataDirectory(data)
             let identity = try KeyFile.readOrCreate(directory.coordinatorKey)
+            let genesisParameters = try parameters.map(ParametersFile.load) ?? NetworkParameters()
             let store = try await CrucibleStore.openSQLite(path: directory.database)
             let coordinator = try await Coordinator.open(
-                store: store, identity: identity, genesisAllocations: fund.map(\.allocation), logger: logger
+                store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters, logger: logger
             )
             let app = try CoordinatorServer.makeApplication(
                 coordinator: coordinator, host: listen.host, port: listen.port, logger: logger

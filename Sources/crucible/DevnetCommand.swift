@@ -2,6 +2,7 @@ import ArgumentParser
 import CrucibleAPI
 import CrucibleClient
 import CrucibleCoordinator
+import CrucibleProof
 import CrucibleCore
 import CrucibleLedger
 import CrucibleStore
@@ -42,6 +43,10 @@ struct DevnetCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
     }
 
+    /// A devnet's nodes are CPU agents sharing one machine, often a debug build: their challenges are small and
+    /// the floor low, so every node proves itself within a second or two, at whatever throughput it shows.
+    static let parameters = NetworkParameters(challenges: ChallengePolicy(cpuN: 128, targetMs: 250, slackPercent: 4_000, floorBps: 100))
+
     func run() async throws {
         try LoggingOptions.parse(["--log-level", logLevel]).bootstrap()
         let logger = Logger(label: "crucible.devnet")
@@ -75,7 +80,7 @@ struct DevnetCommand: AsyncParsableCommand {
             store: store, identity: try KeyFile.readOrCreate(directory.coordinatorKey),
             genesisAllocations: [.init(address: requester.address, amountMicro: Self.requesterFundingMicro)]
                 + operators.values.map { .init(address: $0.address, amountMicro: Self.operatorFundingMicro) }.sorted { $0.address < $1.address },
-            logger: logger
+            parameters: Self.parameters, logger: logger
         )
         let server: CoordinatorServer.Running
         do {

@@ -30,7 +30,7 @@ struct NodeBenchCommand: AsyncParsableCommand {
         }
         let challenge = try GPUChallenge.fresh(n: n, m: m)
         let solveStart = ContinuousClock.now
-        let solution = await CPUChallengeSolver.solveConcurrently(challenge)
+        let solution = try await CPUChallengeSolver.commit(challenge)
         let solveS = (ContinuousClock.now - solveStart).totalSeconds
 
         var generator = SystemRandomNumberGenerator()

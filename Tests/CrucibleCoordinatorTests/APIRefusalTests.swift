@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CrucibleAPI
 import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
@@ -256,6 +257,7 @@ import Testing
         }
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.jobLogs("job-missing") }
         // A report whose outputs were never uploaded.
+        #expect(try await network.prove(node).state == .passed)
         let offers = try await network.client.pollOffers(waitMs: 5_000, by: node)
         let offer = try #require(offers.first)
         _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)

@@ -193,6 +193,7 @@ import Testing
             hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
             policy: AgentPolicy(askMicroPerCpuCoreHour: 100_000), region: "r", agentVersion: "t"
         ), by: silent)
+        #expect(try await network.prove(silent).state == .passed)
         let submitted = try await network.client.submitJob(TestNetwork.shellSpec("moves", script: "echo ok > \"$CRUCIBLE_OUTPUT_DIR/ok\""), by: network.requester)
         let offers = try await network.client.pollOffers(waitMs: 5_000, by: silent)
         let offer = try #require(offers.first)

@@ -1,17 +1,19 @@
 import CrucibleCoordinator
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import Foundation
 import Testing
 
-/// The state machine on its own: every transition from signed inputs and decisions, no network.
+/// The state machine on its own: every transition from signed inputs and decisions, no network. Settlement is
+/// the subject here, so hardware proof is off (ChallengeStateTests covers it).
 @Suite struct NetworkStateTests {
     let requester = SigningIdentity()
     let operatorA = SigningIdentity()
     let operatorB = SigningIdentity()
     let nodeA = SigningIdentity()
     let nodeB = SigningIdentity()
-    let parameters = NetworkParameters()
+    let parameters = NetworkParameters(challenges: ChallengePolicy(required: false))
 
     func genesis() throws -> NetworkState {
         var state = NetworkState()

@@ -1,8 +1,10 @@
+import CrucibleAPI
 import CrucibleAgent
 import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import CrucibleStore
 import Foundation
 import Logging
@@ -27,7 +29,9 @@ final class TestNetwork: Sendable {
     /// Short time-outs so that lapses and lost leases happen within a test.
     static let fastParameters = NetworkParameters(
         feeBps: 500, offerTimeoutMs: 5_000, leaseTimeoutMs: 4_000, leaseGraceMs: 2_000, attemptsMax: 2,
-        checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000
+        checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000,
+        // Small CPU challenges with generous time: tests share two cores with everything else.
+        challenges: ChallengePolicy(cpuN: 64, targetMs: 100, slackPercent: 10_000, floorBps: 1, openings: 8, entriesPerRow: 4, startTimeoutMs: 20_000, openTimeoutMs: 20_000)
     )
 
     private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
@@ -94,6 +98,21 @@ final class TestNetwork: Sendable {
             ),
             logger: logger
         )
+    }
+
+    /// Answers the challenge issued to `node` by hand over the API, as an honest node would, and returns the judged
+    /// challenge. `tamper` may change the openings before they are sent (adversary tests).
+    @discardableResult
+    func prove(_ node: SigningIdentity, roots: (([Data]) -> [Data])? = nil, tamper: (([[RowOpening]]) -> [[RowOpening]])? = nil) async throws -> Components.Schemas.Challenge {
+        let notice = try #require(try await client.poll(waitMs: 5_000, by: node).challenges.first)
+        let work = try await client.startChallenge(notice.challengeId, by: node)
+        let solutions = try work.devices.map { CPUChallengeSolver.solve(try GPUChallenge(seed: Data(hexString: $0.seed!)!, n: $0.n, m: $0.m)) }
+        let committedRoots = roots?(solutions.map(\.root)) ?? solutions.map(\.root)
+        let committed = try await client.commitChallenge(ChallengeCommitment(challengeId: notice.challengeId, roots: committedRoots.map(\.hexString)), by: node)
+        guard committed.state == .queried else { return committed }
+        var openings = zip(solutions, committed.queries).map { solution, queries in queries.map { solution.open(t: $0.t, i: $0.i) } }
+        if let tamper { openings = tamper(openings) }
+        return try await client.openChallenge(notice.challengeId, openings: try JSONEncoder().encode(openings), by: node)
     }
 
     /// A spec that runs `script` with sh, one CPU core per task.

@@ -31,10 +31,26 @@ import Testing
         ("NVIDIA L40S", "L40S"),
         ("Tesla T4", "T4"),
         ("NVIDIA GeForce RTX 4090", "RTX-4090"),
+        ("NVIDIA GeForce RTX 5090", "RTX-5090"),
+        ("NVIDIA GeForce RTX 3090", "RTX-3090"),
         ("Tesla V100-SXM2-32GB", "V100"),
     ])
     func catalogRecognisesNvidiaSmiNames(name: String, model: String) {
         #expect(GPUCatalog.model(forName: name)?.id == model)
+    }
+
+    @Test func catalogCarriesDatasheetFiguresAndACPUEntry() {
+        let h100 = GPUCatalog.model(id: "H100-SXM")!
+        #expect(h100.denseInt8Tops == 1979 && h100.bf16Tflops == 989 && h100.memoryBandwidthGBs == 3350)
+        #expect(GPUCatalog.model(id: "A100-80GB")?.denseInt8Tops == 624)
+        #expect(GPUCatalog.model(id: "RTX-4090")?.denseInt8Tops == 660.6)
+        #expect(GPUCatalog.model(id: "T4")?.bf16Tflops == nil)
+        // A CPU's claim scales with its cores; a GPU's does not.
+        #expect(GPUCatalog.cpu.claimedInt8Tops(cpuCores: 8) == 8 * GPUCatalog.cpu.denseInt8Tops)
+        #expect(h100.claimedInt8Tops(cpuCores: 8) == 1979)
+        #expect(GPUCatalog.model(id: "cpu") == GPUCatalog.cpu)
+        #expect(GPUCatalog.model(id: "H300") == nil)
+        #expect(Set(GPUCatalog.models.map(\.id)).count == GPUCatalog.models.count)
     }
 
     @Test func unknownGPUIsNotGuessed() {

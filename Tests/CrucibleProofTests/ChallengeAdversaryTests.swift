@@ -41,10 +41,21 @@ import Testing
         }
     }
 
-    @Test func theConcurrentSolverCommitsToTheSameRows() async throws {
+    @Test func theAllCoreCommitmentMatchesTheReferenceAndReopensRowsOnDemand() async throws {
         let challenge = try GPUChallenge(seed: Data(repeating: 7, count: 32), n: 24, m: 3)
-        let concurrent = await CPUChallengeSolver.solveConcurrently(challenge)
-        #expect(concurrent.root == CPUChallengeSolver.solve(challenge).root)
+        let reference = CPUChallengeSolver.solve(challenge)
+        for cores in [1, 3, 64] {
+            let commitment = try await CPUChallengeSolver.commit(challenge, cores: cores)
+            #expect(commitment.root == reference.root)
+            #expect(commitment.open(t: 2, i: 17) == reference.open(t: 2, i: 17))
+        }
+    }
+
+    @Test func aCancelledCommitmentStops() async throws {
+        let challenge = try GPUChallenge(seed: Data(repeating: 9, count: 32), n: 2048, m: 64)
+        let task = Task { try await CPUChallengeSolver.commit(challenge) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
     }
 
     @Test func answersFromAnEarlierSeedFail() throws {

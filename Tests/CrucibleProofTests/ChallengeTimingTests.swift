@@ -7,7 +7,7 @@ import Testing
 @Suite struct ChallengeTimingTests {
     /// Sized so that the work (2·512·16384³ ≈ 4.5e15 operations, 2.3 s at an H100's peak) dwarfs round-trip noise.
     let challenge = try! GPUChallenge(seed: Data(count: 32), n: 16_384, m: 512)
-    let h100 = Double(GPUCatalog.models.first { $0.id == "H100-SXM" }!.denseInt8Tops)
+    let h100 = GPUCatalog.models.first { $0.id == "H100-SXM" }!.denseInt8Tops
     let slack = 3.0
     let floorShare = 0.4
 

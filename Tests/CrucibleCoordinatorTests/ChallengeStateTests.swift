@@ -1,0 +1,260 @@
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleLedger
+import CrucibleProof
+import Foundation
+import Testing
+
+/// Proof of GPU in the state machine, with time under the test's control: issue, start, commit, query, open,
+/// verdict, the time-outs, and who may be matched.
+@Suite struct ChallengeStateTests {
+    let coordinator = SigningIdentity()
+    let requester = SigningIdentity()
+    let operatorA = SigningIdentity()
+    /// 4 claimed cores: 0.004 TOPS; 8 products of 64×64 (4.2e6 operations): a 5 ms deadline, a 2.6 ms floor.
+    let policy = ChallengePolicy(
+        gpuN: 64, cpuN: 64, targetMs: 100, slackPercent: 400, floorBps: 4_000, openings: 4, entriesPerRow: 4,
+        roundTripMaxMs: 50, startTimeoutMs: 1_000, openTimeoutMs: 1_000, meanIntervalMs: 100_000, retryMs: 5_000, matricesMax: 8
+    )
+    var seeds: ChallengeSeeds { ChallengeSeeds(identity: coordinator) }
+
+    func genesis() throws -> NetworkState {
+        var state = NetworkState()
+        try state.apply(.genesis(.init(coordinator: coordinator.address, parameters: NetworkParameters(challenges: policy), allocations: [
+            .init(address: requester.address, amountMicro: 100_000_000),
+        ])), atMs: 0)
+        return state
+    }
+
+    static let cpu = HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l")
+
+    static func gpus(_ models: [String?], uuids: [String]) -> HardwareProfile {
+        HardwareProfile(
+            gpus: zip(models, uuids).enumerated().map { .init(index: $0.offset, uuid: $0.element.1, name: "g", memoryMiB: 16_000, driverVersion: "1", model: $0.element.0) },
+            cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"
+        )
+    }
+
+    @discardableResult
+    func register(_ node: SigningIdentity, _ hardware: HardwareProfile = cpu, in state: inout NetworkState, atMs: Int64 = 0) throws -> NodeRecord {
+        let registration = NodeRegistration.authorized(
+            node: node.address, by: operatorA, hardware: hardware, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), region: "r", agentVersion: "t"
+        )
+        try state.apply(.envelope(try SignedEnvelope.sign(registration, kind: .registerNode, by: node)), atMs: atMs)
+        return state.nodes[node.address]!
+    }
+
+    func decide(_ state: NetworkState, atMs: Int64, online: [SigningIdentity], due: Set<String> = []) -> LogEvent? {
+        var generator = SystemRandomNumberGenerator()
+        return Scheduler(nowMs: atMs, onlineNodes: Set(online.map(\.address)), lastHeartbeatMs: [:], challengeDue: due, seeds: seeds)
+            .nextDecision(in: state, using: &generator)
+    }
+
+    func commitment(_ record: ChallengeRecord, _ roots: [Data]) throws -> LogEvent {
+        .envelope(try SignedEnvelope.sign(ChallengeCommitment(challengeId: record.id, roots: roots.map(\.hexString)), kind: .commitChallenge, by: node))
+    }
+
+    let node = SigningIdentity()
+
+    /// Issues the registration challenge to `node`, starts it at 10 ms and returns the honest solutions.
+    func issueAndStart(_ state: inout NetworkState) throws -> (ChallengeRecord, [CPUChallengeSolver.Solution]) {
+        let issue = try #require(decide(state, atMs: 1, online: [node]))
+        guard case .challengesIssued(let issues) = issue else { Issue.record("expected a challenge, got \(issue.typeName)"); throw CancellationError() }
+        #expect(issues.map(\.reason) == [.registration])
+        try state.apply(issue, atMs: 1)
+        let id = issues[0].challengeId
+        try state.apply(.challengeStarted(challengeId: id, roundTripMs: 0), atMs: 10)
+        let record = try state.challenge(id)
+        let solutions = try seeds.seeds(for: record.issue).enumerated().map { CPUChallengeSolver.solve(try record.challenge(device: $0.offset, seed: $0.element)) }
+        return (record, solutions)
+    }
+
+    @Test func anHonestNodeIsProvenStepByStepAndOnlyThenMatched() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        #expect(state.nodes[node.address]?.proof.status == .pending)
+        let spec = JobSpec(name: "t", command: "true", taskCount: 1, resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 60)
+        try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 1)
+
+        let (record, solutions) = try issueAndStart(&state)
+        #expect(record.issue.devices.map(\.model) == ["cpu"] && record.issue.devices[0].m == 8 && record.issue.budgetMs == 5)
+        #expect(record.deadlineMs == 15)
+        // While the challenge is open the node gets no work.
+        #expect(decide(state, atMs: 11, online: [node]) == nil)
+
+        try state.apply(try commitment(record, solutions.map(\.root)), atMs: 12)
+        let query = try #require(decide(state, atMs: 12, online: [node]))
+        guard case .challengeQueried(_, let queries) = query else { Issue.record("expected queries, got \(query.typeName)"); return }
+        try state.apply(query, atMs: 12)
+        let openings = zip(solutions, queries).map { solution, list in list.map { solution.open(t: $0.t, i: $0.i) } }
+        let openedEnvelope = try SignedEnvelope.sign(ChallengeOpenings(challengeId: record.id, openingsSha256: Digest.sha256Hex("x")), kind: .openChallenge, by: node)
+        try state.apply(.envelope(openedEnvelope), atMs: 20)
+        var generator = SystemRandomNumberGenerator()
+        let verdict = ChallengeJudge.judge(openings, of: try state.challenge(record.id), seeds: seeds.seeds(for: record.issue), entriesPerRow: 4, using: &generator)
+        #expect(verdict.passed, "\(verdict.reason ?? "")")
+        #expect(verdict.computeMs == 2 && verdict.checks.map(\.count) == [4] && verdict.checks[0].allSatisfy { $0.columns.count == 4 })
+        try state.apply(.challengeJudged(verdict), atMs: 20)
+
+        let proof = try #require(state.nodes[node.address]?.proof)
+        #expect(proof.status == .proven && proof.passed == 1 && proof.openChallengeId == nil)
+        #expect(abs(proof.provenTops - 8 * 2 * 64 * 64 * 64 / 0.002 / 1e12) < 1e-9)
+        // Now, and only now, the queued run is offered to it.
+        guard case .offer(_, let nodeId, _, _) = decide(state, atMs: 21, online: [node]) else { Issue.record("expected an offer"); return }
+        #expect(nodeId == node.address)
+    }
+
+    @Test(arguments: [(Int64(4), "below the floor"), (Int64(6), "late")])
+    func aSlowOrLateCommitmentFails(commitOffsetMs: Int64, reason: String) throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        let (record, solutions) = try issueAndStart(&state)
+        try state.apply(try commitment(record, solutions.map(\.root)), atMs: 10 + commitOffsetMs)
+        guard case .challengeJudged(let verdict) = decide(state, atMs: 10 + commitOffsetMs, online: [node]) else { Issue.record("expected a verdict"); return }
+        #expect(!verdict.passed && verdict.reason?.contains(reason) == true)
+        // The seeds are revealed, and they are the ones fixed at issue.
+        #expect(zip(verdict.seeds, record.issue.devices).allSatisfy { Digest.sha256Hex(Data(hexString: $0.0)!) == $0.1.seedSha256 })
+        try state.apply(.challengeJudged(verdict), atMs: 10 + commitOffsetMs)
+        #expect(state.nodes[node.address]?.proof.status == .failed)
+        #expect(state.nodes[node.address].map(state.isMatchable) == false)
+    }
+
+    @Test func unansweredChallengesTimeOut() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        try state.apply(try #require(decide(state, atMs: 0, online: [node])), atMs: 0)
+        #expect(decide(state, atMs: 1_000, online: [node]) == nil)
+        guard case .challengeJudged(let unstarted) = decide(state, atMs: 1_001, online: [node]) else { Issue.record("expected a verdict"); return }
+        #expect(unstarted.reason?.contains("did not fetch") == true)
+
+        var started = try genesis()
+        try register(node, in: &started)
+        let (record, _) = try issueAndStart(&started)
+        #expect(decide(started, atMs: 15, online: [node]) == nil)
+        guard case .challengeJudged(let silent) = decide(started, atMs: 16, online: [node]) else { Issue.record("expected a verdict"); return }
+        #expect(silent.challengeId == record.id && silent.reason?.contains("no commitment") == true)
+    }
+
+    @Test func unknownModelsAreListedUnverifiedAndNeverChallengedOrMatched() throws {
+        var state = try genesis()
+        let record = try register(node, Self.gpus([nil], uuids: ["GPU-x"]), in: &state)
+        #expect(record.proof.status == .unverified && !state.isMatchable(record))
+        #expect(decide(state, atMs: 1, online: [node]) == nil)
+        // A model the catalog knows, claimed later, makes it pending.
+        #expect(try register(node, Self.gpus(["T4"], uuids: ["GPU-x"]), in: &state, atMs: 2).proof.status == .pending)
+    }
+
+    @Test func nodesReportingTheSameGPUAreChallengedAtTheSameInstant() throws {
+        var state = try genesis()
+        let twin = SigningIdentity()
+        let other = SigningIdentity()
+        try register(node, Self.gpus(["T4", "T4"], uuids: ["GPU-1", "GPU-2"]), in: &state)
+        try register(twin, Self.gpus(["T4"], uuids: ["GPU-2"]), in: &state)
+        try register(other, Self.gpus(["T4"], uuids: ["GPU-3"]), in: &state)
+        let first = try #require(decide(state, atMs: 5, online: [node, twin]))
+        guard case .challengesIssued(let issues) = first else { Issue.record("expected challenges"); return }
+        let expectedPair = [node.address, twin.address].sorted()
+        #expect(Set(issues.map(\.nodeId)) == Set(expectedPair))
+        #expect(issues.count == 2 && issues.contains { $0.reason == .duplicate })
+        // One device per claimed GPU, each with its own seed.
+        let mine = try #require(issues.first { $0.nodeId == node.address })
+        #expect(mine.devices.map(\.gpuUuid) == ["GPU-1", "GPU-2"] && Set(mine.devices.map(\.seedSha256)).count == 2)
+        try state.apply(first, atMs: 5)
+        #expect(state.challenges.values.allSatisfy { $0.issuedMs == 5 })
+        guard case .challengesIssued(let alone) = decide(state, atMs: 6, online: [node, twin, other]) else { Issue.record("expected a challenge"); return }
+        #expect(alone.map(\.nodeId) == [other.address])
+    }
+
+    @Test func badChallengeInputsAreRefusedAndChangeNothing() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        let stranger = SigningIdentity()
+        try register(stranger, in: &state)
+        let issue = try #require(decide(state, atMs: 1, online: [node]))
+        try state.apply(issue, atMs: 1)
+        guard case .challengesIssued(let issues) = issue else { return }
+        let record = try state.challenge(issues[0].challengeId)
+        let root = Data(repeating: 1, count: 32).hexString
+        func expectRefused(_ code: CrucibleError.Code, _ event: LogEvent, atMs: Int64 = 12) throws {
+            let before = try state.challenge(record.id)
+            #expect { try state.apply(event, atMs: atMs) } throws: { ($0 as? CrucibleError)?.code == code }
+            #expect(try state.challenge(record.id) == before)
+        }
+        // Committing before fetching the seeds.
+        try expectRefused(.conflict, try commitment(record, [Data(repeating: 1, count: 32)]))
+        // A round trip credited beyond the cap; then the real start, which happens once.
+        try expectRefused(.malformed, .challengeStarted(challengeId: record.id, roundTripMs: policy.roundTripMaxMs + 1))
+        try state.apply(.challengeStarted(challengeId: record.id, roundTripMs: 0), atMs: 10)
+        try expectRefused(.conflict, .challengeStarted(challengeId: record.id, roundTripMs: 0))
+        try expectRefused(.forbidden, .envelope(try SignedEnvelope.sign(ChallengeCommitment(challengeId: record.id, roots: [root]), kind: .commitChallenge, by: stranger)))
+        try expectRefused(.malformed, .envelope(try SignedEnvelope.sign(ChallengeCommitment(challengeId: record.id, roots: [root, root]), kind: .commitChallenge, by: node)))
+        try expectRefused(.malformed, .envelope(try SignedEnvelope.sign(ChallengeCommitment(challengeId: record.id, roots: ["zz"]), kind: .commitChallenge, by: node)))
+        try expectRefused(.notFound, .envelope(try SignedEnvelope.sign(ChallengeCommitment(challengeId: "challenge-9", roots: [root]), kind: .commitChallenge, by: node)))
+        // Openings before any query; a verdict whose seeds are not the ones fixed at issue.
+        try expectRefused(.conflict, .envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: record.id, openingsSha256: root), kind: .openChallenge, by: node)))
+        try expectRefused(.malformed, .challengeJudged(ChallengeVerdict(
+            challengeId: record.id, nodeId: node.address, passed: false, reason: "x", computeMs: nil, deviceTops: [], checks: [], seeds: [root]
+        )))
+        // A pass needs opened rows.
+        try expectRefused(.malformed, .challengeJudged(ChallengeVerdict(
+            challengeId: record.id, nodeId: node.address, passed: true, reason: nil, computeMs: 1, deviceTops: [1], checks: [],
+            seeds: seeds.seeds(for: record.issue).map(\.hexString)
+        )))
+        // Openings after their time-out.
+        try state.apply(try commitment(record, [Data(repeating: 1, count: 32)]), atMs: 12)
+        try state.apply(.challengeQueried(challengeId: record.id, queries: [(0..<4).map { _ in .init(t: 0, i: 0) }]), atMs: 12)
+        try expectRefused(.offerExpired, .envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: record.id, openingsSha256: root), kind: .openChallenge, by: node)), atMs: 1_013)
+    }
+
+    @Test func tamperedOrBorrowedAnswersFailTheJudge() throws {
+        for attack in ["garbage root, true rows", "rows of an earlier seed", "one wrong entry"] {
+            var state = try genesis()
+            try register(node, in: &state)
+            let (record, honest) = try issueAndStart(&state)
+            var solutions = honest
+            if attack == "rows of an earlier seed" {
+                solutions = [CPUChallengeSolver.solve(try GPUChallenge(seed: Data(repeating: 7, count: 32), n: 64, m: 8))]
+            }
+            let roots = attack == "garbage root, true rows" ? [Data(repeating: 0xab, count: 32)] : solutions.map(\.root)
+            try state.apply(try commitment(record, roots), atMs: 12)
+            guard case .challengeQueried(_, let queries) = decide(state, atMs: 12, online: [node]) else { Issue.record("expected queries"); return }
+            try state.apply(.challengeQueried(challengeId: record.id, queries: queries), atMs: 12)
+            var openings = zip(solutions, queries).map { solution, list in list.map { solution.open(t: $0.t, i: $0.i) } }
+            if attack == "one wrong entry" {
+                // Every entry of the first opened row off by one: the row no longer hashes to its committed leaf.
+                openings[0][0].row = openings[0][0].row.map { $0 &+ 1 }
+            }
+            try state.apply(.envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: record.id, openingsSha256: Digest.sha256Hex(attack)), kind: .openChallenge, by: node)), atMs: 20)
+            var generator = SystemRandomNumberGenerator()
+            let verdict = ChallengeJudge.judge(openings, of: try state.challenge(record.id), seeds: seeds.seeds(for: record.issue), entriesPerRow: 4, using: &generator)
+            #expect(!verdict.passed, "\(attack) passed")
+        }
+    }
+
+    @Test func provenIdleNodesAreRechallengedWhenDueAndFailedOnesAfterTheRetryWait() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        let (record, _) = try issueAndStart(&state)
+        guard case .challengeJudged(let failed) = decide(state, atMs: 16, online: [node]) else { Issue.record("expected a verdict"); return }
+        try state.apply(.challengeJudged(failed), atMs: 16)
+        #expect(record.id == failed.challengeId)
+        #expect(decide(state, atMs: 16 + policy.retryMs - 1, online: [node]) == nil)
+        guard case .challengesIssued(let retry) = decide(state, atMs: 16 + policy.retryMs, online: [node]) else { Issue.record("expected a retry"); return }
+        #expect(retry.map(\.reason) == [.retry])
+
+        // A proven node: challenged only when the coordinator's draw says it is due.
+        var proven = try genesis()
+        try register(node, in: &proven)
+        let (again, solutions) = try issueAndStart(&proven)
+        try proven.apply(try commitment(again, solutions.map(\.root)), atMs: 12)
+        guard case .challengeQueried(_, let queries) = decide(proven, atMs: 12, online: [node]) else { return }
+        try proven.apply(.challengeQueried(challengeId: again.id, queries: queries), atMs: 12)
+        try proven.apply(.envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: again.id, openingsSha256: Digest.sha256Hex("o")), kind: .openChallenge, by: node)), atMs: 13)
+        var generator = SystemRandomNumberGenerator()
+        let openings = zip(solutions, queries).map { solution, list in list.map { solution.open(t: $0.t, i: $0.i) } }
+        try proven.apply(.challengeJudged(ChallengeJudge.judge(openings, of: try proven.challenge(again.id), seeds: seeds.seeds(for: again.issue), entriesPerRow: 4, using: &generator)), atMs: 13)
+        #expect(proven.nodes[node.address]?.proof.status == .proven)
+        #expect(decide(proven, atMs: 1_000_000, online: [node]) == nil)
+        guard case .challengesIssued(let scheduled) = decide(proven, atMs: 1_000_000, online: [node], due: [node.address]) else { Issue.record("expected a re-challenge"); return }
+        #expect(scheduled.map(\.reason) == [.scheduled])
+    }
+}
