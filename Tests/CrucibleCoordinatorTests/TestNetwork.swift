@@ -31,7 +31,10 @@ final class TestNetwork: Sendable {
         feeBps: 500, offerTimeoutMs: 5_000, leaseTimeoutMs: 4_000, leaseGraceMs: 2_000, attemptsMax: 2,
         checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000,
         // Small CPU challenges with generous time: tests share two cores with everything else.
-        challenges: ChallengePolicy(cpuN: 64, targetMs: 100, slackPercent: 10_000, floorBps: 1, openings: 8, entriesPerRow: 4, startTimeoutMs: 20_000, openTimeoutMs: 20_000)
+        challenges: ChallengePolicy(
+            gpuN: 256, cpuN: 64, targetMs: 100, slackPercent: 10_000, floorBps: 1, openings: 8, entriesPerRow: 4,
+            startTimeoutMs: 20_000, openTimeoutMs: 20_000, matricesMax: 512
+        )
     )
 
     private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
@@ -86,13 +89,16 @@ final class TestNetwork: Sendable {
     var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// An in-process node agent with a real key, real HTTP and real child processes.
-    func agent(operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity()) -> NodeAgent {
+    func agent(
+        operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
+        hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test")
+    ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
         return NodeAgent(
             configuration: .init(
                 coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
-                hardware: HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
+                hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300
             ),

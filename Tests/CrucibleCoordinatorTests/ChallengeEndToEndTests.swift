@@ -1,0 +1,121 @@
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleProof
+import CrucibleStore
+import Foundation
+import Testing
+
+/// Proof of GPU over real HTTP with real agents: honest nodes prove their hardware before they get work; a node
+/// whose device is not what it claims, or whose answers are forged, is not matched.
+@Suite struct ChallengeEndToEndTests {
+    func nodeProof(_ nodeId: String, in network: TestNetwork) async throws -> Components.Schemas.NodeProof? {
+        try await network.client.nodes().first { $0.id == nodeId }?.proof
+    }
+
+    @Test func anHonestAgentProvesItsHardwareAndTheVerdictCanBeRechecked() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA)
+        let nodeId = await agent.nodeId
+        try await withAgents([agent]) {
+            try await waitUntil("the node is proven") { try await nodeProof(nodeId, in: network)?.status == .proven }
+        }
+        let proof = try #require(try await nodeProof(nodeId, in: network))
+        #expect(proof.passed == 1 && proof.failed == 0 && proof.provenTops > 0 && proof.deviceTops.count == 1)
+        let summary = try await network.client.network()
+        #expect(summary.nodesProven == 1 && summary.challengesPassed == 1 && summary.provenTops == proof.provenTops)
+
+        // Anyone can recheck: the revealed seed is the one fixed at issue, and the queried rows' entries are the
+        // generator's.
+        let challenge = try await network.client.challenge("challenge-1")
+        #expect(challenge.state == .passed && challenge.nodeId == nodeId && challenge.reason == "registration")
+        let device = try #require(challenge.devices.first)
+        let seed = try #require(device.seed.flatMap { Data(hexString: $0) })
+        #expect(Digest.sha256Hex(seed) == device.seedSha256 && device.model == "cpu")
+        let recomputed = try GPUChallenge(seed: seed, n: device.n, m: device.m)
+        #expect(challenge.queries[0].count == TestNetwork.fastParameters.challenges.openings)
+        #expect(recomputed.leafCount == device.n * device.m)
+
+        // The whole log, challenges included, replays to the stored state.
+        await network.stop()
+        let store = try await CrucibleStore.openSQLite(path: network.databasePath)
+        let report = try await Auditor.audit(store: store)
+        try await store.close()
+        #expect(report.decisions >= 4)
+    }
+
+    @Test func aCPUClaimingAnH100IsCaughtAndTheWorkGoesToTheHonestNode() async throws {
+        let network = try await TestNetwork.start()
+        let honest = network.agent(operatorKey: network.operatorA)
+        let spoofer = network.agent(
+            operatorKey: network.operatorB, policy: AgentPolicy(askMicroPerGpuHour: 100_000, askMicroPerCpuCoreHour: 100_000),
+            hardware: HardwareProfile(
+                gpus: [.init(index: 0, uuid: "GPU-fake", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")],
+                cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"
+            )
+        )
+        let spooferId = await spoofer.nodeId
+        let honestId = await honest.nodeId
+        let job = try await withAgents([honest, spoofer]) {
+            try await waitUntil("the spoofer's challenge is judged") { try await nodeProof(spooferId, in: network)?.status == .failed }
+            let submitted = try await network.client.submitJob(
+                TestNetwork.shellSpec("proven only", script: "echo ok > \"$CRUCIBLE_OUTPUT_DIR/ok\"", tasks: 2), by: network.requester
+            )
+            try await waitUntil("the job settles") { try await network.client.job(submitted.id).state == "settled" }
+            return try await network.client.job(submitted.id)
+        }
+        // The spoofer asked the least and still got nothing: every run went to the proven node.
+        #expect(job.tasks.flatMap(\.runs).allSatisfy { $0.nodeId == honestId })
+        let spooferChallenge = try #require(await network.coordinator.state.challenges.values.first { $0.nodeId == spooferId })
+        let verdict = try await network.client.challenge(spooferChallenge.id)
+        #expect(verdict.state == .failed && verdict.failure?.contains("no commitment before the deadline") == true)
+        #expect(await spoofer.lastChallengeState?.contains("given up") == true)
+        await network.stop()
+    }
+
+    @Test func forgedAnswersFailAndBadRequestsAreRefused() async throws {
+        let network = try await TestNetwork.start()
+        let node = SigningIdentity()
+        let stranger = SigningIdentity()
+        for key in [node, stranger] {
+            _ = try await network.client.registerNode(NodeRegistration.authorized(
+                node: key.address, by: network.operatorA,
+                hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 4096, os: "l"),
+                policy: AgentPolicy(askMicroPerCpuCoreHour: 100_000), region: "r", agentVersion: "t"
+            ), by: key)
+        }
+        let notice = try #require(try await network.client.poll(waitMs: 5_000, by: node).challenges.first)
+        func refused(_ code: CrucibleError.Code, _ body: () async throws -> Void) async {
+            let head = await network.coordinator.logHead
+            await #expect { try await body() } throws: { ($0 as? CrucibleError)?.code == code }
+            #expect(await network.coordinator.logHead == head)
+        }
+        await refused(.forbidden) { _ = try await network.client.startChallenge(notice.challengeId, by: stranger) }
+        await refused(.notFound) { _ = try await network.client.startChallenge("challenge-99", by: node) }
+        await refused(.conflict) {
+            _ = try await network.client.commitChallenge(ChallengeCommitment(challengeId: notice.challengeId, roots: [Digest.sha256Hex("r")]), by: node)
+        }
+        let work = try await network.client.startChallenge(notice.challengeId, by: node)
+        let device = try #require(work.devices.first)
+        let solution = CPUChallengeSolver.solve(try GPUChallenge(seed: Data(hexString: device.seed!)!, n: device.n, m: device.m))
+        // A garbage commitment, then the true rows: they are not what was committed to.
+        let committed = try await network.client.commitChallenge(
+            ChallengeCommitment(challengeId: notice.challengeId, roots: [Data(repeating: 0x5a, count: 32).hexString]), by: node
+        )
+        #expect(committed.state == .queried)
+        await refused(.conflict) {
+            _ = try await network.client.commitChallenge(ChallengeCommitment(challengeId: notice.challengeId, roots: [solution.root.hexString]), by: node)
+        }
+        let openings = committed.queries.map { $0.map { solution.open(t: $0.t, i: $0.i) } }
+        await refused(.malformed) {
+            _ = try await network.client.openChallenge(notice.challengeId, openings: try JSONEncoder().encode([Array(openings[0].dropLast())]), by: node)
+        }
+        await refused(.malformed) { _ = try await network.client.openChallenge(notice.challengeId, openings: Data("[[{\"t\":0}]]".utf8), by: node) }
+        let judged = try await network.client.openChallenge(notice.challengeId, openings: try JSONEncoder().encode(openings), by: node)
+        #expect(judged.state == .failed && judged.failure?.contains("not the one committed to") == true)
+        #expect(try await nodeProof(node.address, in: network)?.status == .failed)
+        await network.stop()
+    }
+}
