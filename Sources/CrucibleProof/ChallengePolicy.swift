@@ -19,7 +19,8 @@ public struct ChallengePolicy: Codable, Sendable, Equatable {
     /// Rows opened per device (s) and entries recomputed per row (k).
     public var openings: Int
     public var entriesPerRow: Int
-    /// The most round trip credited to a node, however slow its link looks.
+    /// The most round trip credited to a node, however slow its link looks. The node can stretch what is measured
+    /// (it decides when to fetch its seeds), so this cap bounds what stalling can buy: kept small against `targetMs`.
     public var roundTripMaxMs: Int64
     /// Time to fetch the seeds after the challenge is issued, and to open the queried rows after committing.
     public var startTimeoutMs: Int64
@@ -33,7 +34,7 @@ public struct ChallengePolicy: Codable, Sendable, Equatable {
 
     public init(
         required: Bool = true, gpuN: Int = 16_384, cpuN: Int = 256, targetMs: Int64 = 2_000, slackPercent: Int64 = 400,
-        floorBps: Int64 = 4_000, openings: Int = 16, entriesPerRow: Int = 8, roundTripMaxMs: Int64 = 2_000,
+        floorBps: Int64 = 4_000, openings: Int = 16, entriesPerRow: Int = 8, roundTripMaxMs: Int64 = 250,
         startTimeoutMs: Int64 = 30_000, openTimeoutMs: Int64 = 60_000, meanIntervalMs: Int64 = 6 * 3_600_000,
         retryMs: Int64 = 600_000, matricesMax: Int = 4_096
     ) {

@@ -45,7 +45,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
     /// A devnet's nodes are CPU agents sharing one machine, often a debug build: their challenges are small and
     /// the floor low, so every node proves itself within a second or two, at whatever throughput it shows.
-    static let parameters = NetworkParameters(challenges: ChallengePolicy(cpuN: 128, targetMs: 250, slackPercent: 4_000, floorBps: 100))
+    static let parameters = NetworkParameters(challenges: ChallengePolicy(cpuN: 128, targetMs: 50, slackPercent: 20_000, floorBps: 10))
 
     func run() async throws {
         try LoggingOptions.parse(["--log-level", logLevel]).bootstrap()

@@ -26,7 +26,8 @@ struct NodeBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let hardware = HardwareDiscovery.discover()
         for gpu in hardware.gpus {
-            print("GPU \(gpu.index) \(gpu.name): not benchmarked — this build has no CUDA backend yet")
+            let peak = gpu.model.flatMap(GPUCatalog.model(id:)).map { "catalog peak \($0.denseInt8Tops) INT8 TOPS" } ?? "not in the catalog: unverified"
+            print("GPU \(gpu.index) \(gpu.name) (\(peak)): not benchmarked — this build answers challenges with the CPU solver only")
         }
         let challenge = try GPUChallenge.fresh(n: n, m: m)
         let solveStart = ContinuousClock.now
@@ -45,6 +46,8 @@ struct NodeBenchCommand: AsyncParsableCommand {
         let verifyS = (ContinuousClock.now - verifyStart).totalSeconds
         let tops = ChallengeTiming.operations(challenge) / solveS / 1e12
         print("CPU (\(hardware.cpuModel), \(hardware.cpuCores) cores): \(m) products of \(n)×\(n) int8 in \(format(solveS)) s = \(format(tops * 1000)) GOPS (int8, multiply and add counted apart)")
+        let claim = GPUCatalog.cpu.claimedInt8Tops(cpuCores: hardware.cpuCores)
+        print("  against the catalog's cpu entry (\(format(claim * 1000)) GOPS for \(hardware.cpuCores) cores): \(format(tops / claim))×")
         print("verifier: \(openings) openings × \(entries) entries in \(format(verifyS * 1000)) ms; \(failures == 0 ? "all passed" : "\(failures) FAILED")")
         print("verifier/prover: measured \(String(format: "%.2e", verifyS / solveS)), by operation count \(String(format: "%.2e", ChallengeVerifier.costRatio(challenge, openings: openings, entriesPerRow: entries)))")
         if failures > 0 { throw ExitCode.failure }

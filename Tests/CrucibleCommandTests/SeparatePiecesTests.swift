@@ -46,7 +46,7 @@ import Testing
         #expect(Address.isValid(operatorAddress))
 
         // A debug build on a shared machine: the CPU node's challenge is small and its floor low.
-        try "challenges:\n  cpuN: 128\n  targetMs: 250\n  floorBps: 100\n".write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
+        try "challenges:\n  cpuN: 128\n  targetMs: 50\n  slackPercent: 20000\n  floorBps: 10\n".write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
         let coordinator = try Background([
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
             "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=5", "--log-level", "warning",
