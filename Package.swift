@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "CrucibleProof", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleMarket", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleLedger", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
+        .target(name: "CrucibleSim", dependencies: ["CrucibleCore", "CrucibleProof"], swiftSettings: strictSettings),
         .target(
             name: "CrucibleStore",
             dependencies: [
@@ -92,7 +93,7 @@ let package = Package(
             name: "crucible",
             dependencies: [
                 "CrucibleCore", "CrucibleLedger", "CrucibleStore", "CrucibleCoordinator", "CrucibleAgent", "CrucibleClient", "CrucibleAPI",
-                "CrucibleProof",
+                "CrucibleProof", "CrucibleSim",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -103,6 +104,7 @@ let package = Package(
         .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
         .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore"], exclude: ["challenge-vectors.json"]),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
+        .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore"]),
         .testTarget(name: "CrucibleLedgerTests", dependencies: ["CrucibleLedger", "CrucibleCore"]),
         .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger"]),
         .testTarget(
