@@ -54,7 +54,9 @@ public enum ChallengeVerifier {
             leafCount: challenge.leafCount, proof: opening.proof, root: root
         ) else { return .notInCommitment }
         let rowA = challenge.generator.row(.a, t: query.t, row: query.i, n: challenge.n)
-        for j in columns where opening.row[j] != challenge.entry(t: query.t, j: j, rowA: rowA) { return .wrongEntry(j: j) }
+        for (j, expected) in zip(columns, challenge.entries(t: query.t, columns: columns, rowA: rowA)) where opening.row[j] != expected {
+            return .wrongEntry(j: j)
+        }
         return nil
     }
 

@@ -6,15 +6,37 @@ import Foundation
 /// fresh seed. The prover commits to the Merkle root over the SHA-256 of every row of every C_t, ordered by
 /// (t, i), then opens the rows the verifier asks for.
 public struct GPUChallenge: Codable, Sendable, Equatable {
-    public var seed: Data
-    public var n: Int
-    public var m: Int
+    public let seed: Data
+    public let n: Int
+    public let m: Int
+    /// Built once from the seed: the verifier and the solver call it for every row.
+    public let generator: ChallengeGenerator
 
     public init(seed: Data, n: Int, m: Int) throws {
         self.seed = seed
         self.n = n
         self.m = m
+        generator = try ChallengeGenerator(seed: seed)
         try validate()
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case seed, n, m
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            seed: try container.decode(Data.self, forKey: .seed), n: try container.decode(Int.self, forKey: .n),
+            m: try container.decode(Int.self, forKey: .m)
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(n, forKey: .n)
+        try container.encode(m, forKey: .m)
     }
 
     /// A challenge with a seed from the system's cryptographic random source.
@@ -28,12 +50,6 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
         guard seed.count == ChallengeGenerator.seedBytes else { throw CrucibleError(.malformed, "a challenge seed is 32 bytes") }
         guard (8...ChallengeGenerator.sizeMax).contains(n) else { throw CrucibleError(.malformed, "n must be between 8 and \(ChallengeGenerator.sizeMax)") }
         guard (1...ChallengeGenerator.matricesMax).contains(m) else { throw CrucibleError(.malformed, "m must be between 1 and \(ChallengeGenerator.matricesMax)") }
-    }
-
-    public var generator: ChallengeGenerator {
-        // The seed length is checked at construction.
-        // swiftlint:disable:next force_try
-        try! ChallengeGenerator(seed: seed)
     }
 
     /// Rows committed to: n per product.
@@ -62,8 +78,41 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
     }
 
     /// The entry C_t[i][j] given row i of A_t, which a verifier checking several entries of one row generates once.
+    /// Column j of B is generated eight entries at a time as it is consumed, never stored.
     public func entry(t: Int, j: Int, rowA: [Int8]) -> Int32 {
-        Self.dot(rowA, generator.row(.b, t: t, row: j, n: n))
+        let generator = generator
+        let n = n
+        @inline(__always)
+        func dot8(_ a: UnsafeBufferPointer<Int8>, _ k: Int, _ h: UInt64, _ width: Int = 8) -> Int32 {
+            var sum: Int32 = 0
+            for offset in 0..<width {
+                sum &+= Int32(a[k + offset]) &* Int32(Int8(truncatingIfNeeded: h >> (8 * UInt64(offset))))
+            }
+            return sum
+        }
+        return rowA.withUnsafeBufferPointer { a in
+            var sum: Int32 = 0
+            var k = 0
+            // Four blocks at a time: their hash chains are independent, so the processor overlaps them.
+            while k + 32 <= n {
+                let h0 = generator.block(.b, t: t, row: j, col: k)
+                let h1 = generator.block(.b, t: t, row: j, col: k + 8)
+                let h2 = generator.block(.b, t: t, row: j, col: k + 16)
+                let h3 = generator.block(.b, t: t, row: j, col: k + 24)
+                sum &+= dot8(a, k, h0) &+ dot8(a, k + 8, h1) &+ dot8(a, k + 16, h2) &+ dot8(a, k + 24, h3)
+                k += 32
+            }
+            while k < n {
+                sum &+= dot8(a, k, generator.block(.b, t: t, row: j, col: k), min(8, n - k))
+                k += 8
+            }
+            return sum
+        }
+    }
+
+    /// The entries C_t[i][j] for several columns j, given row i of A_t.
+    public func entries(t: Int, columns: [Int], rowA: [Int8]) -> [Int32] {
+        columns.map { entry(t: t, j: $0, rowA: rowA) }
     }
 
     /// Σ a[k]·b[k] in exact int32 arithmetic.

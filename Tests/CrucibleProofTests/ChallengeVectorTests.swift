@@ -71,4 +71,16 @@ import Testing
         }
         #expect(throws: CrucibleError.self) { try ChallengeGenerator(seed: Data(count: 31)) }
     }
+
+    @Test(arguments: [20, 24, 33])
+    func theVerifiersEntriesAreTheProductsEntries(n: Int) throws {
+        let challenge = try GPUChallenge(seed: Data(repeating: 5, count: 32), n: n, m: 2)
+        let product = CPUChallengeSolver.product(challenge, t: 1)
+        let columns = [0, n - 1, 3, n / 2, 3]
+        for i in [0, 9, n - 1] {
+            let rowA = challenge.generator.row(.a, t: 1, row: i, n: n)
+            #expect(challenge.entries(t: 1, columns: columns, rowA: rowA) == columns.map { product[i][$0] })
+            #expect(columns.map { challenge.entry(t: 1, j: $0, rowA: rowA) } == columns.map { product[i][$0] })
+        }
+    }
 }
