@@ -40,10 +40,10 @@ enum DevnetSummary {
         }
         out.append("\nWho ran what")
         out.append(indent(TextTable.render(
-            header: ["NODE", "OPERATOR", "ASK CRU/CORE-H", "PRIMARY RUNS", "REPLICA RUNS", "EARNED NOW", "EARNED ALL TIME"],
+            header: ["NODE", "OPERATOR", "PROOF", "ASK CRU/CORE-H", "PRIMARY RUNS", "REPLICA RUNS", "EARNED NOW", "EARNED ALL TIME"],
             rows: nodes.sorted { name($0.id) < name($1.id) }.map { node in
                 [
-                    name(node.id), name(node.operatorAddress), Amount.format(node.askMicroPerCpuCoreHour),
+                    name(node.id), name(node.operatorAddress), ProofFormat.describe(node.proof), Amount.format(node.askMicroPerCpuCoreHour),
                     "\(primaries[node.id] ?? 0)", "\(replicas[node.id] ?? 0)", Amount.format(earned[node.id] ?? 0), Amount.format(node.earnedMicro),
                 ]
             }

@@ -16,15 +16,16 @@ struct NetworkCommand: AsyncParsableCommand {
         let summary = try await coordinator.network()
         let nodes = try await coordinator.nodes()
         print("coordinator \(summary.coordinator), log head \(summary.logHead)")
-        print("nodes: \(summary.nodesRegistered) registered, \(summary.nodesOnline) online, \(summary.gpusRegistered) GPUs")
+        print("nodes: \(summary.nodesRegistered) registered, \(summary.nodesOnline) online, \(summary.nodesProven) proven; \(summary.gpusRegistered) GPUs, \(summary.gpusProven) proven")
+        print("proof of GPU: \(ProofFormat.tops(summary.provenTops)) INT8 TOPS proven; challenges \(summary.challengesPassed) passed, \(summary.challengesFailed) failed")
         print("jobs: \(summary.jobsTotal) total, \(summary.jobsOpen) open, \(summary.jobsSettled) settled, \(summary.jobsCancelled) cancelled")
         print("token: supply \(Amount.format(summary.supplyMicro)) CRU, escrow \(Amount.format(summary.escrowMicro)), burned \(Amount.format(summary.burnedMicro)), fee \(Double(summary.feeBps) / 100)%")
         let rows = nodes.map { node in
             [
-                Address.short(node.id), node.online ? "online" : "offline", node.hardware, Address.short(node.operatorAddress),
+                Address.short(node.id), node.online ? "online" : "offline", node.hardware, ProofFormat.describe(node.proof), Address.short(node.operatorAddress),
                 Amount.format(node.askMicroPerCpuCoreHour), "\(node.runsActive)", "\(node.runsDone)", Amount.format(node.earnedMicro),
             ]
         }
-        print(TextTable.render(header: ["NODE", "STATUS", "HARDWARE", "OPERATOR", "ASK CRU/CORE-H", "ACTIVE", "DONE", "EARNED CRU"], rows: rows))
+        print(TextTable.render(header: ["NODE", "STATUS", "HARDWARE", "PROOF", "OPERATOR", "ASK CRU/CORE-H", "ACTIVE", "DONE", "EARNED CRU"], rows: rows))
     }
 }
