@@ -1,5 +1,6 @@
 import CrucibleCore
 import CrucibleLedger
+import CrucibleProof
 import CrucibleStore
 import Foundation
 
@@ -20,6 +21,8 @@ public enum Auditor {
         public var burnedMicro: Int64
         public var balancesMicro: Int64
         public var escrowMicro: Int64
+        /// Challenge verdicts rechecked from their revealed seeds and openings (an audit of the database only).
+        public var challengesRechecked = 0
 
         public var supplyMicro: Int64 { genesisMicro + mintedMicro - burnedMicro }
     }
@@ -112,7 +115,9 @@ public enum Auditor {
             throw fail("the stored state differs from the log's replay:\n  " + differences.prefix(10).joined(separator: "\n  ")
                 + (differences.count > 10 ? "\n  … and \(differences.count - 10) more" : ""))
         }
-        return try replay.report()
+        var report = try replay.report()
+        report.challengesRechecked = try await recheckChallenges(replay.state, store: store)
+        return report
     }
 
     /// What an auditor without the database can fetch from a coordinator: pages of the public log with their
@@ -169,6 +174,24 @@ public enum Auditor {
 
     static func fail(_ message: String) -> CrucibleError { CrucibleError(.auditFailed, message) }
 
+    /// Every judged challenge, rechecked: its seeds against their digests (done by the replay), its timing from the
+    /// logged times, its spot checks recomputed from the revealed seeds on the stored openings.
+    static func recheckChallenges(_ state: NetworkState, store: CrucibleStore) async throws -> Int {
+        var rechecked = 0
+        for id in state.challenges.keys.sorted(by: Scheduler.challengeOrder) {
+            guard let record = state.challenges[id], record.verdict != nil else { continue }
+            var openings: [[RowOpening]]?
+            if let digest = record.openingsSha256, let blob = try await store.blob(sha256: digest) {
+                openings = try? JSONDecoder().decode([[RowOpening]].self, from: blob)
+            }
+            if let problem = ChallengeJudge.recheck(record, openings: openings, policy: state.parameters.challenges) {
+                throw fail("challenge verdict does not hold: \(problem)")
+            }
+            rechecked += 1
+        }
+        return rechecked
+    }
+
     /// Row-by-row differences between two snapshots, each as a sentence naming table and key.
     static func compare(replayed: ProjectionSnapshot, stored: ProjectionSnapshot) -> [String] {
         var differences = [String]()
@@ -187,6 +210,7 @@ public enum Auditor {
         diff("escrows", replayed.escrows, stored.escrows) { $0.jobId }
         diff("ledger_totals", replayed.totals, stored.totals) { $0.name }
         diff("nodes", replayed.nodes, stored.nodes) { $0.id }
+        diff("node_proofs", replayed.nodeProofs, stored.nodeProofs) { $0.nodeId }
         diff("jobs", replayed.jobs, stored.jobs) { $0.id }
         diff("tasks", replayed.tasks, stored.tasks) { $0.id }
         diff("runs", replayed.runs, stored.runs) { $0.id }

@@ -72,6 +72,8 @@ struct AuditCommand: AsyncParsableCommand {
         ledger OK: genesis \(Amount.format(report.genesisMicro)) + minted \(Amount.format(report.mintedMicro)) \
         − burned \(Amount.format(report.burnedMicro)) = balances \(Amount.format(report.balancesMicro)) + escrow \(Amount.format(report.escrowMicro)) CRU
         state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match \(reference)
-        """
+        """ + (report.challengesRechecked > 0
+            ? "\nchallenges OK: \(report.challengesRechecked) proof-of-GPU verdicts rechecked from their revealed seeds, logged times and stored openings"
+            : "")
     }
 }

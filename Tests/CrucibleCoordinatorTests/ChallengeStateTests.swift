@@ -230,6 +230,38 @@ import Testing
         }
     }
 
+    @Test func theAuditRechecksEveryVerdictAndCatchesAForgedOne() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        let (record, solutions) = try issueAndStart(&state)
+        try state.apply(try commitment(record, solutions.map(\.root)), atMs: 12)
+        guard case .challengeQueried(_, let queries) = decide(state, atMs: 12, online: [node]) else { Issue.record("expected queries"); return }
+        try state.apply(.challengeQueried(challengeId: record.id, queries: queries), atMs: 12)
+        try state.apply(.envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: record.id, openingsSha256: Digest.sha256Hex("o")), kind: .openChallenge, by: node)), atMs: 13)
+        let honest = zip(solutions, queries).map { solution, list in list.map { solution.open(t: $0.t, i: $0.i) } }
+        var generator = SystemRandomNumberGenerator()
+        let verdict = ChallengeJudge.judge(honest, of: try state.challenge(record.id), seeds: seeds.seeds(for: record.issue), entriesPerRow: 4, using: &generator)
+
+        // The honest verdict holds on recheck; a coordinator that failed the honest node, or passed forged rows, is caught.
+        var judged = state
+        try judged.apply(.challengeJudged(verdict), atMs: 13)
+        #expect(ChallengeJudge.recheck(try judged.challenge(record.id), openings: honest, policy: policy) == nil)
+        var unfair = verdict
+        unfair.passed = false
+        unfair.reason = "made up"
+        var framed = state
+        try framed.apply(.challengeJudged(unfair), atMs: 13)
+        #expect(ChallengeJudge.recheck(try framed.challenge(record.id), openings: honest, policy: policy)?.contains("every recomputed entry matches") == true)
+        var forged = honest
+        forged[0][0].row[verdict.checks[0][0].columns[0]] &+= 1
+        #expect(ChallengeJudge.recheck(try judged.challenge(record.id), openings: forged, policy: policy) != nil)
+        var inflated = verdict
+        inflated.deviceTops = [inflated.deviceTops[0] * 2]
+        var boasted = state
+        try boasted.apply(.challengeJudged(inflated), atMs: 13)
+        #expect(ChallengeJudge.recheck(try boasted.challenge(record.id), openings: honest, policy: policy)?.contains("TOPS") == true)
+    }
+
     @Test func provenIdleNodesAreRechallengedWhenDueAndFailedOnesAfterTheRetryWait() throws {
         var state = try genesis()
         try register(node, in: &state)
