@@ -37,6 +37,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CrucibleProof", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
+        // The challenge generator and row hash in C, shared with the CUDA backend's kernels.
+        .target(name: "CChallengeKernels"),
         .target(name: "CrucibleMarket", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleLedger", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleSim", dependencies: ["CrucibleCore", "CrucibleProof"], swiftSettings: strictSettings),
@@ -102,7 +104,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
-        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore"], exclude: ["challenge-vectors.json"]),
+        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore", "CChallengeKernels"], exclude: ["challenge-vectors.json"]),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
         .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore"]),
         .testTarget(name: "CrucibleLedgerTests", dependencies: ["CrucibleLedger", "CrucibleCore"]),

@@ -1,0 +1,43 @@
+import CChallengeKernels
+import CrucibleCore
+import CrucibleProof
+import Foundation
+import Testing
+
+/// The C generator and row hash that the CUDA kernels are built from reproduce the checked-in vectors and agree
+/// with the Swift implementation, so the GPU runs code that was checked on this machine.
+@Suite struct SharedKernelTests {
+    func vectors() throws -> ChallengeVectorTests.Vectors {
+        try JSONDecoder().decode(ChallengeVectorTests.Vectors.self, from: Data(contentsOf: ChallengeVectorTests.file))
+    }
+
+    func cHash(_ row: [Int32]) -> String {
+        var out = [UInt8](repeating: 0, count: 32)
+        row.withUnsafeBufferPointer { crucible_kernels_row_hash($0.baseAddress, Int64(row.count), &out) }
+        return Data(out).hexString
+    }
+
+    @Test func theCGeneratorReproducesTheVectors() throws {
+        let vectors = try vectors()
+        let seed = [UInt8](Data(hexString: vectors.seed)!)
+        for entry in vectors.entries {
+            let value = crucible_kernels_entry(seed, entry.matrix == "A" ? 0 : 1, UInt64(entry.t), UInt64(entry.row), UInt64(entry.col))
+            #expect(value == entry.value, "\(entry)")
+        }
+    }
+
+    @Test func theCRowHashReproducesTheVectorsAndSwiftsHash() throws {
+        let vectors = try vectors()
+        let challenge = try GPUChallenge(seed: Data(hexString: vectors.seed)!, n: vectors.n, m: vectors.m)
+        let rows = CPUChallengeSolver.solve(challenge).rows
+        for expected in vectors.rowHashes {
+            #expect(cHash(rows[challenge.leafIndex(t: expected.t, i: expected.i)]) == expected.sha256)
+        }
+        // Every tail length, including those whose padding spills into a second block.
+        var generator = SplitMix64(seed: 11)
+        for length in [1, 13, 14, 15, 16, 17, 29, 30, 31, 32, 100, 4_096] {
+            let row = (0..<length).map { _ in Int32.random(in: Int32.min...Int32.max, using: &generator) }
+            #expect(cHash(row) == GPUChallenge.rowHash(row).hexString, "length \(length)")
+        }
+    }
+}
