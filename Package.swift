@@ -89,6 +89,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            // The challenge worker and its CUDA kernels; CChallengeKernels compiles the same challenge_kernels.h.
+            resources: [.copy("Resources")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -9,3 +9,17 @@ int8_t crucible_kernels_entry(const uint8_t seed[32], uint64_t matrix, uint64_t 
 void crucible_kernels_row_hash(const int32_t *row, int64_t n, uint8_t out[32]) {
     crucible_sha256_row(row, n, out);
 }
+
+void crucible_kernels_merkle_root(const uint8_t *rowHashes, int64_t count, uint8_t *scratch, uint8_t out[32]) {
+    uint8_t *current = scratch, *next = scratch + count * 32;
+    for (int64_t i = 0; i < count; i++) crucible_merkle_parent(rowHashes, count, i, 1, current + i * 32);
+    while (count > 1) {
+        int64_t parents = (count + 1) / 2;
+        for (int64_t i = 0; i < parents; i++) crucible_merkle_parent(current, count, i, 0, next + i * 32);
+        uint8_t *swap = current;
+        current = next;
+        next = swap;
+        count = parents;
+    }
+    for (int b = 0; b < 32; b++) out[b] = current[b];
+}

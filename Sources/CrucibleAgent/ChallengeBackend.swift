@@ -5,7 +5,7 @@ import Foundation
 /// A committed challenge on one device: the root, and any row with its Merkle path on demand.
 public protocol ChallengeProof: Sendable {
     var root: Data { get }
-    func open(t: Int, i: Int) -> RowOpening
+    func open(t: Int, i: Int) async throws -> RowOpening
 }
 
 /// Computes a proof-of-GPU challenge on some device and commits to its rows. Every backend reproduces the same
@@ -14,8 +14,8 @@ public protocol ChallengeProof: Sendable {
 public protocol ChallengeBackend: Sendable {
     /// For people: which device and how.
     var name: String { get }
-    /// Proves `challenge`; throws `CancellationError` soon after the task is cancelled.
-    func commit(_ challenge: GPUChallenge) async throws -> any ChallengeProof
+    /// Proves `challenge` on device `device` (the GPU's index; 0 for the CPU); throws soon after the task is cancelled.
+    func commit(_ challenge: GPUChallenge, device: Int) async throws -> any ChallengeProof
 }
 
 extension CPUChallengeSolver.Commitment: ChallengeProof {}
@@ -30,7 +30,7 @@ public struct CPUChallengeBackend: ChallengeBackend {
 
     public var name: String { "CPU (Swift, \(cores) cores)" }
 
-    public func commit(_ challenge: GPUChallenge) async throws -> any ChallengeProof {
+    public func commit(_ challenge: GPUChallenge, device: Int) async throws -> any ChallengeProof {
         try await CPUChallengeSolver.commit(challenge, cores: cores)
     }
 }

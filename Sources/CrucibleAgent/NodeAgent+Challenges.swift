@@ -23,10 +23,17 @@ extension NodeAgent {
             logger.info("proving hardware", metadata: [
                 "challenge": "\(id)", "devices": "\(challenges.count)", "backend": "\(backend.name)", "budgetMs": "\(work.remainingMs)",
             ])
+            let indices = work.devices.map(\.index)
+            // Every device at once, as the coordinator times them together.
             let solving = Task {
-                var proofs = [any ChallengeProof]()
-                for challenge in challenges { proofs.append(try await backend.commit(challenge)) }
-                return proofs
+                try await withThrowingTaskGroup(of: (Int, any ChallengeProof).self) { group in
+                    for (position, challenge) in challenges.enumerated() {
+                        group.addTask { (position, try await backend.commit(challenge, device: indices[position])) }
+                    }
+                    var proofs = [Int: any ChallengeProof]()
+                    for try await (position, proof) in group { proofs[position] = proof }
+                    return challenges.indices.map { proofs[$0]! }
+                }
             }
             let timer = Task {
                 try await Task.sleep(for: .milliseconds(work.remainingMs))
@@ -36,9 +43,12 @@ extension NodeAgent {
             do {
                 proofs = try await solving.value
                 timer.cancel()
-            } catch is CancellationError {
-                recordChallenge(id, "given up: the devices could not finish within \(work.remainingMs) ms")
-                return
+            } catch {
+                if solving.isCancelled {
+                    recordChallenge(id, "given up: the devices could not finish within \(work.remainingMs) ms")
+                    return
+                }
+                throw error
             }
             let committed = try await client.commitChallenge(
                 ChallengeCommitment(challengeId: id, roots: proofs.map(\.root.hexString)), by: configuration.nodeKey
@@ -47,7 +57,12 @@ extension NodeAgent {
                 recordChallenge(id, "\(committed.state.rawValue)\(committed.failure.map { ": \($0)" } ?? "")")
                 return
             }
-            let openings = zip(proofs, committed.queries).map { proof, queries in queries.map { proof.open(t: $0.t, i: $0.i) } }
+            var openings = [[RowOpening]]()
+            for (proof, queries) in zip(proofs, committed.queries) {
+                var opened = [RowOpening]()
+                for query in queries { opened.append(try await proof.open(t: query.t, i: query.i)) }
+                openings.append(opened)
+            }
             let judged = try await client.openChallenge(id, openings: try JSONEncoder().encode(openings), by: configuration.nodeKey)
             let tops = judged.devices.compactMap(\.achievedTops).map { String(format: "%.4g", $0) }.joined(separator: ", ")
             recordChallenge(id, "\(judged.state.rawValue)\(judged.failure.map { ": \($0)" } ?? "") (TOPS: \(tops))")

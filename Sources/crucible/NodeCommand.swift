@@ -32,10 +32,39 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Region label shown to requesters.")
         var region: String = "local"
 
+        @Option(help: "What answers proof-of-GPU challenges: auto (the CUDA worker when GPUs are found and it runs, else the CPU solver), cpu, cuda, or numpy (the worker's CPU engine).")
+        var challengeEngine: String = "auto"
+
         @Option(help: .hidden)
         var parentPid: Int32?
 
         @OptionGroup var logging: LoggingOptions
+
+        /// The challenge backend for this machine. A GPU the CUDA worker cannot drive is left to the CPU solver, which
+        /// will not meet a GPU's deadline: the node is then honestly not proven, and the log says why.
+        static func challengeBackend(_ engine: String, hardware: HardwareProfile, logger: Logger) async throws -> any ChallengeBackend {
+            switch engine {
+            case "cpu":
+                return CPUChallengeBackend()
+            case "cuda", "numpy":
+                let worker = WorkerChallengeBackend(engine: engine == "cuda" ? "cuda" : "cpu")
+                if case .failure(let error) = await worker.probe() { throw ValidationError("--challenge-engine \(engine): \(error.message)") }
+                return worker
+            case "auto":
+                guard !hardware.gpus.isEmpty else { return CPUChallengeBackend() }
+                let worker = WorkerChallengeBackend(engine: "cuda")
+                switch await worker.probe() {
+                case .success(let device):
+                    logger.info("challenges answered by the CUDA worker", metadata: ["device": "\(device)"])
+                    return worker
+                case .failure(let error):
+                    logger.warning("the CUDA challenge worker cannot run; GPU challenges will be answered on the CPU and fail", metadata: ["reason": "\(error.message)"])
+                    return CPUChallengeBackend()
+                }
+            default:
+                throw ValidationError("--challenge-engine must be auto, cpu, cuda or numpy")
+            }
+        }
 
         func run() async throws {
             try logging.bootstrap()
@@ -48,10 +77,11 @@ struct NodeCommand: AsyncParsableCommand {
             }
             let hardware = HardwareDiscovery.discover()
             logger.info("hardware", metadata: ["summary": "\(hardware.summary)", "cpu": "\(hardware.cpuModel)", "memoryMiB": "\(hardware.memoryMiB)"])
+            let backend = try await Self.challengeBackend(challengeEngine, hardware: hardware, logger: logger)
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
-                    hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region
+                    hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend
                 ),
                 logger: logger
             )

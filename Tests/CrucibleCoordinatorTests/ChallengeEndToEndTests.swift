@@ -119,3 +119,34 @@ import Testing
         await network.stop()
     }
 }
+
+/// The challenge worker script the CUDA backend runs, driven through its CPU engine (NumPy): the same protocol,
+/// Merkle tree and openings, checked against the Swift solver and then through a real agent.
+@Suite struct ChallengeWorkerTests {
+    @Test func theWorkersCommitmentAndOpeningsAreTheSolvers() async throws {
+        let backend = WorkerChallengeBackend(engine: "cpu")
+        #expect(try await backend.probe().get().contains("cpu"))
+        let challenge = try GPUChallenge(seed: Data((0..<32).map { UInt8($0 * 7 + 3) }), n: 24, m: 3)
+        let reference = CPUChallengeSolver.solve(challenge)
+        let proof = try await backend.commit(challenge, device: 0)
+        #expect(proof.root == reference.root)
+        for (t, i) in [(0, 0), (2, 23), (1, 7)] {
+            #expect(try await proof.open(t: t, i: i) == reference.open(t: t, i: i))
+        }
+        // A bad request is answered with an error, not a hang.
+        await #expect(throws: CrucibleError.self) { _ = try await proof.open(t: 3, i: 0) }
+    }
+
+    @Test func anAgentProvesItselfThroughTheWorker() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA, challengeBackend: WorkerChallengeBackend(engine: "cpu"))
+        let nodeId = await agent.nodeId
+        try await withAgents([agent]) {
+            try await waitUntil("the node is proven") {
+                try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven
+            }
+        }
+        #expect(await agent.lastChallengeState?.hasPrefix("passed") == true)
+        await network.stop()
+    }
+}

@@ -92,7 +92,8 @@ final class TestNetwork: Sendable {
     /// An in-process node agent with a real key, real HTTP and real child processes.
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
-        hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test")
+        hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
+        challengeBackend: any ChallengeBackend = CPUChallengeBackend()
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -101,7 +102,7 @@ final class TestNetwork: Sendable {
                 coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
-                pollWaitMs: 1_000, heartbeatIntervalMs: 300
+                pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend
             ),
             logger: logger
         )

@@ -40,4 +40,17 @@ import Testing
             #expect(cHash(row) == GPUChallenge.rowHash(row).hexString, "length \(length)")
         }
     }
+
+    @Test func theCMerkleLevelsGiveTheSameRootAsMerkleTree() throws {
+        var generator = SplitMix64(seed: 5)
+        for count in [1, 2, 3, 7, 64, 100] {
+            let hashes = (0..<count).map { _ in Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+            var flat = [UInt8]()
+            for hash in hashes { flat += hash }
+            var scratch = [UInt8](repeating: 0, count: 2 * count * 32)
+            var root = [UInt8](repeating: 0, count: 32)
+            crucible_kernels_merkle_root(flat, Int64(count), &scratch, &root)
+            #expect(Data(root) == MerkleTree(leaves: hashes).root, "\(count) leaves")
+        }
+    }
 }
