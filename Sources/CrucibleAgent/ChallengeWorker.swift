@@ -5,13 +5,21 @@ import Foundation
 /// Answers challenges through the worker script shipped with the agent (`Resources/challenge_worker.py`): the
 /// `cuda` engine on an NVIDIA GPU (PyTorch, torch._int_mm, kernels built from the same C the tests check against
 /// the challenge vectors), or the `cpu` engine (NumPy), one worker process per device and challenge.
-public struct WorkerChallengeBackend: ChallengeBackend {
-    public var engine: String
-    public var python: String
+public final class WorkerChallengeBackend: ChallengeBackend, @unchecked Sendable {
+    public let engine: String
+    public let python: String
+    /// A started worker per device, ready for the next challenge: starting one (Python, PyTorch, the CUDA
+    /// context) takes seconds that must not count against a challenge's deadline.
+    private var warm: [Int: ChallengeWorkerProcess] = [:]
+    private let lock = NSLock()
 
     public init(engine: String, python: String = "python3") {
         self.engine = engine
         self.python = python
+    }
+
+    deinit {
+        for worker in warm.values { worker.stop() }
     }
 
     public var name: String { "\(engine) worker (\(Self.scriptURL?.lastPathComponent ?? "missing script"))" }
@@ -20,12 +28,18 @@ public struct WorkerChallengeBackend: ChallengeBackend {
         Bundle.module.url(forResource: "challenge_worker", withExtension: "py", subdirectory: "Resources")
     }
 
-    /// Starts a worker and asks it what it runs on; nil with the reason when the engine cannot run here.
+    /// Starts a worker for `device` and asks it what it runs on; the worker then stays warm for the first challenge.
     public func probe(device: Int = 0) async -> Result<String, CrucibleError> {
         do {
             let worker = try ChallengeWorkerProcess(python: python, engine: engine, device: device)
-            defer { worker.stop() }
-            let hello = try await worker.request(["op": "hello"])
+            let hello: [String: Any]
+            do {
+                hello = try await worker.request(["op": "hello"])
+            } catch {
+                worker.stop()
+                throw error
+            }
+            park(worker, device: device)
             return .success("\(hello["engine"] as? String ?? engine) on \(hello["device"] as? String ?? "?")")
         } catch let error as CrucibleError {
             return .failure(error)
@@ -34,8 +48,15 @@ public struct WorkerChallengeBackend: ChallengeBackend {
         }
     }
 
+    /// Starts a worker for each device ahead of the challenges.
+    public func prewarm(devices: [Int]) {
+        for device in devices { _ = try? takeOrStart(device: device).map { park($0, device: device) } }
+    }
+
     public func commit(_ challenge: GPUChallenge, device: Int) async throws -> any ChallengeProof {
-        let worker = try ChallengeWorkerProcess(python: python, engine: engine, device: device)
+        let worker = try takeOrStart(device: device) ?? ChallengeWorkerProcess(python: python, engine: engine, device: device)
+        // The next challenge finds a worker ready.
+        if let next = try? ChallengeWorkerProcess(python: python, engine: engine, device: device) { park(next, device: device) }
         do {
             let reply = try await worker.request(["op": "commit", "seed": challenge.seed.hexString, "n": challenge.n, "m": challenge.m])
             guard let hex = reply["root"] as? String, let root = Data(hexString: hex), root.count == 32 else {
@@ -46,6 +67,20 @@ public struct WorkerChallengeBackend: ChallengeBackend {
             worker.stop()
             throw error
         }
+    }
+
+    private func takeOrStart(device: Int) throws -> ChallengeWorkerProcess? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let worker = warm.removeValue(forKey: device), worker.isRunning { return worker }
+        return try ChallengeWorkerProcess(python: python, engine: engine, device: device)
+    }
+
+    private func park(_ worker: ChallengeWorkerProcess, device: Int) {
+        lock.lock()
+        let previous = warm.updateValue(worker, forKey: device)
+        lock.unlock()
+        previous?.stop()
     }
 }
 
@@ -94,6 +129,8 @@ final class ChallengeWorkerProcess: @unchecked Sendable {
             throw CrucibleError(.unavailable, "cannot start \(python): \(error)")
         }
     }
+
+    var isRunning: Bool { process.isRunning }
 
     func stop() {
         if process.isRunning { process.terminate() }

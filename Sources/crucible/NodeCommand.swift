@@ -56,6 +56,7 @@ struct NodeCommand: AsyncParsableCommand {
                 switch await worker.probe() {
                 case .success(let device):
                     logger.info("challenges answered by the CUDA worker", metadata: ["device": "\(device)"])
+                    worker.prewarm(devices: hardware.gpus.map(\.index))
                     return worker
                 case .failure(let error):
                     logger.warning("the CUDA challenge worker cannot run; GPU challenges will be answered on the CPU and fail", metadata: ["reason": "\(error.message)"])

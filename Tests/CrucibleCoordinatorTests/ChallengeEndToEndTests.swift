@@ -142,8 +142,9 @@ import Testing
         let agent = network.agent(operatorKey: network.operatorA, challengeBackend: WorkerChallengeBackend(engine: "cpu"))
         let nodeId = await agent.nodeId
         try await withAgents([agent]) {
-            try await waitUntil("the node is proven") {
-                try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven
+            try await waitUntil("the node is proven and the agent has the verdict") {
+                guard await agent.lastChallengeState != nil else { return false }
+                return try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven
             }
         }
         #expect(await agent.lastChallengeState?.hasPrefix("passed") == true)

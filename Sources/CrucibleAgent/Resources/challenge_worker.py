@@ -74,6 +74,10 @@ class CPUEngine:
     def row(self, words, t, i, n):
         return [int(v) for v in self.product(words, t, n)[i]]
 
+    @staticmethod
+    def node(level, index):
+        return level[index]
+
     def merkle_levels(self, row_hashes):
         levels = [[hashlib.sha256(b"\x00" + bytes(h)).digest() for h in row_hashes]]
         while len(levels[-1]) > 1:
@@ -121,12 +125,17 @@ class CUDAEngine:
         return [int(v) for v in torch.round(b_columns @ a).to(torch.int64).cpu().tolist()]
 
     def merkle_levels(self, row_hashes):
+        # The levels stay on the GPU; openings copy out the few hashes they need.
         level = self.kernels.merkle_level(row_hashes, True)
         levels = [level]
         while level.size(0) > 1:
             level = self.kernels.merkle_level(level, False)
             levels.append(level)
-        return [[bytes(h) for h in lv.cpu().numpy()] for lv in levels]
+        return levels
+
+    @staticmethod
+    def node(level, index):
+        return level[index].cpu().numpy().tobytes()
 
 
 class Worker:
@@ -151,7 +160,8 @@ class Worker:
         else:
             all_hashes = [row for product in hashes for row in product]
         self.levels = self.engine.merkle_levels(all_hashes)
-        return {"root": self.levels[-1][0].hex(), "ms": (time.perf_counter() - started) * 1000}
+        root = self.engine.node(self.levels[-1], 0)
+        return {"root": root.hex(), "ms": (time.perf_counter() - started) * 1000}
 
     def open(self, request):
         if self.levels is None:
@@ -163,7 +173,7 @@ class Worker:
         for level in self.levels[:-1]:
             sibling = position ^ 1
             if sibling < len(level):
-                steps.append({"sibling": base64.b64encode(level[sibling]).decode(), "isLeft": sibling < position})
+                steps.append({"sibling": base64.b64encode(self.engine.node(level, sibling)).decode(), "isLeft": sibling < position})
             position //= 2
         return {"t": t, "i": i, "row": self.engine.row(self.words, t, i, self.n), "proof": {"steps": steps}}
 
