@@ -25,10 +25,7 @@ struct NodeBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let hardware = HardwareDiscovery.discover()
-        for gpu in hardware.gpus {
-            let peak = gpu.model.flatMap(GPUCatalog.model(id:)).map { "catalog peak \($0.denseInt8Tops) INT8 TOPS" } ?? "not in the catalog: unverified"
-            print("GPU \(gpu.index) \(gpu.name) (\(peak)): not benchmarked — this build answers challenges with the CPU solver only")
-        }
+        if !hardware.gpus.isEmpty { try await benchGPUs(hardware) }
         let challenge = try GPUChallenge.fresh(n: n, m: m)
         let solveStart = ContinuousClock.now
         let solution = try await CPUChallengeSolver.commit(challenge)
@@ -66,6 +63,37 @@ struct NodeBenchCommand: AsyncParsableCommand {
         if failures > 0 { throw ExitCode.failure }
     }
 
+
+    /// Each GPU through the CUDA worker, at the size the network would challenge its model with.
+    private func benchGPUs(_ hardware: HardwareProfile) async throws {
+        let worker = WorkerChallengeBackend(engine: "cuda")
+        if case .failure(let error) = await worker.probe(device: hardware.gpus[0].index) {
+            print("GPUs: not benchmarked — the CUDA challenge worker cannot run here: \(error.message)")
+            return
+        }
+        let policy = ChallengePolicy()
+        var generator = SystemRandomNumberGenerator()
+        for gpu in hardware.gpus {
+            guard let model = gpu.model.flatMap(GPUCatalog.model(id:)) else {
+                print("GPU \(gpu.index) \(gpu.name): not in the catalog, so never challenged (unverified)")
+                continue
+            }
+            let size = policy.size(claimedTops: model.denseInt8Tops, kind: .gpu)
+            let challenge = try GPUChallenge.fresh(n: size.n, m: size.m)
+            let started = ContinuousClock.now
+            let proof = try await worker.commit(challenge, device: gpu.index)
+            let seconds = (ContinuousClock.now - started).totalSeconds
+            let tops = ChallengeTiming.operations(challenge) / seconds / 1e12
+            var failures = 0
+            for query in ChallengeVerifier.queries(for: challenge, count: policy.openings, using: &generator) {
+                let opening = try await proof.open(t: query.t, i: query.i)
+                if ChallengeVerifier.check(opening, for: query, of: challenge, root: proof.root, entriesPerRow: policy.entriesPerRow, using: &generator) != nil {
+                    failures += 1
+                }
+            }
+            print("GPU \(gpu.index) \(gpu.name): \(size.m) products of \(size.n)×\(size.n) int8 in \(format(seconds)) s = \(format(tops)) INT8 TOPS, \(format(tops / model.denseInt8Tops * 100))% of the catalog's \(model.denseInt8Tops) (floor \(Double(policy.floorBps) / 100)%); \(failures == 0 ? "\(policy.openings) openings verified" : "\(failures) openings FAILED")")
+        }
+    }
 
     private func format(_ value: Double) -> String { String(format: "%.3f", value) }
 }
