@@ -36,8 +36,9 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
-        .target(name: "CrucibleProof", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
-        // The challenge generator and row hash in C, shared with the CUDA backend's kernels.
+        .target(name: "CrucibleProof", dependencies: ["CrucibleCore", "CChallengeKernels"], swiftSettings: strictSettings),
+        // The challenge generator, row hash and Merkle levels in C, shared with the CUDA backend's kernels, and the
+        // CPU solver's vector int8 products.
         .target(name: "CChallengeKernels"),
         .target(name: "CrucibleMarket", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleLedger", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),

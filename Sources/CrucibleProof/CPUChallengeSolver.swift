@@ -1,3 +1,4 @@
+import CChallengeKernels
 import CrucibleCore
 import Foundation
 
@@ -40,8 +41,9 @@ public enum CPUChallengeSolver {
         return Solution(challenge: challenge, rows: rows, tree: MerkleTree(leaves: rows.map(GPUChallenge.rowHash)))
     }
 
-    /// Computes and commits on all cores, one band of rows per core; throws `CancellationError` soon after the
-    /// task is cancelled (an agent gives up at the deadline rather than grind on).
+    /// Computes and commits on all cores, one band of rows per core, with the widest int8 instructions this
+    /// processor has (`CChallengeKernels/cpu_int8.c`); throws `CancellationError` soon after the task is cancelled
+    /// (an agent gives up at the deadline rather than grind on).
     public static func commit(_ challenge: GPUChallenge, cores: Int = ProcessInfo.processInfo.activeProcessorCount) async throws -> Commitment {
         let n = challenge.n
         let bands = max(1, min(cores, n))
@@ -51,15 +53,22 @@ public enum CPUChallengeSolver {
         for t in 0..<challenge.m {
             try Task.checkCancellation()
             let columns = Self.columns(challenge, t: t)
+            let sums = Self.columnSums(columns, n: n)
             let hashes = try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
                 for start in stride(from: 0, to: n, by: bandRows) {
                     group.addTask {
                         var band = [Data]()
                         band.reserveCapacity(bandRows)
-                        for i in start..<min(start + bandRows, n) {
-                            if i & 15 == 0 { try Task.checkCancellation() }
-                            let a = challenge.generator.row(.a, t: t, row: i, n: n)
-                            band.append(GPUChallenge.rowHash(productRow(a, columns: columns, n: n)))
+                        var i = start
+                        while i < min(start + bandRows, n) {
+                            try Task.checkCancellation()
+                            let count = min(Self.rowsPerCall, min(start + bandRows, n) - i)
+                            var rowsA = [Int8]()
+                            rowsA.reserveCapacity(count * n)
+                            for row in i..<(i + count) { rowsA.append(contentsOf: challenge.generator.row(.a, t: t, row: row, n: n)) }
+                            let products = Self.productRows(rowsA, count: count, columns: columns, sums: sums, n: n)
+                            for r in 0..<count { band.append(GPUChallenge.rowHash(Array(products[(r * n)..<((r + 1) * n)]))) }
+                            i += count
                         }
                         return (start, band)
                     }
@@ -73,13 +82,20 @@ public enum CPUChallengeSolver {
         return Commitment(challenge: challenge, tree: MerkleTree(leaves: leaves))
     }
 
+    /// Rows computed per call into the vector kernel: enough to amortize the call, few enough to stay in cache.
+    static let rowsPerCall = 8
+
+    /// The vector path this machine's products take, and one core's peak int8 multiply-add rate on it.
+    public static var vectorPath: String { String(cString: crucible_cpu_int8_path()) }
+    public static func peakMultiplyAddsPerCore() -> Double { crucible_cpu_int8_peak_per_core() }
+
     /// C_t = A_t · B_t: entry (i, j) is the dot product of row i of A and column j of B, both generated as
     /// contiguous int8 arrays.
     public static func product(_ challenge: GPUChallenge, t: Int) -> [[Int32]] {
+        let n = challenge.n
         let columns = Self.columns(challenge, t: t)
-        return (0..<challenge.n).map { i in
-            productRow(challenge.generator.row(.a, t: t, row: i, n: challenge.n), columns: columns, n: challenge.n)
-        }
+        let sums = columnSums(columns, n: n)
+        return (0..<n).map { i in productRows(challenge.generator.row(.a, t: t, row: i, n: n), count: 1, columns: columns, sums: sums, n: n) }
     }
 
     /// The columns of B_t, column j at offset j·n.
@@ -91,20 +107,29 @@ public enum CPUChallengeSolver {
         return columns
     }
 
-    /// Row i of C_t from row i of A_t and the columns of B_t, in exact int32 arithmetic.
-    static func productRow(_ a: [Int8], columns: [Int8], n: Int) -> [Int32] {
-        [Int32](unsafeUninitializedCapacity: n) { row, count in
-            a.withUnsafeBufferPointer { a in
-                columns.withUnsafeBufferPointer { columns in
-                    for j in 0..<n {
-                        let column = columns.baseAddress! + j * n
-                        var sum: Int32 = 0
-                        for k in 0..<n { sum &+= Int32(a[k]) &* Int32(column[k]) }
-                        row[j] = sum
+    static func columnSums(_ columns: [Int8], n: Int) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: n) { sums, count in
+            columns.withUnsafeBufferPointer { crucible_cpu_column_sums($0.baseAddress, Int64(n), sums.baseAddress) }
+            count = n
+        }
+    }
+
+    /// `count` rows of C_t from those rows of A_t (flat) and the columns of B_t, in exact int32 arithmetic.
+    static func productRows(_ rowsA: [Int8], count: Int, columns: [Int8], sums: [Int32], n: Int) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: count * n) { out, written in
+            rowsA.withUnsafeBufferPointer { a in
+                columns.withUnsafeBufferPointer { b in
+                    sums.withUnsafeBufferPointer { s in
+                        crucible_cpu_product_rows(a.baseAddress, Int64(count), b.baseAddress, s.baseAddress, Int64(n), out.baseAddress)
                     }
                 }
             }
-            count = n
+            written = count * n
         }
+    }
+
+    /// Row i of C_t from row i of A_t and the columns of B_t, in exact int32 arithmetic.
+    static func productRow(_ a: [Int8], columns: [Int8], n: Int) -> [Int32] {
+        productRows(a, count: 1, columns: columns, sums: columnSums(columns, n: n), n: n)
     }
 }

@@ -53,6 +53,10 @@ struct NodeBenchCommand: AsyncParsableCommand {
         let verifyS = verifyRuns.sorted()[verifyRuns.count / 2]
         let tops = ChallengeTiming.operations(challenge) / solveS / 1e12
         print("CPU (\(hardware.cpuModel), \(hardware.cpuCores) cores): \(m) products of \(n)×\(n) int8 in \(format(solveS)) s = \(format(tops * 1000)) GOPS (int8, multiply and add counted apart)")
+        let peak = CPUChallengeSolver.peakMultiplyAddsPerCore() * 2 * Double(ProcessInfo.processInfo.activeProcessorCount)
+        if peak > 0 {
+            print("  \(CPUChallengeSolver.vectorPath) path; this machine's int8 peak on it \(format(peak / 1e9)) GOPS (measured, all cores): \(format(tops * 1e12 / peak * 100))% of peak")
+        }
         let claim = GPUCatalog.cpu.claimedInt8Tops(cpuCores: hardware.cpuCores)
         print("  against the catalog's cpu entry (\(format(claim * 1000)) GOPS for \(hardware.cpuCores) cores): \(format(tops / claim))×")
         print("prover: opened \(openings) rows in \(format(openS * 1000)) ms (each recomputed from the seed)")

@@ -70,8 +70,9 @@ import Testing
         #expect(job.tasks.flatMap(\.runs).allSatisfy { $0.nodeId == honestId })
         let spooferChallenge = try #require(await network.coordinator.state.challenges.values.first { $0.nodeId == spooferId })
         let verdict = try await network.client.challenge(spooferChallenge.id)
-        #expect(verdict.state == .failed && verdict.failure?.contains("no commitment before the deadline") == true)
-        #expect(await spoofer.lastChallengeState?.contains("given up") == true)
+        // Too slow either way: it gives up at the deadline, or commits in time at a fraction of the H100's floor.
+        let reason = try #require(verdict.failure)
+        #expect(verdict.state == .failed && (reason.contains("no commitment before the deadline") || reason.contains("below the floor")), "\(reason)")
         await network.stop()
     }
 

@@ -72,7 +72,7 @@ import Testing
         #expect(throws: CrucibleError.self) { try ChallengeGenerator(seed: Data(count: 31)) }
     }
 
-    @Test(arguments: [20, 24, 33])
+    @Test(arguments: [20, 24, 33, 64, 100, 130, 200])
     func theVerifiersEntriesAreTheProductsEntries(n: Int) throws {
         let challenge = try GPUChallenge(seed: Data(repeating: 5, count: 32), n: n, m: 2)
         let product = CPUChallengeSolver.product(challenge, t: 1)
