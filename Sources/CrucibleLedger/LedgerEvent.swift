@@ -13,6 +13,15 @@ public enum LedgerEvent: Sendable, Equatable {
     case burnFromEscrow(jobId: String, amountMicro: Int64)
     /// Returns what is left of a job's escrow to its payer and closes it.
     case releaseEscrow(jobId: String)
+    /// Moves tokens from an operator's balance into its stake, which backs the GPUs it lists.
+    case bond(operator: String, amountMicro: Int64)
+    /// Starts taking stake out: it stays slashable, and returns to the balance no earlier than `releaseMs`.
+    case unbond(operator: String, amountMicro: Int64, releaseMs: Int64)
+    /// Returns every unbonding amount whose release time has come by `atMs` to the operator's balance.
+    case withdraw(operator: String, atMs: Int64)
+    /// Takes `amountMicro` of an operator's stake (then of what it is unbonding) for a proven fault: `burnMicro`
+    /// of it is destroyed and the rest paid to `reporter`, whoever proved the fault.
+    case slash(operator: String, amountMicro: Int64, burnMicro: Int64, reporter: String?)
 
     public struct Allocation: Codable, Sendable, Equatable {
         public var address: String

@@ -11,6 +11,15 @@ public struct LedgerState: Sendable, Equatable {
 
     public private(set) var balances: [String: Int64] = [:]
     public private(set) var escrows: [String: Escrow] = [:]
+    /// Bonded stake per operator.
+    public private(set) var stakes: [String: Int64] = [:]
+    /// Stake on its way out, per operator, in the order it was unbonded.
+    public private(set) var unbonding: [String: [Unbonding]] = [:]
+
+    public struct Unbonding: Sendable, Equatable {
+        public var amountMicro: Int64
+        public var releaseMs: Int64
+    }
     public private(set) var genesisMicro: Int64 = 0
     public private(set) var mintedMicro: Int64 = 0
     public private(set) var burnedMicro: Int64 = 0
@@ -18,10 +27,16 @@ public struct LedgerState: Sendable, Equatable {
     /// Running sums, kept with every change so the conservation check after each event costs O(1).
     public private(set) var totalBalanceMicro: Int64 = 0
     public private(set) var totalEscrowMicro: Int64 = 0
+    public private(set) var totalStakeMicro: Int64 = 0
+    public private(set) var totalUnbondingMicro: Int64 = 0
 
     public init() {}
 
     public func balance(of address: String) -> Int64 { balances[address] ?? 0 }
+
+    public func stake(of address: String) -> Int64 { stakes[address] ?? 0 }
+
+    public func unbondingAmount(of address: String) -> Int64 { (unbonding[address] ?? []).reduce(0) { $0 + $1.amountMicro } }
 
     public func escrowed(by address: String) -> Int64 {
         escrows.values.filter { $0.payer == address }.reduce(0) { $0 + $1.amountMicro }
@@ -74,8 +89,52 @@ public struct LedgerState: Sendable, Equatable {
             totalEscrowMicro -= escrow.amountMicro
             credit(escrow.payer, escrow.amountMicro, &touched)
             touched.escrowJobs.insert(jobId)
+
+        case .bond(let account, let amountMicro):
+            credit(account, -amountMicro, &touched)
+            stakes[account, default: 0] += amountMicro
+            totalStakeMicro += amountMicro
+
+        case .unbond(let account, let amountMicro, let releaseMs):
+            stakes[account]! -= amountMicro
+            if stakes[account] == 0 { stakes[account] = nil }
+            totalStakeMicro -= amountMicro
+            unbonding[account, default: []].append(Unbonding(amountMicro: amountMicro, releaseMs: releaseMs))
+            totalUnbondingMicro += amountMicro
+            touched.addresses.insert(account)
+
+        case .withdraw(let account, let atMs):
+            let entries = unbonding[account] ?? []
+            let released = entries.filter { $0.releaseMs <= atMs }.reduce(0) { $0 + $1.amountMicro }
+            let remaining = entries.filter { $0.releaseMs > atMs }
+            unbonding[account] = remaining.isEmpty ? nil : remaining
+            totalUnbondingMicro -= released
+            credit(account, released, &touched)
+
+        case .slash(let account, let amountMicro, let burnMicro, let reporter):
+            // Bonded stake first, then unbonding amounts, newest first: leaving does not escape a fault.
+            let fromStake = min(stake(of: account), amountMicro)
+            stakes[account, default: 0] -= fromStake
+            if stakes[account] == 0 { stakes[account] = nil }
+            totalStakeMicro -= fromStake
+            var rest = amountMicro - fromStake
+            var entries = unbonding[account] ?? []
+            while rest > 0, let last = entries.indices.last {
+                let take = min(entries[last].amountMicro, rest)
+                entries[last].amountMicro -= take
+                if entries[last].amountMicro == 0 { entries.removeLast() }
+                rest -= take
+                totalUnbondingMicro -= take
+            }
+            unbonding[account] = entries.isEmpty ? nil : entries
+            burnedMicro += burnMicro
+            if let reporter, amountMicro > burnMicro { credit(reporter, amountMicro - burnMicro, &touched) }
+            touched.addresses.insert(account)
         }
-        precondition(supplyMicro == totalBalanceMicro + totalEscrowMicro, "ledger conservation broken by \(event)")
+        precondition(
+            supplyMicro == totalBalanceMicro + totalEscrowMicro + totalStakeMicro + totalUnbondingMicro,
+            "ledger conservation broken by \(event)"
+        )
         return touched
     }
 
@@ -115,6 +174,32 @@ public struct LedgerState: Sendable, Equatable {
             try escrow(jobId, covering: amountMicro)
         case .releaseEscrow(let jobId):
             guard escrows[jobId] != nil else { throw violation("job \(jobId) has no escrow") }
+        case .bond(let account, let amountMicro):
+            guard Address.isValid(account) else { throw violation("stake for an invalid address") }
+            guard amountMicro > 0 else { throw violation("a stake must be positive") }
+            let balance = balance(of: account)
+            guard balance >= amountMicro else {
+                throw CrucibleError(.insufficientFunds, "staking \(Amount.format(amountMicro)) CRU needs that much in the balance; it holds \(Amount.format(balance)) CRU")
+            }
+        case .unbond(let account, let amountMicro, _):
+            guard amountMicro > 0 else { throw violation("an unbonding amount must be positive") }
+            guard stake(of: account) >= amountMicro else {
+                throw violation("\(Address.short(account)) has \(Amount.format(stake(of: account))) CRU staked, not \(Amount.format(amountMicro))")
+            }
+        case .withdraw(let account, let atMs):
+            guard (unbonding[account] ?? []).contains(where: { $0.releaseMs <= atMs }) else {
+                throw violation("nothing of \(Address.short(account))'s unbonding stake is released yet")
+            }
+        case .slash(let account, let amountMicro, let burnMicro, let reporter):
+            guard amountMicro > 0, (0...amountMicro).contains(burnMicro) else {
+                throw violation("a slash must be positive and burn between nothing and all of it")
+            }
+            guard stake(of: account) + unbondingAmount(of: account) >= amountMicro else {
+                throw violation("\(Address.short(account)) has only \(Amount.format(stake(of: account) + unbondingAmount(of: account))) CRU at stake")
+            }
+            if burnMicro < amountMicro {
+                guard let reporter, Address.isValid(reporter) else { throw violation("the unburned part of a slash goes to a valid reporter") }
+            }
         }
     }
 
@@ -130,19 +215,24 @@ public struct LedgerState: Sendable, Equatable {
         touched.escrowJobs.insert(jobId)
     }
 
-    /// Recounts everything from scratch: genesis + minted − burned = Σ balances + Σ escrow, nothing negative,
+    /// Recounts everything from scratch: genesis + minted − burned = Σ balances + Σ escrow + Σ stake + Σ unbonding,
+    /// nothing negative,
     /// and the running sums agree with the recount. The audit and the tests call it; `apply` keeps the sums.
     public func checkConservation() throws {
         let balances = balances.values.reduce(0, +)
         let escrowed = escrows.values.reduce(0) { $0 + $1.amountMicro }
-        guard balances == totalBalanceMicro, escrowed == totalEscrowMicro else {
+        let staked = stakes.values.reduce(0, +)
+        let leaving = unbonding.values.joined().reduce(0) { $0 + $1.amountMicro }
+        guard balances == totalBalanceMicro, escrowed == totalEscrowMicro, staked == totalStakeMicro, leaving == totalUnbondingMicro else {
             throw CrucibleError(.ledgerViolation, "running totals disagree with a recount")
         }
-        guard supplyMicro == balances + escrowed else {
-            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(balances + escrowed) µCRU held")
+        guard supplyMicro == balances + escrowed + staked + leaving else {
+            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(balances + escrowed + staked + leaving) µCRU held")
         }
-        guard self.balances.values.allSatisfy({ $0 >= 0 }), escrows.values.allSatisfy({ $0.amountMicro >= 0 }) else {
-            throw CrucibleError(.ledgerViolation, "a balance or escrow went negative")
+        guard self.balances.values.allSatisfy({ $0 >= 0 }), escrows.values.allSatisfy({ $0.amountMicro >= 0 }),
+              stakes.values.allSatisfy({ $0 > 0 }), unbonding.values.joined().allSatisfy({ $0.amountMicro > 0 })
+        else {
+            throw CrucibleError(.ledgerViolation, "a balance, escrow or stake went negative")
         }
     }
 }
