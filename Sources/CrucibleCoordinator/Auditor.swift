@@ -116,7 +116,7 @@ public enum Auditor {
                 + (differences.count > 10 ? "\n  … and \(differences.count - 10) more" : ""))
         }
         var report = try replay.report()
-        report.challengesRechecked = try await recheckChallenges(replay.state, store: store)
+        report.challengesRechecked = try await recheckChallenges(replay.state) { try await store.blob(sha256: $0) }
         return report
     }
 
@@ -126,15 +126,19 @@ public enum Auditor {
         public var page: @Sendable (_ afterSeq: Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint])
         public var head: @Sendable () async throws -> Int64
         public var account: @Sendable (_ address: String) async throws -> (balanceMicro: Int64, escrowMicro: Int64)
+        /// Content by SHA-256 (the coordinator's blob store), to recheck challenge verdicts on their openings.
+        public var blob: (@Sendable (_ sha256: String) async throws -> Data?)?
 
         public init(
             page: @escaping @Sendable (Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint]),
             head: @escaping @Sendable () async throws -> Int64,
-            account: @escaping @Sendable (String) async throws -> (balanceMicro: Int64, escrowMicro: Int64)
+            account: @escaping @Sendable (String) async throws -> (balanceMicro: Int64, escrowMicro: Int64),
+            blob: (@Sendable (String) async throws -> Data?)? = nil
         ) {
             self.page = page
             self.head = head
             self.account = account
+            self.blob = blob
         }
     }
 
@@ -165,7 +169,11 @@ public enum Auditor {
                     break
                 }
             }
-            if lastMismatch.isEmpty { return try replay.report() }
+            if lastMismatch.isEmpty {
+                var report = try replay.report()
+                if let blob = source.blob { report.challengesRechecked = try await recheckChallenges(replay.state, blob: blob) }
+                return report
+            }
             // A difference only counts if the log did not move while we compared.
             if try await source.head() == replayedThrough { throw fail(lastMismatch) }
         }
@@ -176,13 +184,13 @@ public enum Auditor {
 
     /// Every judged challenge, rechecked: its seeds against their digests (done by the replay), its timing from the
     /// logged times, its spot checks recomputed from the revealed seeds on the stored openings.
-    static func recheckChallenges(_ state: NetworkState, store: CrucibleStore) async throws -> Int {
+    static func recheckChallenges(_ state: NetworkState, blob: (String) async throws -> Data?) async throws -> Int {
         var rechecked = 0
         for id in state.challenges.keys.sorted(by: Scheduler.challengeOrder) {
             guard let record = state.challenges[id], record.verdict != nil else { continue }
             var openings: [[RowOpening]]?
-            if let digest = record.openingsSha256, let blob = try await store.blob(sha256: digest) {
-                openings = try? JSONDecoder().decode([[RowOpening]].self, from: blob)
+            if let digest = record.openingsSha256, let content = try await blob(digest), Digest.sha256Hex(content) == digest {
+                openings = try? JSONDecoder().decode([[RowOpening]].self, from: content)
             }
             if let problem = ChallengeJudge.recheck(record, openings: openings, policy: state.parameters.challenges) {
                 throw fail("challenge verdict does not hold: \(problem)")

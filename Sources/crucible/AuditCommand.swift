@@ -61,6 +61,13 @@ struct AuditCommand: AsyncParsableCommand {
             account: { address in
                 let account = try await client.account(address)
                 return (account.balanceMicro, account.escrowMicro)
+            },
+            blob: { sha256 in
+                do {
+                    return try await client.blob(sha256)
+                } catch let error as CrucibleError where error.code == .notFound {
+                    return nil
+                }
             }
         )
     }

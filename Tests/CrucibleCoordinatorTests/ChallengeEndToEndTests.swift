@@ -38,6 +38,27 @@ import Testing
         #expect(challenge.queries[0].count == TestNetwork.fastParameters.challenges.openings)
         #expect(recomputed.leafCount == device.n * device.m)
 
+        // From the public API alone, the verdict is rechecked on the openings the node uploaded.
+        let client = network.client
+        let identity = network.identity.address
+        let publicReport = try await Auditor.audit(source: Auditor.PublicSource(
+            page: { after in
+                let page = try await client.log(after: after)
+                return (
+                    identity,
+                    page.entries.map { LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature) },
+                    page.checkpoints.map { LogCheckpoint(lastSeq: $0.lastSeq, firstSeq: $0.firstSeq, root: $0.root, signature: $0.signature) }
+                )
+            },
+            head: { try await client.health().logHead },
+            account: { address in
+                let account = try await client.account(address)
+                return (account.balanceMicro, account.escrowMicro)
+            },
+            blob: { try await client.blob($0) }
+        ))
+        #expect(publicReport.challengesRechecked == 1)
+
         // The whole log, challenges included, replays to the stored state.
         await network.stop()
         let store = try await CrucibleStore.openSQLite(path: network.databasePath)
