@@ -1,4 +1,6 @@
 #include "cpu_int8.h"
+#include "challenge_kernels.h"
+#include <string.h>
 #include <time.h>
 
 #if defined(__x86_64__)
@@ -114,8 +116,76 @@ static double peak_avx2(int64_t iterations) {
     return (double)iterations * 8 * 16;
 }
 
+// Eight columns at once: lane c carries column columns[c]'s block; fmix64 needs AVX-512DQ's 64-bit multiply.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni")))
+static void entries_avx512(const uint64_t seed[4], uint64_t t, const int8_t *row_a, int64_t n, const int64_t *columns, int32_t *out) {
+    const __m512i m1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL), m2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+    const __m512i s0 = _mm512_set1_epi64((long long)seed[0]), s1 = _mm512_set1_epi64((long long)seed[1]);
+    const __m512i s2 = _mm512_set1_epi64((long long)seed[2]), s3 = _mm512_set1_epi64((long long)seed[3]);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+    __m512i base = _mm512_set_epi64(
+        (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[7] << 24), (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[6] << 24),
+        (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[5] << 24), (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[4] << 24),
+        (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[3] << 24), (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[2] << 24),
+        (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[1] << 24), (long long)(1ULL << 63 | t << 48 | (uint64_t)columns[0] << 24));
+    __m512i products = _mm512_setzero_si512(), sums = _mm512_setzero_si512();
+    const int64_t full = n / 8;
+    for (int64_t block = 0; block < full; block++) {
+        __m512i h = _mm512_xor_si512(_mm512_or_si512(base, _mm512_set1_epi64(block)), s0);
+#define CRUCIBLE_FMIX(x) \
+        x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 33)); x = _mm512_mullo_epi64(x, m1); \
+        x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 33)); x = _mm512_mullo_epi64(x, m2); \
+        x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 33));
+        CRUCIBLE_FMIX(h) h = _mm512_xor_si512(h, s1);
+        CRUCIBLE_FMIX(h) h = _mm512_xor_si512(h, s2);
+        CRUCIBLE_FMIX(h) h = _mm512_xor_si512(h, s3);
+        CRUCIBLE_FMIX(h)
+#undef CRUCIBLE_FMIX
+        int64_t a8;
+        memcpy(&a8, row_a + block * 8, 8);
+        __m512i au = _mm512_xor_si512(_mm512_set1_epi64(a8), flip);
+        products = _mm512_dpbusd_epi32(products, au, h);
+        sums = _mm512_dpbusd_epi32(sums, ones, h);
+    }
+    int32_t p[16], q[16];
+    _mm512_storeu_si512(p, products);
+    _mm512_storeu_si512(q, sums);
+    for (int c = 0; c < 8; c++) {
+        int32_t value = p[2 * c] + p[2 * c + 1] - 128 * (q[2 * c] + q[2 * c + 1]);
+        for (int64_t k = full * 8; k < n; k++) value += (int32_t)row_a[k] * crucible_entry(seed, 1, t, (uint64_t)columns[c], (uint64_t)k);
+        out[c] = value;
+    }
+}
+
+__attribute__((target("avx512f,avx512dq")))
+static void generate_row_avx512(const uint64_t seed[4], uint64_t matrix, uint64_t t, uint64_t row, int64_t n, int8_t *out) {
+    const __m512i m1 = _mm512_set1_epi64((long long)0xff51afd7ed558ccdULL), m2 = _mm512_set1_epi64((long long)0xc4ceb9fe1a85ec53ULL);
+    const __m512i s[4] = {
+        _mm512_set1_epi64((long long)seed[0]), _mm512_set1_epi64((long long)seed[1]),
+        _mm512_set1_epi64((long long)seed[2]), _mm512_set1_epi64((long long)seed[3]),
+    };
+    const __m512i base = _mm512_set1_epi64((long long)(matrix << 63 | t << 48 | row << 24));
+    const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const int64_t groups = n / 64;
+    for (int64_t g = 0; g < groups; g++) {
+        __m512i h = _mm512_or_si512(base, _mm512_add_epi64(_mm512_set1_epi64(g * 8), lanes));
+        for (int round = 0; round < 4; round++) {
+            h = _mm512_xor_si512(h, s[round]);
+            h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); h = _mm512_mullo_epi64(h, m1);
+            h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33)); h = _mm512_mullo_epi64(h, m2);
+            h = _mm512_xor_si512(h, _mm512_srli_epi64(h, 33));
+        }
+        _mm512_storeu_si512(out + g * 64, h);
+    }
+    for (int64_t col = groups * 64; col < n; col += 8) {
+        uint64_t h = crucible_block(seed, matrix, t, row, (uint64_t)col);
+        for (int64_t o = 0; o < 8 && col + o < n; o++) out[col + o] = (int8_t)(uint8_t)(h >> (8 * o));
+    }
+}
+
 static int has_vnni(void) { return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"); }
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+static int has_avx512dq(void) { return __builtin_cpu_supports("avx512dq"); }
 #endif
 
 void crucible_cpu_product_rows(const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *column_sums, int64_t n, int32_t *out) {
@@ -125,6 +195,35 @@ void crucible_cpu_product_rows(const int8_t *a_rows, int64_t rows, const int8_t 
 #endif
     (void)column_sums;
     product_portable(a_rows, rows, b_columns, n, out);
+}
+
+static int32_t entry_portable(const uint64_t seed[4], uint64_t t, const int8_t *row_a, int64_t n, int64_t column) {
+    int32_t sum = 0;
+    for (int64_t k = 0; k < n; k += 8) {
+        uint64_t h = crucible_block(seed, 1, t, (uint64_t)column, (uint64_t)k);
+        for (int64_t o = 0; o < 8 && k + o < n; o++) sum += (int32_t)row_a[k + o] * (int32_t)(int8_t)(uint8_t)(h >> (8 * o));
+    }
+    return sum;
+}
+
+void crucible_cpu_entries(const uint64_t seed[4], uint64_t t, const int8_t *row_a, int64_t n, const int64_t *columns, int64_t count, int32_t *out) {
+    int64_t c = 0;
+#ifdef CRUCIBLE_X86
+    if (has_vnni() && has_avx512dq()) {
+        for (; c + 8 <= count; c += 8) entries_avx512(seed, t, row_a, n, columns + c, out + c);
+    }
+#endif
+    for (; c < count; c++) out[c] = entry_portable(seed, t, row_a, n, columns[c]);
+}
+
+void crucible_cpu_generate_row(const uint64_t seed[4], uint64_t matrix, uint64_t t, uint64_t row, int64_t n, int8_t *out) {
+#ifdef CRUCIBLE_X86
+    if (has_avx512dq()) { generate_row_avx512(seed, matrix, t, row, n, out); return; }
+#endif
+    for (int64_t col = 0; col < n; col += 8) {
+        uint64_t h = crucible_block(seed, matrix, t, row, (uint64_t)col);
+        for (int64_t o = 0; o < 8 && col + o < n; o++) out[col + o] = (int8_t)(uint8_t)(h >> (8 * o));
+    }
 }
 
 const char *crucible_cpu_int8_path(void) {

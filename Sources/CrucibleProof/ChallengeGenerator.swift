@@ -1,3 +1,4 @@
+import CChallengeKernels
 import CrucibleCore
 import Foundation
 
@@ -73,29 +74,10 @@ public struct ChallengeGenerator: Sendable, Equatable {
 
     /// Row `row` of A, or column `row` of B, of size `n`.
     public func row(_ matrix: Matrix, t: Int, row: Int, n: Int) -> [Int8] {
-        [Int8](unsafeUninitializedCapacity: n) { values, count in
-            // Each block's bytes in little-endian order are its eight entries.
-            let raw = UnsafeMutableRawBufferPointer(values)
-            var col = 0
-            // Four blocks at a time: their hash chains are independent, so the processor overlaps them.
-            while col + 32 <= n {
-                let h0 = block(matrix, t: t, row: row, col: col)
-                let h1 = block(matrix, t: t, row: row, col: col + 8)
-                let h2 = block(matrix, t: t, row: row, col: col + 16)
-                let h3 = block(matrix, t: t, row: row, col: col + 24)
-                raw.storeBytes(of: h0.littleEndian, toByteOffset: col, as: UInt64.self)
-                raw.storeBytes(of: h1.littleEndian, toByteOffset: col + 8, as: UInt64.self)
-                raw.storeBytes(of: h2.littleEndian, toByteOffset: col + 16, as: UInt64.self)
-                raw.storeBytes(of: h3.littleEndian, toByteOffset: col + 24, as: UInt64.self)
-                col += 32
-            }
-            while col < n {
-                let h = block(matrix, t: t, row: row, col: col)
-                for offset in 0..<min(8, n - col) {
-                    values[col + offset] = Int8(truncatingIfNeeded: h >> (8 * UInt64(offset)))
-                }
-                col += 8
-            }
+        let seed = [s0, s1, s2, s3]
+        // In C: eight blocks' hash chains side by side in AVX-512 lanes where the processor has them.
+        return [Int8](unsafeUninitializedCapacity: n) { values, count in
+            crucible_cpu_generate_row(seed, matrix.rawValue, UInt64(t), UInt64(row), Int64(n), values.baseAddress)
             count = n
         }
     }

@@ -1,3 +1,4 @@
+import CChallengeKernels
 import CrucibleCore
 import Crypto
 import Foundation
@@ -110,9 +111,15 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
         }
     }
 
-    /// The entries C_t[i][j] for several columns j, given row i of A_t.
+    /// The entries C_t[i][j] for several columns j, given row i of A_t: in C, eight columns' hash chains side by
+    /// side in AVX-512 lanes where the processor has them (`CChallengeKernels/cpu_int8.c`).
     public func entries(t: Int, columns: [Int], rowA: [Int8]) -> [Int32] {
-        columns.map { entry(t: t, j: $0, rowA: rowA) }
+        let seed = [generator.s0, generator.s1, generator.s2, generator.s3]
+        let wide = columns.map(Int64.init)
+        return [Int32](unsafeUninitializedCapacity: columns.count) { out, count in
+            crucible_cpu_entries(seed, UInt64(t), rowA, Int64(n), wide, Int64(columns.count), out.baseAddress)
+            count = columns.count
+        }
     }
 
     /// Σ a[k]·b[k] in exact int32 arithmetic.

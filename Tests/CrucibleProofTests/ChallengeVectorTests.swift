@@ -62,12 +62,14 @@ import Testing
         #expect(computed == pinned)
     }
 
-    @Test func rowsAgreeWithSingleEntries() throws {
-        let challenge = try GPUChallenge(seed: Data(repeating: 9, count: 32), n: 20, m: 1)
+    @Test(arguments: [20, 64, 100, 200])
+    func rowsAgreeWithSingleEntries(n: Int) throws {
+        let challenge = try GPUChallenge(seed: Data(repeating: 9, count: 32), n: n, m: 3)
         let generator = challenge.generator
-        for row in [0, 7, 19] {
-            let values = generator.row(.b, t: 0, row: row, n: 20)
-            #expect(values == (0..<20).map { generator.entry(.b, t: 0, row: row, col: $0) })
+        for row in [0, 7, n - 1] {
+            for matrix in [ChallengeGenerator.Matrix.a, .b] {
+                #expect(generator.row(matrix, t: 2, row: row, n: n) == (0..<n).map { generator.entry(matrix, t: 2, row: row, col: $0) })
+            }
         }
         #expect(throws: CrucibleError.self) { try ChallengeGenerator(seed: Data(count: 31)) }
     }
@@ -76,7 +78,8 @@ import Testing
     func theVerifiersEntriesAreTheProductsEntries(n: Int) throws {
         let challenge = try GPUChallenge(seed: Data(repeating: 5, count: 32), n: n, m: 2)
         let product = CPUChallengeSolver.product(challenge, t: 1)
-        let columns = [0, n - 1, 3, n / 2, 3]
+        // Seventeen columns: two groups of eight through the vector path, one left over, repeats allowed.
+        let columns = [0, n - 1, 3, n / 2, 3] + (0..<12).map { ($0 * 7 + 1) % n }
         for i in [0, 9, n - 1] {
             let rowA = challenge.generator.row(.a, t: 1, row: i, n: n)
             #expect(challenge.entries(t: 1, columns: columns, rowA: rowA) == columns.map { product[i][$0] })

@@ -13,6 +13,14 @@ void crucible_cpu_column_sums(const int8_t *b_columns, int64_t n, int32_t *sums)
 /// out[r][j] = Σ_k a_rows[r][k] · b_columns[j][k] for `rows` rows, exactly.
 void crucible_cpu_product_rows(const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *column_sums, int64_t n, int32_t *out);
 
+/// The verifier's entries C_t[i][j] for `count` columns j, from row i of A_t: each column of B_t is generated from the
+/// seed words as it is consumed, eight columns side by side in vector lanes where AVX-512 allows.
+void crucible_cpu_entries(const uint64_t seed[4], uint64_t t, const int8_t *row_a, int64_t n, const int64_t *columns, int64_t count, int32_t *out);
+
+/// Row `row` of matrix 0 (A) or 1 (B, by columns) of product t, n entries: eight blocks at a time in AVX-512 lanes
+/// where the processor has them.
+void crucible_cpu_generate_row(const uint64_t seed[4], uint64_t matrix, uint64_t t, uint64_t row, int64_t n, int8_t *out);
+
 /// Which path crucible_cpu_product_rows takes here: "avx512-vnni", "avx2" or "portable".
 const char *crucible_cpu_int8_path(void);
 
