@@ -30,36 +30,61 @@ static void product_portable(const int8_t *a_rows, int64_t rows, const int8_t *b
 
 #ifdef CRUCIBLE_X86
 // VNNI's vpdpbusd multiplies unsigned by signed bytes, four at a time into each int32 lane: a row is flipped to
-// a + 128 (xor 0x80) once, and 128 · Σ column taken off at the end. Four columns share each load of the row.
+// a + 128 (xor 0x80), and 128 · Σ column taken off at the end. Columns go in the outer loop, four at a time, so each
+// is read once for all the rows of a call while those rows stay in the first-level cache; two rows share every
+// load of the four columns.
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static inline int32_t vnni_finish(__m512i sum, const int8_t *a, const int8_t *b, int32_t column_sum, int64_t vector_end, int64_t n) {
+    int32_t partial = vector_end ? _mm512_reduce_add_epi32(sum) : 0;
+    int32_t tail_sum = 0;
+    for (int64_t k = vector_end; k < n; k++) tail_sum += b[k];
+    return partial - 128 * (column_sum - tail_sum) + dot_portable(a, b, vector_end, n);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void product_vnni(const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *sums, int64_t n, int32_t *out) {
     const int64_t vector_end = n / 64 * 64;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    for (int64_t r = 0; r < rows; r++) {
-        const int8_t *a = a_rows + r * n;
-        int64_t j = 0;
-        for (; j + 4 <= n; j += 4) {
-            const int8_t *b0 = b_columns + j * n, *b1 = b0 + n, *b2 = b1 + n, *b3 = b2 + n;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const int8_t *b0 = b_columns + j * n, *b1 = b0 + n, *b2 = b1 + n, *b3 = b2 + n;
+        int64_t r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            const int8_t *a0 = a_rows + r * n, *a1 = a0 + n;
+            __m512i s00 = _mm512_setzero_si512(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            for (int64_t k = 0; k < vector_end; k += 64) {
+                __m512i u0 = _mm512_xor_si512(_mm512_loadu_si512(a0 + k), flip);
+                __m512i u1 = _mm512_xor_si512(_mm512_loadu_si512(a1 + k), flip);
+                __m512i v0 = _mm512_loadu_si512(b0 + k), v1 = _mm512_loadu_si512(b1 + k);
+                __m512i v2 = _mm512_loadu_si512(b2 + k), v3 = _mm512_loadu_si512(b3 + k);
+                s00 = _mm512_dpbusd_epi32(s00, u0, v0); s01 = _mm512_dpbusd_epi32(s01, u0, v1);
+                s02 = _mm512_dpbusd_epi32(s02, u0, v2); s03 = _mm512_dpbusd_epi32(s03, u0, v3);
+                s10 = _mm512_dpbusd_epi32(s10, u1, v0); s11 = _mm512_dpbusd_epi32(s11, u1, v1);
+                s12 = _mm512_dpbusd_epi32(s12, u1, v2); s13 = _mm512_dpbusd_epi32(s13, u1, v3);
+            }
+            int32_t *o0 = out + r * n + j, *o1 = o0 + n;
+            o0[0] = vnni_finish(s00, a0, b0, sums[j], vector_end, n); o0[1] = vnni_finish(s01, a0, b1, sums[j + 1], vector_end, n);
+            o0[2] = vnni_finish(s02, a0, b2, sums[j + 2], vector_end, n); o0[3] = vnni_finish(s03, a0, b3, sums[j + 3], vector_end, n);
+            o1[0] = vnni_finish(s10, a1, b0, sums[j], vector_end, n); o1[1] = vnni_finish(s11, a1, b1, sums[j + 1], vector_end, n);
+            o1[2] = vnni_finish(s12, a1, b2, sums[j + 2], vector_end, n); o1[3] = vnni_finish(s13, a1, b3, sums[j + 3], vector_end, n);
+        }
+        for (; r < rows; r++) {
+            const int8_t *a = a_rows + r * n;
             __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
             for (int64_t k = 0; k < vector_end; k += 64) {
-                __m512i au = _mm512_xor_si512(_mm512_loadu_si512(a + k), flip);
-                s0 = _mm512_dpbusd_epi32(s0, au, _mm512_loadu_si512(b0 + k));
-                s1 = _mm512_dpbusd_epi32(s1, au, _mm512_loadu_si512(b1 + k));
-                s2 = _mm512_dpbusd_epi32(s2, au, _mm512_loadu_si512(b2 + k));
-                s3 = _mm512_dpbusd_epi32(s3, au, _mm512_loadu_si512(b3 + k));
+                __m512i u = _mm512_xor_si512(_mm512_loadu_si512(a + k), flip);
+                s0 = _mm512_dpbusd_epi32(s0, u, _mm512_loadu_si512(b0 + k));
+                s1 = _mm512_dpbusd_epi32(s1, u, _mm512_loadu_si512(b1 + k));
+                s2 = _mm512_dpbusd_epi32(s2, u, _mm512_loadu_si512(b2 + k));
+                s3 = _mm512_dpbusd_epi32(s3, u, _mm512_loadu_si512(b3 + k));
             }
-            int32_t partial0 = vector_end ? _mm512_reduce_add_epi32(s0) : 0, partial1 = vector_end ? _mm512_reduce_add_epi32(s1) : 0;
-            int32_t partial2 = vector_end ? _mm512_reduce_add_epi32(s2) : 0, partial3 = vector_end ? _mm512_reduce_add_epi32(s3) : 0;
-            // The vector part counted a + 128 over k < vector_end: take 128 · Σ_{k < vector_end} b off.
-            int32_t tail_sum0 = 0, tail_sum1 = 0, tail_sum2 = 0, tail_sum3 = 0;
-            for (int64_t k = vector_end; k < n; k++) { tail_sum0 += b0[k]; tail_sum1 += b1[k]; tail_sum2 += b2[k]; tail_sum3 += b3[k]; }
-            out[r * n + j] = partial0 - 128 * (sums[j] - tail_sum0) + dot_portable(a, b0, vector_end, n);
-            out[r * n + j + 1] = partial1 - 128 * (sums[j + 1] - tail_sum1) + dot_portable(a, b1, vector_end, n);
-            out[r * n + j + 2] = partial2 - 128 * (sums[j + 2] - tail_sum2) + dot_portable(a, b2, vector_end, n);
-            out[r * n + j + 3] = partial3 - 128 * (sums[j + 3] - tail_sum3) + dot_portable(a, b3, vector_end, n);
+            int32_t *o = out + r * n + j;
+            o[0] = vnni_finish(s0, a, b0, sums[j], vector_end, n); o[1] = vnni_finish(s1, a, b1, sums[j + 1], vector_end, n);
+            o[2] = vnni_finish(s2, a, b2, sums[j + 2], vector_end, n); o[3] = vnni_finish(s3, a, b3, sums[j + 3], vector_end, n);
         }
-        for (; j < n; j++) out[r * n + j] = dot_portable(a, b_columns + j * n, 0, n);
     }
+    for (; j < n; j++)
+        for (int64_t r = 0; r < rows; r++) out[r * n + j] = dot_portable(a_rows + r * n, b_columns + j * n, 0, n);
 }
 
 // AVX2: bytes widened to int16 and vpmaddwd (16 multiply-adds into 8 int32 lanes), exact for any int8 input.

@@ -83,7 +83,7 @@ public enum CPUChallengeSolver {
     }
 
     /// Rows computed per call into the vector kernel: enough to amortize the call, few enough to stay in cache.
-    static let rowsPerCall = 8
+    static let rowsPerCall = 32
 
     /// The vector path this machine's products take, and one core's peak int8 multiply-add rate on it.
     public static var vectorPath: String { String(cString: crucible_cpu_int8_path()) }

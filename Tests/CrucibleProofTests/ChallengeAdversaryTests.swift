@@ -41,9 +41,14 @@ import Testing
         }
     }
 
-    @Test func theAllCoreCommitmentMatchesTheReferenceAndReopensRowsOnDemand() async throws {
-        let challenge = try GPUChallenge(seed: Data(repeating: 7, count: 32), n: 24, m: 3)
+    /// The solver's row tiles (two rows by four columns, 64-byte vectors, tails of each) against the one-row
+    /// reference path and the verifier's single entries.
+    @Test(arguments: [24, 130])
+    func theAllCoreCommitmentMatchesTheReferenceAndReopensRowsOnDemand(n: Int) async throws {
+        let challenge = try GPUChallenge(seed: Data(repeating: 7, count: 32), n: n, m: 3)
         let reference = CPUChallengeSolver.solve(challenge)
+        let rowA = challenge.generator.row(.a, t: 2, row: 17, n: n)
+        #expect(reference.open(t: 2, i: 17).row == (0..<n).map { challenge.entry(t: 2, j: $0, rowA: rowA) })
         for cores in [1, 3, 64] {
             let commitment = try await CPUChallengeSolver.commit(challenge, cores: cores)
             #expect(commitment.root == reference.root)
