@@ -117,7 +117,7 @@ public struct SpoofSimulation {
         let real = try GPUChallenge(seed: seed, n: size.n, m: size.m)
         var actualTops = claimed * share
         switch kind {
-        case .cpuAsGPU: actualTops = 0.285  // this machine's two cores with AVX-512 VNNI, measured by `crucible node bench`
+        case .cpuAsGPU: actualTops = 0.77  // this machine's two cores with AVX-512 VNNI, measured by `crucible node bench`
         case .throttled: actualTops = claimed * share / 2
         case .sybil: actualTops = claimed * share / 2  // the one device answers both identities' challenges at once
         default: break
