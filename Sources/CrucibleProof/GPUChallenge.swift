@@ -78,33 +78,19 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
         entry(t: t, j: j, rowA: generator.row(.a, t: t, row: i, n: n))
     }
 
-    /// The entry C_t[i][j] given row i of A_t, which a verifier checking several entries of one row generates once.
-    /// Column j of B is generated eight entries at a time as it is consumed, never stored.
+    /// The entry C_t[i][j] given row i of A_t, in Swift straight from the generator's definition: the reference the
+    /// vector paths in C are tested against. Column j of B is generated eight entries at a time, never stored.
     public func entry(t: Int, j: Int, rowA: [Int8]) -> Int32 {
         let generator = generator
         let n = n
-        @inline(__always)
-        func dot8(_ a: UnsafeBufferPointer<Int8>, _ k: Int, _ h: UInt64, _ width: Int = 8) -> Int32 {
-            var sum: Int32 = 0
-            for offset in 0..<width {
-                sum &+= Int32(a[k + offset]) &* Int32(Int8(truncatingIfNeeded: h >> (8 * UInt64(offset))))
-            }
-            return sum
-        }
         return rowA.withUnsafeBufferPointer { a in
             var sum: Int32 = 0
             var k = 0
-            // Four blocks at a time: their hash chains are independent, so the processor overlaps them.
-            while k + 32 <= n {
-                let h0 = generator.block(.b, t: t, row: j, col: k)
-                let h1 = generator.block(.b, t: t, row: j, col: k + 8)
-                let h2 = generator.block(.b, t: t, row: j, col: k + 16)
-                let h3 = generator.block(.b, t: t, row: j, col: k + 24)
-                sum &+= dot8(a, k, h0) &+ dot8(a, k + 8, h1) &+ dot8(a, k + 16, h2) &+ dot8(a, k + 24, h3)
-                k += 32
-            }
             while k < n {
-                sum &+= dot8(a, k, generator.block(.b, t: t, row: j, col: k), min(8, n - k))
+                let h = generator.block(.b, t: t, row: j, col: k)
+                for offset in 0..<min(8, n - k) {
+                    sum &+= Int32(a[k + offset]) &* Int32(Int8(truncatingIfNeeded: h >> (8 * UInt64(offset))))
+                }
                 k += 8
             }
             return sum
@@ -119,18 +105,6 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
         return [Int32](unsafeUninitializedCapacity: columns.count) { out, count in
             crucible_cpu_entries(seed, UInt64(t), rowA, Int64(n), wide, Int64(columns.count), out.baseAddress)
             count = columns.count
-        }
-    }
-
-    /// Σ a[k]·b[k] in exact int32 arithmetic.
-    @inline(__always)
-    static func dot(_ a: [Int8], _ b: [Int8]) -> Int32 {
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                var sum: Int32 = 0
-                for k in 0..<a.count { sum &+= Int32(a[k]) &* Int32(b[k]) }
-                return sum
-            }
         }
     }
 }
