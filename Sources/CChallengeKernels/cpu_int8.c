@@ -251,6 +251,26 @@ void crucible_cpu_generate_row(const uint64_t seed[4], uint64_t matrix, uint64_t
     }
 }
 
+int crucible_cpu_product_rows_on(int path, const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *column_sums, int64_t n, int32_t *out) {
+    switch (path) {
+    case 0:
+        product_portable(a_rows, rows, b_columns, n, out);
+        return 0;
+#ifdef CRUCIBLE_X86
+    case 1:
+        if (!has_avx2()) return -1;
+        product_avx2(a_rows, rows, b_columns, n, out);
+        return 0;
+    case 2:
+        if (!has_vnni()) return -1;
+        product_vnni(a_rows, rows, b_columns, column_sums, n, out);
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}
+
 const char *crucible_cpu_int8_path(void) {
 #ifdef CRUCIBLE_X86
     if (has_vnni()) return "avx512-vnni";

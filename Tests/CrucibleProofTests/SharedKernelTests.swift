@@ -54,3 +54,37 @@ import Testing
         }
     }
 }
+
+/// Every int8 product path this processor has gives the same exact rows as the portable loop, tails included.
+@Suite struct CPUProductPathTests {
+    @Test(arguments: [1, 5, 64, 130])
+    func everyVectorPathAgreesWithThePortableOne(n: Int) throws {
+        var generator = SplitMix64(seed: UInt64(n))
+        let rows = 5
+        let a = (0..<(rows * n)).map { _ in Int8.random(in: Int8.min...Int8.max, using: &generator) }
+        let b = (0..<(n * n)).map { _ in Int8.random(in: Int8.min...Int8.max, using: &generator) }
+        var sums = [Int32](repeating: 0, count: n)
+        crucible_cpu_column_sums(b, Int64(n), &sums)
+        func product(_ path: Int32) -> [Int32]? {
+            var out = [Int32](repeating: 0, count: rows * n)
+            return crucible_cpu_product_rows_on(path, a, Int64(rows), b, sums, Int64(n), &out) == 0 ? out : nil
+        }
+        let portable = try #require(product(0))
+        // The portable loop against the definition, on one entry.
+        var expected: Int32 = 0
+        for k in 0..<n { expected += Int32(a[2 * n + k]) * Int32(b[(n - 1) * n + k]) }
+        #expect(portable[2 * n + n - 1] == expected)
+        for path: Int32 in [1, 2] {
+            if let vector = product(path) { #expect(vector == portable, "path \(path)") }
+        }
+        // Extremes: -128 × -128 summed n times, the largest entry a row can hold.
+        var extreme = [Int32](repeating: 0, count: n)
+        let lows = [Int8](repeating: -128, count: n)
+        let lowColumns = [Int8](repeating: -128, count: n * n)
+        var lowSums = [Int32](repeating: 0, count: n)
+        crucible_cpu_column_sums(lowColumns, Int64(n), &lowSums)
+        for path: Int32 in [0, 1, 2] where crucible_cpu_product_rows_on(path, lows, 1, lowColumns, lowSums, Int64(n), &extreme) == 0 {
+            #expect(extreme.allSatisfy { $0 == Int32(n) * 16_384 }, "path \(path)")
+        }
+    }
+}

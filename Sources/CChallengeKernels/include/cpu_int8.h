@@ -21,6 +21,10 @@ void crucible_cpu_entries(const uint64_t seed[4], uint64_t t, const int8_t *row_
 /// where the processor has them.
 void crucible_cpu_generate_row(const uint64_t seed[4], uint64_t matrix, uint64_t t, uint64_t row, int64_t n, int8_t *out);
 
+/// crucible_cpu_product_rows on a named path — 0 portable, 1 AVX2, 2 AVX-512 VNNI — so tests can check every path
+/// this processor has against the others. Returns 0, or -1 when this processor lacks the path.
+int crucible_cpu_product_rows_on(int path, const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *column_sums, int64_t n, int32_t *out);
+
 /// Which path crucible_cpu_product_rows takes here: "avx512-vnni", "avx2" or "portable".
 const char *crucible_cpu_int8_path(void);
 
