@@ -28,6 +28,14 @@ static void product_portable(const int8_t *a_rows, int64_t rows, const int8_t *b
         for (int64_t j = 0; j < n; j++) out[r * n + j] = dot_portable(a_rows + r * n, b_columns + j * n, 0, n);
 }
 
+// Entries [from, n) of a row, one block's hash at a time.
+static void generate_portable(const uint64_t seed[4], uint64_t matrix, uint64_t t, uint64_t row, int64_t from, int64_t n, int8_t *out) {
+    for (int64_t col = from; col < n; col += 8) {
+        uint64_t h = crucible_block(seed, matrix, t, row, (uint64_t)col);
+        for (int64_t o = 0; o < 8 && col + o < n; o++) out[col + o] = (int8_t)(uint8_t)(h >> (8 * o));
+    }
+}
+
 #ifdef CRUCIBLE_X86
 // VNNI's vpdpbusd multiplies unsigned by signed bytes, four at a time into each int32 lane: a row is flipped to
 // a + 128 (xor 0x80), and 128 · Σ column taken off at the end. Columns go in the outer loop, four at a time, so each
@@ -202,10 +210,7 @@ static void generate_row_avx512(const uint64_t seed[4], uint64_t matrix, uint64_
         }
         _mm512_storeu_si512(out + g * 64, h);
     }
-    for (int64_t col = groups * 64; col < n; col += 8) {
-        uint64_t h = crucible_block(seed, matrix, t, row, (uint64_t)col);
-        for (int64_t o = 0; o < 8 && col + o < n; o++) out[col + o] = (int8_t)(uint8_t)(h >> (8 * o));
-    }
+    generate_portable(seed, matrix, t, row, groups * 64, n, out);
 }
 
 static int has_vnni(void) { return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"); }
@@ -245,13 +250,11 @@ void crucible_cpu_generate_row(const uint64_t seed[4], uint64_t matrix, uint64_t
 #ifdef CRUCIBLE_X86
     if (has_avx512dq()) { generate_row_avx512(seed, matrix, t, row, n, out); return; }
 #endif
-    for (int64_t col = 0; col < n; col += 8) {
-        uint64_t h = crucible_block(seed, matrix, t, row, (uint64_t)col);
-        for (int64_t o = 0; o < 8 && col + o < n; o++) out[col + o] = (int8_t)(uint8_t)(h >> (8 * o));
-    }
+    generate_portable(seed, matrix, t, row, 0, n, out);
 }
 
 int crucible_cpu_product_rows_on(int path, const int8_t *a_rows, int64_t rows, const int8_t *b_columns, const int32_t *column_sums, int64_t n, int32_t *out) {
+    (void)column_sums;
     switch (path) {
     case 0:
         product_portable(a_rows, rows, b_columns, n, out);
@@ -279,11 +282,13 @@ const char *crucible_cpu_int8_path(void) {
     return "portable";
 }
 
+#ifdef CRUCIBLE_X86
 static double seconds_now(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
 }
+#endif
 
 double crucible_cpu_int8_peak_per_core(void) {
 #ifdef CRUCIBLE_X86

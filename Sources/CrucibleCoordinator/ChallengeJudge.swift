@@ -9,32 +9,35 @@ public enum ChallengeJudge {
         _ openings: [[RowOpening]], of record: ChallengeRecord, seeds: [Data], entriesPerRow: Int,
         using generator: inout some RandomNumberGenerator
     ) -> ChallengeVerdict {
-        var checks = [[ChallengeVerdict.Check]]()
-        var failure: String?
-        for (device, (opened, queries)) in zip(openings, record.queries).enumerated() {
-            var deviceChecks = [ChallengeVerdict.Check]()
-            guard device < seeds.count, device < record.roots.count,
-                  let challenge = try? record.challenge(device: device, seed: seeds[device]),
-                  let root = Data(hexString: record.roots[device])
-            else {
-                failure = failure ?? "device \(device) has no valid challenge"
-                checks.append([])
-                continue
+        let checks = zip(record.issue.devices, record.queries).map { device, queries in
+            queries.map { query in
+                ChallengeVerdict.Check(t: query.t, i: query.i, columns: (0..<entriesPerRow).map { _ in Int.random(in: 0..<device.n, using: &generator) })
             }
-            for (opening, query) in zip(opened, queries) {
-                let columns = (0..<entriesPerRow).map { _ in Int.random(in: 0..<challenge.n, using: &generator) }
-                deviceChecks.append(.init(t: query.t, i: query.i, columns: columns))
-                if failure == nil, let problem = ChallengeVerifier.check(opening, for: query, of: challenge, root: root, columns: columns) {
-                    failure = "device \(record.issue.devices[device].index): \(problem)"
-                }
-            }
-            checks.append(deviceChecks)
         }
-        if openings.count != record.queries.count { failure = failure ?? "openings for \(openings.count) devices, not \(record.queries.count)" }
+        let failure = firstFailure(openings, of: record, seeds: seeds, checks: checks)
         return ChallengeVerdict(
             challengeId: record.id, nodeId: record.nodeId, passed: failure == nil, reason: failure, computeMs: record.computeMs,
             deviceTops: record.achievedTops, checks: checks, seeds: seeds.map(\.hexString)
         )
+    }
+
+    /// The first thing wrong with the openings at the given checks: a row that is not the queried one, not in the
+    /// commitment, or wrong at a recomputed column. Nil when every check holds.
+    static func firstFailure(_ openings: [[RowOpening]], of record: ChallengeRecord, seeds: [Data], checks: [[ChallengeVerdict.Check]]) -> String? {
+        guard openings.count == record.queries.count else { return "openings for \(openings.count) devices, not \(record.queries.count)" }
+        for (device, queries) in record.queries.enumerated() {
+            guard device < seeds.count, device < record.roots.count, device < checks.count,
+                  let challenge = try? record.challenge(device: device, seed: seeds[device]),
+                  let root = Data(hexString: record.roots[device]),
+                  openings[device].count == queries.count, checks[device].count == queries.count
+            else { return "device \(device) has no valid challenge, openings or checks" }
+            for (index, query) in queries.enumerated() {
+                if let problem = ChallengeVerifier.check(openings[device][index], for: query, of: challenge, root: root, columns: checks[device][index].columns) {
+                    return "device \(record.issue.devices[device].index): \(problem)"
+                }
+            }
+        }
+        return nil
     }
 }
 
@@ -50,7 +53,7 @@ extension ChallengeJudge {
             // A failure is justified by time alone, or by an opening that does not hold.
             if record.state == .failed, record.openingsSha256 == nil { return nil }
             guard let openings else { return "\(record.id): failed on openings that are not in the store" }
-            return contentHolds(record, verdict: verdict, openings: openings, seeds: seeds)
+            return firstFailure(openings, of: record, seeds: seeds, checks: verdict.checks) == nil
                 ? "\(record.id): failed, yet every recomputed entry matches" : nil
         }
         guard let committed = record.committedMs, let deadline = record.deadlineMs, committed <= deadline else {
@@ -66,21 +69,6 @@ extension ChallengeJudge {
               verdict.checks.allSatisfy({ $0.allSatisfy { $0.columns.count == policy.entriesPerRow } })
         else { return "\(record.id): the verdict did not check the queried rows at \(policy.entriesPerRow) columns each" }
         guard let openings else { return "\(record.id): passed on openings that are not in the store" }
-        return contentHolds(record, verdict: verdict, openings: openings, seeds: seeds) ? nil : "\(record.id): passed, yet a recomputed entry does not match"
-    }
-
-    private static func contentHolds(_ record: ChallengeRecord, verdict: ChallengeVerdict, openings: [[RowOpening]], seeds: [Data]) -> Bool {
-        guard openings.count == record.queries.count, verdict.checks.count == record.queries.count else { return false }
-        for device in record.queries.indices {
-            guard let challenge = try? record.challenge(device: device, seed: seeds[device]),
-                  let root = Data(hexString: record.roots[device]),
-                  openings[device].count == record.queries[device].count
-            else { return false }
-            for (index, query) in record.queries[device].enumerated() {
-                let columns = verdict.checks[device].indices.contains(index) ? verdict.checks[device][index].columns : []
-                if ChallengeVerifier.check(openings[device][index], for: query, of: challenge, root: root, columns: columns) != nil { return false }
-            }
-        }
-        return true
+        return firstFailure(openings, of: record, seeds: seeds, checks: verdict.checks) == nil ? nil : "\(record.id): passed, yet a recomputed entry does not match"
     }
 }

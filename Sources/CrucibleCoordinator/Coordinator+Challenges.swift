@@ -77,11 +77,16 @@ extension Coordinator {
         return try state.challenge(record.id)
     }
 
-    /// After a verdict: the node's next unannounced challenge is drawn (exponential, governed mean), known only here.
+    /// After a verdict the node's next unannounced challenge is drawn.
     func afterJudging(_ verdict: ChallengeVerdict) {
+        drawNextChallenge(for: verdict.nodeId)
+    }
+
+    /// An exponentially distributed time (governed mean) for the node's next unannounced challenge, known only here.
+    func drawNextChallenge(for nodeId: String) {
         let mean = Double(state.parameters.challenges.meanIntervalMs)
         let draw = -mean * log(1 - Double.random(in: 0..<1, using: &generator))
-        nextChallengeMs[verdict.nodeId] = clock() + Int64(draw.rounded())
+        nextChallengeMs[nodeId] = clock() + Int64(draw.rounded())
     }
 
     /// Open challenges issued to `nodeId` that it has not started; they ride on the answer to its poll.

@@ -98,7 +98,7 @@ public actor Coordinator {
         for run in state.runs.values where run.state == .running { lastHeartbeatMs[run.id] = now }
         // Unannounced challenges are not in the log; each proven node gets a fresh draw.
         for node in state.nodes.values where node.proof.status == .proven {
-            afterJudging(ChallengeVerdict(challengeId: "", nodeId: node.id, passed: true, reason: nil, computeMs: nil, deviceTops: [], checks: [], seeds: []))
+            drawNextChallenge(for: node.id)
         }
         if let head { logger.info("recovered the log", metadata: ["entries": "\(head.seq)"]) }
     }
