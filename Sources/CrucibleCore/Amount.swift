@@ -13,6 +13,13 @@ public enum Amount {
         return "\(sign)\(whole).\(fraction)"
     }
 
+    /// `amount × numerator / denominator`, rounded down, through a 128-bit product so no share of any amount
+    /// overflows. The caller keeps `numerator ≤ denominator` (a share), `denominator > 0`, all three non-negative.
+    public static func scaled(_ amount: Int64, by numerator: Int64, over denominator: Int64) -> Int64 {
+        precondition(amount >= 0 && numerator >= 0 && numerator <= denominator && denominator > 0, "not a share")
+        return denominator.dividingFullWidth(amount.multipliedFullWidth(by: numerator)).quotient
+    }
+
     /// Parses a CRU amount written with up to six decimals ("2", "0.5", "1.000001").
     public static func parseCRU(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)

@@ -81,3 +81,34 @@ public enum GPUCatalog {
         }
     }
 }
+
+/// The class a device stakes by: an operator bonds more behind a device that can earn more, so the class follows
+/// the catalog's dense INT8 throughput. The amount per class is a governed parameter.
+public enum StakeClass: String, Sendable, Codable, CaseIterable, Comparable {
+    /// 1,000 INT8 TOPS and more: H100, H200.
+    case flagship
+    /// 500 to 1,000: A100, L40S, RTX 4090/5090.
+    case high
+    /// 200 to 500: A10, L4, RTX 3090.
+    case mid
+    /// Below 200: V100, T4.
+    case entry
+    /// A CPU node, whatever its cores.
+    case cpu
+
+    public static func < (lhs: StakeClass, rhs: StakeClass) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+extension GPUModel {
+    public var stakeClass: StakeClass {
+        if kind == .cpu { return .cpu }
+        switch denseInt8Tops {
+        case 1000...: return .flagship
+        case 500..<1000: return .high
+        case 200..<500: return .mid
+        default: return .entry
+        }
+    }
+}

@@ -50,6 +50,13 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         guard Set(gpus.map(\.uuid)).count == gpus.count else { throw fail("GPU UUIDs must be distinct") }
     }
 
+    /// The stake class of each device the node lists: one per GPU of a catalog model, or one CPU device for a node
+    /// without GPUs. GPUs of unknown models are never matched, so they need no stake.
+    public var stakeClasses: [StakeClass] {
+        guard !gpus.isEmpty else { return [.cpu] }
+        return gpus.compactMap { gpu in gpu.model.flatMap(GPUCatalog.model(id:))?.stakeClass }
+    }
+
     /// A one-line summary such as "2× H100 80GB" or "CPU: 16 cores".
     public var summary: String {
         guard let first = gpus.first else { return "CPU: \(cpuCores) cores" }

@@ -3,7 +3,7 @@ import CrucibleCore
 /// Everything that moves tokens. The coordinator derives these from log entries; `LedgerState.apply`
 /// is the only place balances change.
 public enum LedgerEvent: Sendable, Equatable {
-    /// Creates the initial supply: the only way tokens come into being in this version.
+    /// Creates the initial supply.
     case genesis(allocations: [Allocation])
     /// Moves a job's maximum cost from the payer's balance into the job's escrow.
     case lockEscrow(jobId: String, payer: String, amountMicro: Int64)
@@ -20,8 +20,13 @@ public enum LedgerEvent: Sendable, Equatable {
     /// Returns every unbonding amount whose release time has come by `atMs` to the operator's balance.
     case withdraw(operator: String, atMs: Int64)
     /// Takes `amountMicro` of an operator's stake (then of what it is unbonding) for a proven fault: `burnMicro`
-    /// of it is destroyed and the rest paid to `reporter`, whoever proved the fault.
-    case slash(operator: String, amountMicro: Int64, burnMicro: Int64, reporter: String?)
+    /// of it is destroyed, `treasuryMicro` goes to the community treasury and the rest is paid to `reporter`,
+    /// whoever proved the fault.
+    case slash(operator: String, amountMicro: Int64, burnMicro: Int64, treasuryMicro: Int64 = 0, reporter: String?)
+    /// An epoch's emission: new tokens for each recipient and for the treasury.
+    case mint(recipients: [Allocation], treasuryMicro: Int64)
+    /// Pays out of the treasury, which only a passed proposal may do.
+    case spendTreasury(to: String, amountMicro: Int64)
 
     public struct Allocation: Codable, Sendable, Equatable {
         public var address: String

@@ -29,6 +29,8 @@ public struct LedgerState: Sendable, Equatable {
     public private(set) var totalEscrowMicro: Int64 = 0
     public private(set) var totalStakeMicro: Int64 = 0
     public private(set) var totalUnbondingMicro: Int64 = 0
+    /// The community treasury: emissions' and slashes' governed shares, spent only by passed proposals.
+    public private(set) var treasuryMicro: Int64 = 0
 
     public init() {}
 
@@ -111,7 +113,7 @@ public struct LedgerState: Sendable, Equatable {
             totalUnbondingMicro -= released
             credit(account, released, &touched)
 
-        case .slash(let account, let amountMicro, let burnMicro, let reporter):
+        case .slash(let account, let amountMicro, let burnMicro, let treasuryShare, let reporter):
             // Bonded stake first, then unbonding amounts, newest first: leaving does not escape a fault.
             let fromStake = min(stake(of: account), amountMicro)
             stakes[account, default: 0] -= fromStake
@@ -128,11 +130,24 @@ public struct LedgerState: Sendable, Equatable {
             }
             unbonding[account] = entries.isEmpty ? nil : entries
             burnedMicro += burnMicro
-            if let reporter, amountMicro > burnMicro { credit(reporter, amountMicro - burnMicro, &touched) }
+            treasuryMicro += treasuryShare
+            if let reporter, amountMicro > burnMicro + treasuryShare { credit(reporter, amountMicro - burnMicro - treasuryShare, &touched) }
             touched.addresses.insert(account)
+
+        case .mint(let recipients, let treasuryShare):
+            for recipient in recipients {
+                credit(recipient.address, recipient.amountMicro, &touched)
+                mintedMicro += recipient.amountMicro
+            }
+            treasuryMicro += treasuryShare
+            mintedMicro += treasuryShare
+
+        case .spendTreasury(let to, let amountMicro):
+            treasuryMicro -= amountMicro
+            credit(to, amountMicro, &touched)
         }
         precondition(
-            supplyMicro == totalBalanceMicro + totalEscrowMicro + totalStakeMicro + totalUnbondingMicro,
+            supplyMicro == totalBalanceMicro + totalEscrowMicro + totalStakeMicro + totalUnbondingMicro + treasuryMicro,
             "ledger conservation broken by \(event)"
         )
         return touched
@@ -190,15 +205,33 @@ public struct LedgerState: Sendable, Equatable {
             guard (unbonding[account] ?? []).contains(where: { $0.releaseMs <= atMs }) else {
                 throw violation("nothing of \(Address.short(account))'s unbonding stake is released yet")
             }
-        case .slash(let account, let amountMicro, let burnMicro, let reporter):
-            guard amountMicro > 0, (0...amountMicro).contains(burnMicro) else {
-                throw violation("a slash must be positive and burn between nothing and all of it")
+        case .slash(let account, let amountMicro, let burnMicro, let treasuryShare, let reporter):
+            guard amountMicro > 0, burnMicro >= 0, treasuryShare >= 0, burnMicro <= amountMicro - treasuryShare else {
+                throw violation("a slash must be positive, and what it burns and gives the treasury between nothing and all of it")
             }
             guard stake(of: account) + unbondingAmount(of: account) >= amountMicro else {
                 throw violation("\(Address.short(account)) has only \(Amount.format(stake(of: account) + unbondingAmount(of: account))) CRU at stake")
             }
-            if burnMicro < amountMicro {
-                guard let reporter, Address.isValid(reporter) else { throw violation("the unburned part of a slash goes to a valid reporter") }
+            if burnMicro + treasuryShare < amountMicro {
+                guard let reporter, Address.isValid(reporter) else { throw violation("the part of a slash neither burned nor for the treasury goes to a valid reporter") }
+            }
+        case .mint(let recipients, let treasuryShare):
+            guard treasuryShare >= 0, recipients.allSatisfy({ $0.amountMicro > 0 }) else { throw violation("minted amounts must be positive") }
+            guard recipients.allSatisfy({ Address.isValid($0.address) }) else { throw violation("a mint to an invalid address") }
+            var total = treasuryShare
+            for recipient in recipients {
+                let (sum, overflow) = total.addingReportingOverflow(recipient.amountMicro)
+                guard !overflow else { throw violation("minted amounts overflow") }
+                total = sum
+            }
+            guard !supplyMicro.addingReportingOverflow(total).overflow, !mintedMicro.addingReportingOverflow(total).overflow else {
+                throw violation("the mint would overflow the supply")
+            }
+        case .spendTreasury(let to, let amountMicro):
+            guard Address.isValid(to) else { throw violation("a treasury payment to an invalid address") }
+            guard amountMicro > 0 else { throw violation("a treasury payment must be positive") }
+            guard treasuryMicro >= amountMicro else {
+                throw CrucibleError(.insufficientFunds, "the treasury holds \(Amount.format(treasuryMicro)) CRU, not \(Amount.format(amountMicro))")
             }
         }
     }
@@ -215,8 +248,8 @@ public struct LedgerState: Sendable, Equatable {
         touched.escrowJobs.insert(jobId)
     }
 
-    /// Recounts everything from scratch: genesis + minted − burned = Σ balances + Σ escrow + Σ stake + Σ unbonding,
-    /// nothing negative,
+    /// Recounts everything from scratch: genesis + minted − burned = Σ balances + Σ escrow + Σ stake + Σ unbonding
+    /// + treasury, nothing negative,
     /// and the running sums agree with the recount. The audit and the tests call it; `apply` keeps the sums.
     public func checkConservation() throws {
         let balances = balances.values.reduce(0, +)
@@ -226,11 +259,11 @@ public struct LedgerState: Sendable, Equatable {
         guard balances == totalBalanceMicro, escrowed == totalEscrowMicro, staked == totalStakeMicro, leaving == totalUnbondingMicro else {
             throw CrucibleError(.ledgerViolation, "running totals disagree with a recount")
         }
-        guard supplyMicro == balances + escrowed + staked + leaving else {
-            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(balances + escrowed + staked + leaving) µCRU held")
+        guard supplyMicro == balances + escrowed + staked + leaving + treasuryMicro else {
+            throw CrucibleError(.ledgerViolation, "conservation broken: supply \(supplyMicro) µCRU but \(balances + escrowed + staked + leaving + treasuryMicro) µCRU held")
         }
         guard self.balances.values.allSatisfy({ $0 >= 0 }), escrows.values.allSatisfy({ $0.amountMicro >= 0 }),
-              stakes.values.allSatisfy({ $0 > 0 }), unbonding.values.joined().allSatisfy({ $0.amountMicro > 0 })
+              stakes.values.allSatisfy({ $0 > 0 }), unbonding.values.joined().allSatisfy({ $0.amountMicro > 0 }), treasuryMicro >= 0
         else {
             throw CrucibleError(.ledgerViolation, "a balance, escrow or stake went negative")
         }
