@@ -185,6 +185,12 @@ public actor Coordinator {
     public func decide() {
         let now = clock()
         let online = onlineNodes(atMs: now)
+        // A due time that finds its node offline or busy passes unused and the next is drawn: unannounced challenges
+        // then arrive as a Poisson process over the node's online, idle time only, which is what lets each pass
+        // stand for `meanIntervalMs` of proven availability in the epoch's emission.
+        for (nodeId, dueMs) in nextChallengeMs where dueMs <= now {
+            if !online.contains(nodeId) || !(state.activeRunIdsByNode[nodeId] ?? []).isEmpty { drawNextChallenge(for: nodeId) }
+        }
         for _ in 0..<Self.decisionsPerPassMax {
             let due = Set(nextChallengeMs.filter { $0.value <= now }.keys)
             let scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs, challengeDue: due, seeds: seeds)

@@ -68,7 +68,8 @@ extension CoordinatorAPI {
             jobsTotal: jobs.count, jobsOpen: jobs.filter { !$0.isClosed }.count,
             jobsSettled: jobs.filter { $0.state == .settled }.count, jobsCancelled: jobs.filter { $0.state == .cancelled }.count,
             genesisMicro: state.ledger.genesisMicro, mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,
-            supplyMicro: state.ledger.supplyMicro, escrowMicro: state.ledger.totalEscrowMicro, feeBps: state.parameters.feeBps
+            supplyMicro: state.ledger.supplyMicro, escrowMicro: state.ledger.totalEscrowMicro, stakedMicro: state.ledger.totalStakeMicro,
+            treasuryMicro: state.ledger.treasuryMicro, epoch: state.epoch, feeBps: state.parameters.feeBps
         )
     }
 

@@ -29,6 +29,10 @@ public enum LogEvent: Sendable, Equatable {
     /// The rows to open, drawn after the commitment arrived: per device, (t, i) pairs.
     case challengeQueried(challengeId: String, queries: [[ChallengeVerifier.Query]])
     case challengeJudged(ChallengeVerdict)
+    /// An emission epoch ends: its mint, recomputed on replay from the epoch's work and challenges.
+    case epochClosed(EpochClose)
+    /// A proposal's voting period is over: its outcome follows from its votes.
+    case proposalTallied(proposalId: String)
 
     public struct Genesis: Codable, Sendable, Equatable {
         public var coordinator: String
@@ -56,6 +60,8 @@ public enum LogEvent: Sendable, Equatable {
         case .challengeStarted: "challenge_started"
         case .challengeQueried: "challenge_queried"
         case .challengeJudged: "challenge_judged"
+        case .epochClosed: "epoch_closed"
+        case .proposalTallied: "proposal_tallied"
         }
     }
 }
@@ -85,7 +91,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, roundTripMs, queries, challengeVerdict
+        case challenges, challengeId, roundTripMs, queries, challengeVerdict, epochClose, proposalId
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -128,6 +134,10 @@ extension LogEvent: Codable {
             try container.encode(queries, forKey: .queries)
         case .challengeJudged(let verdict):
             try container.encode(verdict, forKey: .challengeVerdict)
+        case .epochClosed(let close):
+            try container.encode(close, forKey: .epochClose)
+        case .proposalTallied(let proposalId):
+            try container.encode(proposalId, forKey: .proposalId)
         }
     }
 
@@ -176,6 +186,10 @@ extension LogEvent: Codable {
             )
         case "challenge_judged":
             self = .challengeJudged(try container.decode(ChallengeVerdict.self, forKey: .challengeVerdict))
+        case "epoch_closed":
+            self = .epochClosed(try container.decode(EpochClose.self, forKey: .epochClose))
+        case "proposal_tallied":
+            self = .proposalTallied(proposalId: try container.decode(String.self, forKey: .proposalId))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: container, debugDescription: "unknown log event type \(type)")
         }

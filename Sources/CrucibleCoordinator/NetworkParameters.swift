@@ -1,3 +1,5 @@
+import CrucibleCore
+import CrucibleLedger
 import CrucibleProof
 
 /// The rules the coordinator runs by, fixed in the genesis entry so every replay uses the same ones.
@@ -25,14 +27,17 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     public var replicaWaitMs: Int64
     /// How hardware is challenged and judged (ARCHITECTURE §4).
     public var challenges: ChallengePolicy
+    /// Stake, slashing, epochs and their emission, and governance (ARCHITECTURE §7).
+    public var economy: EconomyPolicy
 
     public init(
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
         declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000,
-        challenges: ChallengePolicy = ChallengePolicy()
+        challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
     ) {
         self.challenges = challenges
+        self.economy = economy
         self.declineCooldownMs = declineCooldownMs
         self.replicaWaitMs = replicaWaitMs
         self.feeBps = feeBps
@@ -50,7 +55,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs, challenges
+        case declineCooldownMs, replicaWaitMs, challenges, economy
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -68,5 +73,19 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         declineCooldownMs = try container.decodeIfPresent(Int64.self, forKey: .declineCooldownMs) ?? defaults.declineCooldownMs
         replicaWaitMs = try container.decodeIfPresent(Int64.self, forKey: .replicaWaitMs) ?? defaults.replicaWaitMs
         challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
+        // A genesis written before the economy existed ran without stake or emissions, and replays so.
+        economy = try container.decodeIfPresent(EconomyPolicy.self, forKey: .economy) ?? .none
+    }
+
+    /// Every rule the parameters must meet; a genesis, a parameters file or a proposal that breaks one is refused.
+    public func validate() throws {
+        func fail(_ message: String) -> CrucibleError { CrucibleError(.malformed, "parameters: \(message)") }
+        guard (0...10_000).contains(feeBps) else { throw fail("feeBps must be between 0 and 10000") }
+        guard offerTimeoutMs > 0, leaseTimeoutMs > 0, leaseGraceMs >= 0, timestampWindowMs > 0, onlineWindowMs > 0,
+              declineCooldownMs >= 0, replicaWaitMs > 0
+        else { throw fail("times must be positive") }
+        guard attemptsMax >= 1, checkpointInterval >= 1 else { throw fail("attemptsMax and checkpointInterval must be at least 1") }
+        try challenges.validate()
+        try economy.validate()
     }
 }

@@ -1,4 +1,5 @@
 import CrucibleCore
+import CrucibleLedger
 import CrucibleProof
 import Foundation
 
@@ -36,6 +37,7 @@ extension NetworkState {
 
     /// Whether the matcher may offer work to this node now.
     public func isMatchable(_ node: NodeRecord) -> Bool {
+        guard isStaked(node) else { return false }
         guard parameters.challenges.required else { return true }
         return node.proof.status == .proven && node.proof.openChallengeId == nil
     }
@@ -133,6 +135,16 @@ extension NetworkState {
         }
         nodes[record.nodeId]!.proof = proof
         changes.nodes.insert(record.nodeId)
+        if verdict.passed {
+            creditAvailability(record, proof: proof)
+        } else if record.state == .opened {
+            // Rows were opened and did not hold up: the node committed to work it had not done. That is proven
+            // spoofing, not slowness, and costs stake; the audit rechecks the openings from the stored blob.
+            try slash(
+                nodeId: record.nodeId, reason: .spoofedHardware, bps: parameters.economy.slashSpoofBps, evidence: record.id,
+                reporter: nil, atMs: nowMs, changes: &changes
+            )
+        }
     }
 
     // MARK: - Envelopes

@@ -17,6 +17,10 @@ extension NetworkState {
             try queryChallenge(challengeId, queries: queries, atMs: nowMs)
         case .challengeJudged(let verdict):
             try judgeChallenge(verdict, atMs: nowMs, changes: &changes)
+        case .epochClosed(let close):
+            try closeEpoch(close, atMs: nowMs, changes: &changes)
+        case .proposalTallied(let proposalId):
+            try tallyProposal(proposalId, atMs: nowMs, changes: &changes)
 
         case .offer(let runId, let nodeId, let price, let deadlineMs):
             let run = try run(runId)
@@ -121,6 +125,11 @@ extension NetworkState {
             let task = jobs[verdict.jobId]!.tasks[verdict.taskIndex]
             if verdict.outcome == .verified {
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = completedRun(of: task, role: .primary)?.digest
+                creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
+            } else {
+                let operators = Set(task.runIds.compactMap { runs[$0] }.filter { $0.state == .completed }
+                    .compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } })
+                for operatorAddress in operators { openDisputes[operatorAddress, default: 0] += 1 }
             }
             setTaskState(jobId: verdict.jobId, taskIndex: verdict.taskIndex, verdict.outcome == .verified ? .verified : .disputed, changes: &changes)
 

@@ -5,7 +5,7 @@ import Foundation
 extension NetworkState {
     /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
     /// change nothing that a replay needs.
-    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge]
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote]
 
     /// Applies a signed input. The signature is checked here too, so a replayed log cannot smuggle in a forgery.
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
@@ -25,6 +25,12 @@ extension NetworkState {
             try commitChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeCommitment.self), atMs: nowMs)
         case .openChallenge:
             try openChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeOpenings.self), atMs: nowMs)
+        case .stake:
+            try applyStake(envelope.signer, try envelope.decodePayload(as: StakeRequest.self), atMs: nowMs, changes: &changes)
+        case .propose:
+            try propose(envelope.signer, try envelope.decodePayload(as: GovernanceProposal.self), atMs: nowMs, changes: &changes)
+        case .vote:
+            try vote(envelope.signer, try envelope.decodePayload(as: GovernanceVote.self), atMs: nowMs, changes: &changes)
         case .pollOffers, .heartbeat, .appendTaskLog, .putBlob, .startChallenge:
             throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
         }
@@ -54,6 +60,7 @@ extension NetworkState {
                 id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0,
                 proof: proofOnRegistration(registration, previous: nil)
             )
+            nodeIdsByOperator[registration.operatorAddress, default: []].append(nodeId)
         }
         changes.nodes.insert(nodeId)
     }

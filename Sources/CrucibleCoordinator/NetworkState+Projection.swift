@@ -17,9 +17,16 @@ extension NetworkState {
                 batch.closedEscrows.append(jobId)
             }
         }
-        if !changes.ledger.addresses.isEmpty || !changes.ledger.escrowJobs.isEmpty {
+        if !changes.ledger.addresses.isEmpty || !changes.ledger.escrowJobs.isEmpty || changes.totals {
             batch.totals = totalRows()
         }
+        for address in changes.stakes.sorted() {
+            if let row = stakeRow(address) { batch.stakes.append(row) } else { batch.clearedStakes.append(address) }
+        }
+        batch.epochs = changes.epochs.compactMap { number in epochs.first { $0.epoch == number }.map(epochRow) }
+        let slashIds = Set(changes.slashes)
+        batch.slashes = slashes.filter { slashIds.contains($0.id) }.map(slashRow)
+        batch.proposals = changes.proposals.sorted().compactMap { governance.proposals[$0].map(proposalRow) }
         batch.nodes = changes.nodes.sorted().compactMap { nodes[$0].map(nodeRow) }
         batch.nodeProofs = changes.nodes.sorted().compactMap { nodes[$0].map(nodeProofRow) }
         for jobId in changes.jobs.sorted() {
@@ -41,7 +48,11 @@ extension NetworkState {
             nodeProofs: nodes.values.map(nodeProofRow),
             jobs: jobs.values.map(jobRow),
             tasks: jobs.values.flatMap { job in job.tasks.map { taskRow(job, $0) } },
-            runs: runs.values.map(runRow)
+            runs: runs.values.map(runRow),
+            stakes: Set(ledger.stakes.keys).union(ledger.unbonding.keys).compactMap(stakeRow),
+            epochs: epochs.map(epochRow),
+            slashes: slashes.map(slashRow),
+            proposals: governance.proposals.values.map(proposalRow)
         ).normalized()
     }
 
@@ -50,7 +61,41 @@ extension NetworkState {
             TotalRow(name: "burned", amountMicro: ledger.burnedMicro),
             TotalRow(name: "genesis", amountMicro: ledger.genesisMicro),
             TotalRow(name: "minted", amountMicro: ledger.mintedMicro),
+            TotalRow(name: "staked", amountMicro: ledger.totalStakeMicro),
+            TotalRow(name: "treasury", amountMicro: ledger.treasuryMicro),
+            TotalRow(name: "unbonding", amountMicro: ledger.totalUnbondingMicro),
         ]
+    }
+
+    func stakeRow(_ address: String) -> StakeRow? {
+        let staked = ledger.stake(of: address)
+        let unbonding = ledger.unbondingAmount(of: address)
+        guard staked > 0 || unbonding > 0 else { return nil }
+        return StakeRow(address: address, stakedMicro: staked, unbondingMicro: unbonding)
+    }
+
+    func epochRow(_ record: EpochRecord) -> EpochRow {
+        EpochRow(
+            epoch: record.epoch, startMs: record.startMs, endMs: record.endMs, mintedMicro: record.mintedMicro, burnedMicro: record.burnedMicro,
+            treasuryMicro: record.emission.treasuryMicro, workWeight: record.workWeight, availabilityWeight: record.availabilityWeight,
+            emission: Self.json(record.emission), enacted: Self.json(record.enacted)
+        )
+    }
+
+    func slashRow(_ record: SlashRecord) -> SlashRow {
+        SlashRow(
+            id: record.id, operatorAddress: record.operatorAddress, nodeId: record.nodeId, reason: record.reason.rawValue, evidence: record.evidence,
+            amountMicro: record.amountMicro, burnedMicro: record.burnedMicro, treasuryMicro: record.treasuryMicro, reporter: record.reporter, atMs: record.atMs
+        )
+    }
+
+    func proposalRow(_ record: ProposalRecord) -> ProposalRow {
+        ProposalRow(
+            id: record.id, proposer: record.proposer, title: record.proposal.title, status: record.status.rawValue, proposal: Self.json(record.proposal),
+            submittedMs: record.submittedMs, votingEndsMs: record.votingEndsMs, effectiveEpoch: record.proposal.effectiveEpoch,
+            snapshotTotalMicro: record.snapshotTotalMicro, yesMicro: record.yesMicro, noMicro: record.noMicro, abstainMicro: record.abstainMicro,
+            votes: Self.json(record.votes.mapValues(\.rawValue)), note: record.note
+        )
     }
 
     func nodeRow(_ node: NodeRecord) -> NodeRow {

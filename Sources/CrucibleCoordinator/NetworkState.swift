@@ -30,6 +30,20 @@ public struct NetworkState: Sendable {
     public internal(set) var openChallengeIds: Set<String> = []
     var challengeCount = 0
     private var runOrdinal: Int64 = 0
+    /// Node ids of each operator in registration order: its stake covers its nodes in this order.
+    public internal(set) var nodeIdsByOperator: [String: [String]] = [:]
+    /// The open emission epoch and when it started.
+    public internal(set) var epoch = 0
+    public internal(set) var epochStartMs: Int64 = 0
+    /// This epoch's verified work and proven availability per operator, in milli-TOPS-seconds.
+    public internal(set) var epochWork: [String: Int64] = [:]
+    public internal(set) var epochAvailability: [String: Int64] = [:]
+    var burnedAtEpochStart: Int64 = 0
+    public internal(set) var epochs: [EpochRecord] = []
+    public internal(set) var slashes: [SlashRecord] = []
+    public internal(set) var governance = Governance()
+    /// Disputed tasks per operator whose node ran one of their runs: stake cannot leave while one stands.
+    public internal(set) var openDisputes: [String: Int] = [:]
 
     public init() {}
 
@@ -41,6 +55,13 @@ public struct NetworkState: Sendable {
         public var nodes: Set<String> = []
         public var jobs: Set<String> = []
         public var runs: Set<String> = []
+        /// Operators whose stake changed.
+        public var stakes: Set<String> = []
+        public var epochs: [Int] = []
+        public var slashes: [String] = []
+        public var proposals: Set<String> = []
+        /// The treasury, staked or unbonding totals moved without any account's balance moving.
+        public var totals = false
     }
 
     /// The result of applying an event that callers may want: the job a submission created, for one.
@@ -55,7 +76,7 @@ public struct NetworkState: Sendable {
         var jobId: String?
         switch event {
         case .genesis(let genesis):
-            try applyGenesis(genesis, changes: &changes)
+            try applyGenesis(genesis, atMs: nowMs, changes: &changes)
         case .envelope(let envelope):
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
             jobId = try applyEnvelope(envelope, atMs: nowMs, changes: &changes)
@@ -67,13 +88,14 @@ public struct NetworkState: Sendable {
         return Applied(changes: changes, jobId: jobId)
     }
 
-    private mutating func applyGenesis(_ genesis: LogEvent.Genesis, changes: inout Changes) throws {
+    private mutating func applyGenesis(_ genesis: LogEvent.Genesis, atMs nowMs: Int64, changes: inout Changes) throws {
         guard !hasGenesis else { throw CrucibleError(.conflict, "genesis happens once") }
         guard Address.isValid(genesis.coordinator) else { throw CrucibleError(.malformed, "genesis coordinator key is invalid") }
+        try genesis.parameters.validate()
         changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
-        try genesis.parameters.challenges.validate()
         coordinator = genesis.coordinator
         parameters = genesis.parameters
+        epochStartMs = nowMs
     }
 
     // MARK: - Shared transitions

@@ -49,6 +49,12 @@ public struct Scheduler {
         }
         // Then challenges: their time-outs and verdicts free or bar nodes before any matching.
         if let decision = nextChallengeDecision(in: state, using: &generator) { return decision }
+        // Then governance and the epoch: a proposal whose vote is over is tallied before the epoch it may take
+        // effect in begins.
+        if let proposalId = state.governance.dueForTally(atMs: nowMs).first { return .proposalTallied(proposalId: proposalId) }
+        if nowMs >= state.epochEndMs {
+            return .epochClosed(EpochClose(epoch: state.epoch, endMs: state.epochEndMs, emission: state.expectedEmission()))
+        }
         // Then verification and settlement of finished tasks, and closing finished jobs.
         for key in state.verifyingTasks.sorted() {
             guard let job = state.jobs[key.jobId] else { continue }

@@ -145,3 +145,69 @@ public struct ChallengeOpenings: Codable, Sendable, Equatable {
         self.openingsSha256 = openingsSha256
     }
 }
+
+/// `stake`, signed by an operator's wallet: bond tokens behind its devices, start unbonding them, or take back
+/// what has finished unbonding (the amount of a withdrawal is whatever is released; send 0).
+public struct StakeRequest: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable, CaseIterable {
+        case bond, unbond, withdraw
+    }
+
+    public var action: Action
+    public var amountMicro: Int64
+    public init(action: Action, amountMicro: Int64) {
+        self.action = action
+        self.amountMicro = amountMicro
+    }
+}
+
+/// `propose`, signed by a staker: change named parameters, pay grants from the treasury, or both, from the start of
+/// `effectiveEpoch` if stake-weighted votes pass it.
+public struct GovernanceProposal: Codable, Sendable, Equatable {
+    public struct Change: Codable, Sendable, Equatable {
+        /// A governed parameter's name, such as `feeBps` or `economy.emissionMicroPerEpoch`.
+        public var name: String
+        public var value: Int64
+        public init(name: String, value: Int64) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public struct Grant: Codable, Sendable, Equatable {
+        public var to: String
+        public var amountMicro: Int64
+        public init(to: String, amountMicro: Int64) {
+            self.to = to
+            self.amountMicro = amountMicro
+        }
+    }
+
+    public var title: String
+    public var rationale: String
+    public var changes: [Change]
+    public var grants: [Grant]
+    public var effectiveEpoch: Int
+
+    public init(title: String, rationale: String, changes: [Change], grants: [Grant], effectiveEpoch: Int) {
+        self.title = title
+        self.rationale = rationale
+        self.changes = changes
+        self.grants = grants
+        self.effectiveEpoch = effectiveEpoch
+    }
+}
+
+/// `vote`, signed by a staker, once per proposal, weighted by its stake at the proposal's snapshot.
+public struct GovernanceVote: Codable, Sendable, Equatable {
+    public enum Choice: String, Codable, Sendable, CaseIterable {
+        case yes, no, abstain
+    }
+
+    public var proposalId: String
+    public var choice: Choice
+    public init(proposalId: String, choice: Choice) {
+        self.proposalId = proposalId
+        self.choice = choice
+    }
+}

@@ -95,4 +95,7 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case startChallenge = "start_challenge"
     case commitChallenge = "commit_challenge"
     case openChallenge = "open_challenge"
+    case stake = "stake"
+    case propose = "propose"
+    case vote = "vote"
 }

@@ -93,6 +93,13 @@ public final class CrucibleStore: Sendable {
         try await upsert(batch.jobs, into: "jobs", key: "id", on: db)
         try await upsert(batch.tasks, into: "tasks", key: "id", on: db)
         try await upsert(batch.runs, into: "runs", key: "id", on: db)
+        try await upsert(batch.stakes, into: "stakes", key: "address", on: db)
+        for address in batch.clearedStakes {
+            try await db.delete(from: "stakes").where("address", .equal, address).run()
+        }
+        try await upsert(batch.epochs, into: "epochs", key: "epoch", on: db)
+        try await upsert(batch.slashes, into: "slashes", key: "id", on: db)
+        try await upsert(batch.proposals, into: "proposals", key: "id", on: db)
     }
 
     /// Inserts rows one by one, replacing a row with the same key, so the last write for a key wins.
@@ -140,7 +147,11 @@ public final class CrucibleStore: Sendable {
             nodeProofs: try await all("node_proofs", NodeProofRow.self),
             jobs: try await all("jobs", JobRow.self),
             tasks: try await all("tasks", TaskRow.self),
-            runs: try await all("runs", RunRow.self)
+            runs: try await all("runs", RunRow.self),
+            stakes: try await all("stakes", StakeRow.self),
+            epochs: try await all("epochs", EpochRow.self),
+            slashes: try await all("slashes", SlashRow.self),
+            proposals: try await all("proposals", ProposalRow.self)
         )
     }
 

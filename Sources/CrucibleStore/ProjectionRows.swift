@@ -158,6 +158,113 @@ public struct RunRow: Codable, Sendable, Equatable {
     }
 }
 
+/// An operator's stake: bonded, and on its way out.
+public struct StakeRow: Codable, Sendable, Equatable {
+    public var address: String
+    public var stakedMicro: Int64
+    public var unbondingMicro: Int64
+    public init(address: String, stakedMicro: Int64, unbondingMicro: Int64) {
+        self.address = address
+        self.stakedMicro = stakedMicro
+        self.unbondingMicro = unbondingMicro
+    }
+}
+
+/// A closed emission epoch's public figures; the emission's per-operator shares as JSON.
+public struct EpochRow: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var startMs: Int64
+    public var endMs: Int64
+    public var mintedMicro: Int64
+    public var burnedMicro: Int64
+    public var treasuryMicro: Int64
+    public var workWeight: Int64
+    public var availabilityWeight: Int64
+    public var emission: String
+    public var enacted: String
+    public init(
+        epoch: Int, startMs: Int64, endMs: Int64, mintedMicro: Int64, burnedMicro: Int64, treasuryMicro: Int64, workWeight: Int64,
+        availabilityWeight: Int64, emission: String, enacted: String
+    ) {
+        self.epoch = epoch
+        self.startMs = startMs
+        self.endMs = endMs
+        self.mintedMicro = mintedMicro
+        self.burnedMicro = burnedMicro
+        self.treasuryMicro = treasuryMicro
+        self.workWeight = workWeight
+        self.availabilityWeight = availabilityWeight
+        self.emission = emission
+        self.enacted = enacted
+    }
+}
+
+/// Stake taken for a proven fault, with the id of what proves it.
+public struct SlashRow: Codable, Sendable, Equatable {
+    public var id: String
+    public var operatorAddress: String
+    public var nodeId: String
+    public var reason: String
+    public var evidence: String
+    public var amountMicro: Int64
+    public var burnedMicro: Int64
+    public var treasuryMicro: Int64
+    public var reporter: String?
+    public var atMs: Int64
+    public init(
+        id: String, operatorAddress: String, nodeId: String, reason: String, evidence: String, amountMicro: Int64, burnedMicro: Int64,
+        treasuryMicro: Int64, reporter: String?, atMs: Int64
+    ) {
+        self.id = id
+        self.operatorAddress = operatorAddress
+        self.nodeId = nodeId
+        self.reason = reason
+        self.evidence = evidence
+        self.amountMicro = amountMicro
+        self.burnedMicro = burnedMicro
+        self.treasuryMicro = treasuryMicro
+        self.reporter = reporter
+        self.atMs = atMs
+    }
+}
+
+/// A governance proposal, its tally so far and its votes (JSON, voter to choice).
+public struct ProposalRow: Codable, Sendable, Equatable {
+    public var id: String
+    public var proposer: String
+    public var title: String
+    public var status: String
+    public var proposal: String
+    public var submittedMs: Int64
+    public var votingEndsMs: Int64
+    public var effectiveEpoch: Int
+    public var snapshotTotalMicro: Int64
+    public var yesMicro: Int64
+    public var noMicro: Int64
+    public var abstainMicro: Int64
+    public var votes: String
+    public var note: String?
+    public init(
+        id: String, proposer: String, title: String, status: String, proposal: String, submittedMs: Int64, votingEndsMs: Int64,
+        effectiveEpoch: Int, snapshotTotalMicro: Int64, yesMicro: Int64, noMicro: Int64, abstainMicro: Int64, votes: String, note: String?
+    ) {
+        self.id = id
+        self.proposer = proposer
+        self.title = title
+        self.status = status
+        self.proposal = proposal
+        self.submittedMs = submittedMs
+        self.votingEndsMs = votingEndsMs
+        self.effectiveEpoch = effectiveEpoch
+        self.snapshotTotalMicro = snapshotTotalMicro
+        self.yesMicro = yesMicro
+        self.noMicro = noMicro
+        self.abstainMicro = abstainMicro
+        self.votes = votes
+        self.note = note
+    }
+}
+
 /// Rows to write with a batch of log entries. Later rows for the same key replace earlier ones.
 public struct ProjectionBatch: Sendable, Equatable {
     public var accounts: [AccountRow] = []
@@ -169,12 +276,19 @@ public struct ProjectionBatch: Sendable, Equatable {
     public var jobs: [JobRow] = []
     public var tasks: [TaskRow] = []
     public var runs: [RunRow] = []
+    public var stakes: [StakeRow] = []
+    /// Operators left with nothing staked or unbonding: their rows go.
+    public var clearedStakes: [String] = []
+    public var epochs: [EpochRow] = []
+    public var slashes: [SlashRow] = []
+    public var proposals: [ProposalRow] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         accounts.isEmpty && escrows.isEmpty && closedEscrows.isEmpty && totals.isEmpty && nodes.isEmpty && nodeProofs.isEmpty
-            && jobs.isEmpty && tasks.isEmpty && runs.isEmpty
+            && jobs.isEmpty && tasks.isEmpty && runs.isEmpty && stakes.isEmpty && clearedStakes.isEmpty && epochs.isEmpty
+            && slashes.isEmpty && proposals.isEmpty
     }
 
     public mutating func append(_ other: ProjectionBatch) {
@@ -187,6 +301,14 @@ public struct ProjectionBatch: Sendable, Equatable {
         jobs += other.jobs
         tasks += other.tasks
         runs += other.runs
+        // A later write for an operator wins, whether it rewrites its row or clears it.
+        let rewritten = Set(other.stakes.map(\.address))
+        let cleared = Set(other.clearedStakes)
+        stakes = stakes.filter { !cleared.contains($0.address) } + other.stakes
+        clearedStakes = clearedStakes.filter { !rewritten.contains($0) } + other.clearedStakes
+        epochs += other.epochs
+        slashes += other.slashes
+        proposals += other.proposals
     }
 }
 
@@ -200,8 +322,19 @@ public struct ProjectionSnapshot: Sendable, Equatable {
     public var jobs: [JobRow]
     public var tasks: [TaskRow]
     public var runs: [RunRow]
+    public var stakes: [StakeRow]
+    public var epochs: [EpochRow]
+    public var slashes: [SlashRow]
+    public var proposals: [ProposalRow]
 
-    public init(accounts: [AccountRow], escrows: [EscrowRow], totals: [TotalRow], nodes: [NodeRow], nodeProofs: [NodeProofRow], jobs: [JobRow], tasks: [TaskRow], runs: [RunRow]) {
+    public init(
+        accounts: [AccountRow], escrows: [EscrowRow], totals: [TotalRow], nodes: [NodeRow], nodeProofs: [NodeProofRow], jobs: [JobRow], tasks: [TaskRow],
+        runs: [RunRow], stakes: [StakeRow], epochs: [EpochRow], slashes: [SlashRow], proposals: [ProposalRow]
+    ) {
+        self.stakes = stakes
+        self.epochs = epochs
+        self.slashes = slashes
+        self.proposals = proposals
         self.accounts = accounts
         self.escrows = escrows
         self.totals = totals
@@ -222,7 +355,11 @@ public struct ProjectionSnapshot: Sendable, Equatable {
             nodeProofs: nodeProofs.sorted { $0.nodeId < $1.nodeId },
             jobs: jobs.sorted { $0.id < $1.id },
             tasks: tasks.sorted { $0.id < $1.id },
-            runs: runs.sorted { $0.id < $1.id }
+            runs: runs.sorted { $0.id < $1.id },
+            stakes: stakes.sorted { $0.address < $1.address },
+            epochs: epochs.sorted { $0.epoch < $1.epoch },
+            slashes: slashes.sorted { $0.id < $1.id },
+            proposals: proposals.sorted { $0.id < $1.id }
         )
     }
 }

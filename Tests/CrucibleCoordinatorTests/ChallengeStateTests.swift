@@ -18,11 +18,12 @@ import Testing
     )
     var seeds: ChallengeSeeds { ChallengeSeeds(identity: coordinator) }
 
-    func genesis() throws -> NetworkState {
+    /// Stake is left out unless a test is about it (EconomyStateTests covers it on its own).
+    func genesis(economy: EconomyPolicy = .none, allocations: [LedgerEvent.Allocation] = []) throws -> NetworkState {
         var state = NetworkState()
-        try state.apply(.genesis(.init(coordinator: coordinator.address, parameters: NetworkParameters(challenges: policy), allocations: [
+        try state.apply(.genesis(.init(coordinator: coordinator.address, parameters: NetworkParameters(challenges: policy, economy: economy), allocations: [
             .init(address: requester.address, amountMicro: 100_000_000),
-        ])), atMs: 0)
+        ] + allocations)), atMs: 0)
         return state
     }
 

@@ -61,7 +61,7 @@ import Testing
         }
 
         // Money: operators gained exactly what the job paid; the requester lost paid + burned; the fee is 5%.
-        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.fundingMicro
+        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
         #expect(gained == job.paidMicro)
         #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
         #expect(job.burnedMicro == job.tasks.flatMap(\.runs).reduce(0) { $0 + Pricing.feeMicro(on: $1.paidMicro, feeBps: 500) })
@@ -119,7 +119,7 @@ import Testing
             let digests = Set(task.runs.filter { $0.state == "completed" }.compactMap(\.digest))
             #expect(digests.count == 2)
         }
-        #expect(await balance(network, network.operatorA) == TestNetwork.fundingMicro)
+        #expect(await balance(network, network.operatorA) == TestNetwork.operatorBalanceMicro)
         #expect(await balance(network, network.requester) == TestNetwork.fundingMicro)
         await network.stop()
         _ = try await reopenAndAudit(network)
@@ -177,7 +177,7 @@ import Testing
         let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
         #expect(paidRuns.allSatisfy { $0.state == "completed" })
         #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
-        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.fundingMicro
+        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
         #expect(gained == job.paidMicro)
         #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
         await network.stop()

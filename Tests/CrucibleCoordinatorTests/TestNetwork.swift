@@ -25,6 +25,10 @@ final class TestNetwork: Sendable {
     private let server: CoordinatorServer.Running
 
     static let fundingMicro: Int64 = 1_000 * Amount.microPerCRU
+    /// Each operator bonds this at the start, enough for several CPU nodes at the default stake per class.
+    static let operatorStakeMicro: Int64 = 100 * Amount.microPerCRU
+    /// What an operator's balance holds once it has bonded.
+    static let operatorBalanceMicro = fundingMicro - operatorStakeMicro
 
     /// Short time-outs so that lapses and lost leases happen within a test.
     static let fastParameters = NetworkParameters(
@@ -74,11 +78,17 @@ final class TestNetwork: Sendable {
         )
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
         let bound = server.port
-        return TestNetwork(
+        let network = TestNetwork(
             directory: directory, identity: identity, store: store, coordinator: coordinator,
             client: CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), port: bound,
             requester: requester, operatorA: operatorA, operatorB: operatorB, server: server
         )
+        if previous == nil, parameters.economy.stakeCpuMicro > 0 {
+            for wallet in [operatorA, operatorB] {
+                _ = try await network.client.stake(.bond, amountMicro: operatorStakeMicro, by: wallet)
+            }
+        }
+        return network
     }
 
     /// Stops serving, writes what is pending and closes the database, like a coordinator shut down.

@@ -1,0 +1,27 @@
+import CrucibleCore
+import CrucibleLedger
+
+/// Stake and governance operations: signed inputs admitted, logged and applied like every other.
+extension Coordinator {
+    public func stake(_ envelope: SignedEnvelope) async throws {
+        try await admit(envelope, as: .stake)
+        _ = try await commitAdmitted(envelope)
+    }
+
+    public func propose(_ envelope: SignedEnvelope) async throws -> ProposalRecord {
+        try await admit(envelope, as: .propose)
+        let id = state.governance.nextId
+        _ = try await commitAdmitted(envelope)
+        return try state.governance.proposal(id)
+    }
+
+    public func vote(_ proposalId: String, _ envelope: SignedEnvelope) async throws -> ProposalRecord {
+        try await admit(envelope, as: .vote)
+        let payload = try envelope.decodePayload(as: GovernanceVote.self)
+        guard payload.proposalId == proposalId else {
+            throw CrucibleError(.malformed, "the signed proposal id \(payload.proposalId) differs from the path's \(proposalId)")
+        }
+        _ = try await commitAdmitted(envelope)
+        return try state.governance.proposal(proposalId)
+    }
+}
