@@ -290,4 +290,109 @@ import Testing
         guard case .challengesIssued(let scheduled) = decide(proven, atMs: 1_000_000, online: [node], due: [node.address]) else { Issue.record("expected a re-challenge"); return }
         #expect(scheduled.map(\.reason) == [.scheduled])
     }
+
+    /// Runs one challenge of `node` from issue to verdict starting at `atMs`, answered honestly or with one forged row.
+    @discardableResult
+    func answerChallenge(_ state: inout NetworkState, atMs t: Int64, due: Bool, forge: Bool = false) throws -> ChallengeVerdict {
+        guard case .challengesIssued(let issues) = decide(state, atMs: t, online: [node], due: due ? [node.address] : []) else {
+            Issue.record("expected a challenge")
+            throw CancellationError()
+        }
+        try state.apply(.challengesIssued(issues), atMs: t)
+        let id = issues[0].challengeId
+        try state.apply(.challengeStarted(challengeId: id, roundTripMs: 0), atMs: t + 1)
+        let record = try state.challenge(id)
+        let solutions = try seeds.seeds(for: record.issue).enumerated().map { CPUChallengeSolver.solve(try record.challenge(device: $0.offset, seed: $0.element)) }
+        try state.apply(try commitment(record, solutions.map(\.root)), atMs: t + 2)
+        guard case .challengeQueried(_, let queries) = decide(state, atMs: t + 2, online: [node]) else { Issue.record("expected queries"); throw CancellationError() }
+        try state.apply(.challengeQueried(challengeId: id, queries: queries), atMs: t + 2)
+        var openings = zip(solutions, queries).map { solution, list in list.map { solution.open(t: $0.t, i: $0.i) } }
+        if forge { openings[0][0].row = openings[0][0].row.map { $0 &+ 1 } }
+        try state.apply(.envelope(try SignedEnvelope.sign(ChallengeOpenings(challengeId: id, openingsSha256: Digest.sha256Hex("\(t)")), kind: .openChallenge, by: node)), atMs: t + 3)
+        var generator = SystemRandomNumberGenerator()
+        let verdict = ChallengeJudge.judge(openings, of: try state.challenge(id), seeds: seeds.seeds(for: record.issue), entriesPerRow: 4, using: &generator)
+        try state.apply(.challengeJudged(verdict), atMs: t + 3)
+        return verdict
+    }
+
+    func bond(_ amountMicro: Int64, _ state: inout NetworkState, atMs: Int64 = 0) throws {
+        try state.apply(.envelope(try SignedEnvelope.sign(StakeRequest(action: .bond, amountMicro: amountMicro), kind: .stake, by: operatorA)), atMs: atMs)
+    }
+
+    @Test func forgedOpeningsProveSpoofingAndCostTheStake() throws {
+        let economy = EconomyPolicy(stakeCpuMicro: 10 * Amount.microPerCRU, slashTreasuryBps: 2_000)
+        var state = try genesis(economy: economy, allocations: [.init(address: operatorA.address, amountMicro: 100 * Amount.microPerCRU)])
+        try bond(50 * Amount.microPerCRU, &state)
+        try register(node, in: &state)
+        let verdict = try answerChallenge(&state, atMs: 1, due: false, forge: true)
+        #expect(!verdict.passed)
+        // All of it, the governed spoof share: a fifth to the treasury, the rest burned; the evidence is the challenge.
+        #expect(state.ledger.stake(of: operatorA.address) == 0)
+        #expect(state.ledger.treasuryMicro == 10 * Amount.microPerCRU && state.ledger.burnedMicro == 40 * Amount.microPerCRU)
+        let slash = try #require(state.slashes.first)
+        #expect(slash.reason == .spoofedHardware && slash.evidence == verdict.challengeId && slash.nodeId == node.address && slash.amountMicro == 50 * Amount.microPerCRU)
+        try state.ledger.checkConservation()
+        // Slowness is not spoofing: a late commitment fails the node without touching its stake.
+        var slow = try genesis(economy: economy, allocations: [.init(address: operatorA.address, amountMicro: 100 * Amount.microPerCRU)])
+        try bond(50 * Amount.microPerCRU, &slow)
+        try register(node, in: &slow)
+        let (record, _) = try issueAndStart(&slow)
+        guard case .challengeJudged(let late) = decide(slow, atMs: 16, online: [node]) else { Issue.record("expected a verdict"); return }
+        try slow.apply(.challengeJudged(late), atMs: 16)
+        #expect(late.challengeId == record.id && !late.passed)
+        #expect(slow.ledger.stake(of: operatorA.address) == 50 * Amount.microPerCRU && slow.slashes.isEmpty)
+    }
+
+    @Test func unannouncedPassesEarnTheAvailabilityPoolAndRegistrationPassesDoNot() throws {
+        let economy = EconomyPolicy(stakeCpuMicro: 10 * Amount.microPerCRU, epochMs: 600_000, emissionMicroPerEpoch: 1_000 * Amount.microPerCRU)
+        var state = try genesis(economy: economy, allocations: [.init(address: operatorA.address, amountMicro: 100 * Amount.microPerCRU)])
+        try bond(10 * Amount.microPerCRU, &state)
+        try register(node, in: &state)
+        #expect(try answerChallenge(&state, atMs: 1, due: false).passed)
+        #expect(state.epochAvailability.isEmpty)
+        let scheduled = try answerChallenge(&state, atMs: 1_000, due: true)
+        #expect(scheduled.passed)
+        // One pass stands for the mean interval of proven idle capacity: 100 s × the node's proven milli-TOPS.
+        let milliTops = Int64((scheduled.deviceTops.reduce(0, +) * 1000).rounded())
+        #expect(state.epochAvailability[operatorA.address] == policy.meanIntervalMs * milliTops / 1000)
+
+        // The epoch closes at its end, not before; the only earner takes the availability pool, the treasury its tenth,
+        // and the work pool nobody earned is not minted.
+        #expect(decide(state, atMs: 599_999, online: []) == nil)
+        guard case .epochClosed(let close) = decide(state, atMs: 600_000, online: []) else { Issue.record("expected the epoch to close"); return }
+        var tampered = close
+        tampered.emission.shares[0].availabilityMicro += 1
+        var copy = state
+        #expect(throws: CrucibleError.self) { try copy.apply(.epochClosed(tampered), atMs: 600_000) }
+        let before = state.ledger.balance(of: operatorA.address)
+        try state.apply(.epochClosed(close), atMs: 600_000)
+        #expect(state.ledger.balance(of: operatorA.address) - before == 300 * Amount.microPerCRU)
+        #expect(state.ledger.treasuryMicro == 100 * Amount.microPerCRU && state.ledger.mintedMicro == 400 * Amount.microPerCRU)
+        #expect(state.epoch == 1 && state.epochStartMs == 600_000 && state.epochAvailability.isEmpty)
+        #expect(state.epochs.first?.netSupplyChangeMicro == 400 * Amount.microPerCRU)
+        // Closing the same epoch twice is impossible.
+        #expect(throws: CrucibleError.self) { try state.apply(.epochClosed(close), atMs: 1_200_000) }
+        try state.ledger.checkConservation()
+    }
+
+    @Test func verifiedWorkWeighsTimeUnitsAndProvenThroughput() throws {
+        let economy = EconomyPolicy(stakeCpuMicro: 10 * Amount.microPerCRU)
+        var state = try genesis(economy: economy, allocations: [.init(address: operatorA.address, amountMicro: 100 * Amount.microPerCRU)])
+        try bond(10 * Amount.microPerCRU, &state)
+        try register(node, in: &state)
+        let verdict = try answerChallenge(&state, atMs: 1, due: false)
+        let spec = JobSpec(name: "t", command: "true", taskCount: 1, resources: .init(cpuCores: 2), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 60,
+                           verification: .init(policy: .none, samplePpm: 0))
+        let jobId = try #require(try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 100).jobId)
+        guard case .offer(let runId, _, let price, let deadline) = decide(state, atMs: 100, online: [node]) else { Issue.record("expected an offer"); return }
+        try state.apply(.offer(runId: runId, nodeId: node.address, priceMicroPerUnitHour: price, deadlineMs: deadline), atMs: 100)
+        try state.apply(.envelope(try SignedEnvelope.sign(OfferResponse(runId: runId, accept: true), kind: .respondOffer, by: node)), atMs: 100)
+        let output = [OutputFile(path: "o", sha256: Digest.sha256Hex("x"), sizeBytes: 1)]
+        try state.apply(.envelope(try SignedEnvelope.sign(RunReport(runId: runId, exitCode: 0, outputs: output, durationMs: 30_000), kind: .reportResult, by: node)), atMs: 30_100)
+        while let decision = decide(state, atMs: 30_101, online: [node]) { try state.apply(decision, atMs: 30_101) }
+        #expect(try state.job(jobId).state == .settled)
+        // Two of the node's four cores for 30 s at its proven throughput per core, in milli-TOPS-seconds.
+        let milliTops = Int64((verdict.deviceTops.reduce(0, +) * 1000).rounded())
+        #expect(state.epochWork[operatorA.address] == 2 * 30 * (milliTops / 4))
+    }
 }
