@@ -100,6 +100,7 @@ let package = Package(
                 "CrucibleCore", "CrucibleLedger", "CrucibleStore", "CrucibleCoordinator", "CrucibleAgent", "CrucibleClient", "CrucibleAPI",
                 "CrucibleProof", "CrucibleSim",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -21,6 +21,9 @@ public enum Auditor {
         public var burnedMicro: Int64
         public var balancesMicro: Int64
         public var escrowMicro: Int64
+        public var stakedMicro: Int64
+        public var unbondingMicro: Int64
+        public var treasuryMicro: Int64
         /// Challenge verdicts rechecked from their revealed seeds and openings (an audit of the database only).
         public var challengesRechecked = 0
 
@@ -96,7 +99,8 @@ public enum Auditor {
                 coordinator: coordinator, entries: last.seq, envelopes: envelopes, decisions: decisions, checkpoints: checkpoints,
                 accounts: ledger.balances.count, jobs: state.jobs.count, genesisMicro: ledger.genesisMicro,
                 mintedMicro: ledger.mintedMicro, burnedMicro: ledger.burnedMicro,
-                balancesMicro: ledger.totalBalanceMicro, escrowMicro: ledger.totalEscrowMicro
+                balancesMicro: ledger.totalBalanceMicro, escrowMicro: ledger.totalEscrowMicro, stakedMicro: ledger.totalStakeMicro,
+                unbondingMicro: ledger.totalUnbondingMicro, treasuryMicro: ledger.treasuryMicro
             )
         }
     }
@@ -125,14 +129,14 @@ public enum Auditor {
     public struct PublicSource: Sendable {
         public var page: @Sendable (_ afterSeq: Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint])
         public var head: @Sendable () async throws -> Int64
-        public var account: @Sendable (_ address: String) async throws -> (balanceMicro: Int64, escrowMicro: Int64)
+        public var account: @Sendable (_ address: String) async throws -> AccountFigures
         /// Content by SHA-256 (the coordinator's blob store), to recheck challenge verdicts on their openings.
         public var blob: (@Sendable (_ sha256: String) async throws -> Data?)?
 
         public init(
             page: @escaping @Sendable (Int64) async throws -> (coordinator: String, entries: [LogEntry], checkpoints: [LogCheckpoint]),
             head: @escaping @Sendable () async throws -> Int64,
-            account: @escaping @Sendable (String) async throws -> (balanceMicro: Int64, escrowMicro: Int64),
+            account: @escaping @Sendable (String) async throws -> AccountFigures,
             blob: (@Sendable (String) async throws -> Data?)? = nil
         ) {
             self.page = page
@@ -161,11 +165,14 @@ public enum Auditor {
             let replayedThrough = replay.last?.seq ?? 0
             lastMismatch = ""
             let ledger = replay.state.ledger
-            for address in ledger.balances.keys.sorted() {
+            for address in Set(ledger.balances.keys).union(ledger.stakes.keys).union(ledger.unbonding.keys).sorted() {
                 let reported = try await source.account(address)
-                let expected = (ledger.balance(of: address), ledger.escrowed(by: address))
+                let expected = AccountFigures(
+                    balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
+                    stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
+                )
                 if reported != expected {
-                    lastMismatch = "account \(address): the coordinator reports balance \(reported.balanceMicro) µCRU and escrow \(reported.escrowMicro) µCRU, the log gives \(expected.0) and \(expected.1)"
+                    lastMismatch = "account \(address): the coordinator reports \(reported), the log gives \(expected)"
                     break
                 }
             }
@@ -178,6 +185,25 @@ public enum Auditor {
             if try await source.head() == replayedThrough { throw fail(lastMismatch) }
         }
         throw fail("the log kept moving; last difference: \(lastMismatch)")
+    }
+
+    /// What a coordinator reports of one address, to hold against the replay.
+    public struct AccountFigures: Sendable, Equatable, CustomStringConvertible {
+        public var balanceMicro: Int64
+        public var escrowMicro: Int64
+        public var stakedMicro: Int64
+        public var unbondingMicro: Int64
+
+        public init(balanceMicro: Int64, escrowMicro: Int64, stakedMicro: Int64, unbondingMicro: Int64) {
+            self.balanceMicro = balanceMicro
+            self.escrowMicro = escrowMicro
+            self.stakedMicro = stakedMicro
+            self.unbondingMicro = unbondingMicro
+        }
+
+        public var description: String {
+            "balance \(balanceMicro) µCRU, escrow \(escrowMicro), staked \(stakedMicro), unbonding \(unbondingMicro)"
+        }
     }
 
     static func fail(_ message: String) -> CrucibleError { CrucibleError(.auditFailed, message) }

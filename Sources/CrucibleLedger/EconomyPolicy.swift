@@ -121,12 +121,55 @@ public struct EconomyPolicy: Codable, Sendable, Equatable {
         guard dampingRateBps > 0 else { throw fail("dampingRateBps must be positive, or the largest operators earn nothing") }
         guard thresholdBps >= 5_000 else { throw fail("a threshold below half would let a minority pass proposals") }
         let day: Int64 = 86_400_000
-        guard (60_000...365 * day).contains(epochMs) else { throw fail("epochMs must be between a minute and a year") }
+        // Seconds-long epochs suit test networks and devnets; a live network's proposals choose days.
+        guard (1_000...365 * day).contains(epochMs) else { throw fail("epochMs must be between a second and a year") }
         guard (0...365 * day).contains(unbondingMs), (1_000...365 * day).contains(votingPeriodMs) else {
             throw fail("unbondingMs and votingPeriodMs must be under a year")
         }
         guard (0...maxAmount).contains(emissionMicroPerEpoch), (0...maxAmount).contains(proposalStakeMicro) else {
             throw fail("emission and proposal stake must be between 0 and 1,000,000,000 CRU")
         }
+    }
+}
+
+extension EconomyPolicy {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case stakeFlagshipMicro, stakeHighMicro, stakeMidMicro, stakeEntryMicro, stakeCpuMicro, unbondingMs
+        case slashFailedWorkBps, slashSpoofBps, slashReporterBps, slashTreasuryBps, epochMs, emissionMicroPerEpoch
+        case workShareBps, availabilityShareBps, treasuryShareBps, dampingThresholdBps, dampingRateBps
+        case quorumBps, thresholdBps, votingPeriodMs, proposalStakeMicro
+    }
+
+    /// The field names a parameters file may use.
+    public static var fieldNames: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
+
+    /// Fields left out take their defaults, so a parameters file names only what it changes.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        func read(_ key: CodingKeys, _ field: WritableKeyPath<EconomyPolicy, Int64>) throws {
+            if let value = try container.decodeIfPresent(Int64.self, forKey: key) { self[keyPath: field] = value }
+        }
+        try read(.stakeFlagshipMicro, \.stakeFlagshipMicro)
+        try read(.stakeHighMicro, \.stakeHighMicro)
+        try read(.stakeMidMicro, \.stakeMidMicro)
+        try read(.stakeEntryMicro, \.stakeEntryMicro)
+        try read(.stakeCpuMicro, \.stakeCpuMicro)
+        try read(.unbondingMs, \.unbondingMs)
+        try read(.slashFailedWorkBps, \.slashFailedWorkBps)
+        try read(.slashSpoofBps, \.slashSpoofBps)
+        try read(.slashReporterBps, \.slashReporterBps)
+        try read(.slashTreasuryBps, \.slashTreasuryBps)
+        try read(.epochMs, \.epochMs)
+        try read(.emissionMicroPerEpoch, \.emissionMicroPerEpoch)
+        try read(.workShareBps, \.workShareBps)
+        try read(.availabilityShareBps, \.availabilityShareBps)
+        try read(.treasuryShareBps, \.treasuryShareBps)
+        try read(.dampingThresholdBps, \.dampingThresholdBps)
+        try read(.dampingRateBps, \.dampingRateBps)
+        try read(.quorumBps, \.quorumBps)
+        try read(.thresholdBps, \.thresholdBps)
+        try read(.votingPeriodMs, \.votingPeriodMs)
+        try read(.proposalStakeMicro, \.proposalStakeMicro)
     }
 }

@@ -60,7 +60,7 @@ struct AuditCommand: AsyncParsableCommand {
             head: { try await client.health().logHead },
             account: { address in
                 let account = try await client.account(address)
-                return (account.balanceMicro, account.escrowMicro)
+                return .init(balanceMicro: account.balanceMicro, escrowMicro: account.escrowMicro, stakedMicro: account.stakedMicro, unbondingMicro: account.unbondingMicro)
             },
             blob: { sha256 in
                 do {
@@ -77,7 +77,8 @@ struct AuditCommand: AsyncParsableCommand {
         audit OK: \(report.entries) log entries (\(report.envelopes) signed inputs, \(report.decisions) decisions), \
         \(report.checkpoints) checkpoints, all hashes and signatures valid
         ledger OK: genesis \(Amount.format(report.genesisMicro)) + minted \(Amount.format(report.mintedMicro)) \
-        − burned \(Amount.format(report.burnedMicro)) = balances \(Amount.format(report.balancesMicro)) + escrow \(Amount.format(report.escrowMicro)) CRU
+        − burned \(Amount.format(report.burnedMicro)) = balances \(Amount.format(report.balancesMicro)) + escrow \(Amount.format(report.escrowMicro)) \
+        + staked \(Amount.format(report.stakedMicro)) + unbonding \(Amount.format(report.unbondingMicro)) + treasury \(Amount.format(report.treasuryMicro)) CRU
         state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match \(reference)
         """ + (report.challengesRechecked > 0
             ? "\nchallenges OK: \(report.challengesRechecked) proof-of-GPU verdicts rechecked from their revealed seeds, logged times and stored openings"

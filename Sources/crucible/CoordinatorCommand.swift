@@ -37,9 +37,16 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let identity = try KeyFile.readOrCreate(directory.coordinatorKey)
             let genesisParameters = try parameters.map(ParametersFile.load) ?? NetworkParameters()
             let store = try await CrucibleStore.openSQLite(path: directory.database)
-            let coordinator = try await Coordinator.open(
-                store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters, logger: logger
-            )
+            let coordinator: Coordinator
+            do {
+                coordinator = try await Coordinator.open(
+                    store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters, logger: logger
+                )
+            } catch {
+                // Closed before the error goes up: SQLite refuses to drop an open connection.
+                try? await store.close()
+                throw error
+            }
             let app = try CoordinatorServer.makeApplication(
                 coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
             ) { port in

@@ -35,7 +35,7 @@ struct DevnetCommand: AsyncParsableCommand {
     var logLevel: String = "warning"
 
     static let requesterFundingMicro: Int64 = 1_000 * Amount.microPerCRU
-    static let operatorFundingMicro: Int64 = 100 * Amount.microPerCRU
+    static let operatorFundingMicro: Int64 = 1_000 * Amount.microPerCRU
     static let settleDeadlineS = 300
 
     func validate() throws {
@@ -44,8 +44,16 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     /// A devnet's nodes are CPU agents sharing one machine, often a debug build: their challenges are small and
-    /// the floor low, so every node proves itself within a second or two, at whatever throughput it shows.
-    static let parameters = NetworkParameters(challenges: ChallengePolicy(cpuN: 128, targetMs: 50, slackPercent: 20_000, floorBps: 10))
+    /// the floor low, so every node proves itself within a second or two, at whatever throughput it shows. Time runs
+    /// fast: unannounced challenges every 15 s on average, an epoch every 30 s, votes open for 20 s, so a few minutes
+    /// show the whole economy.
+    static let parameters = NetworkParameters(
+        challenges: ChallengePolicy(cpuN: 128, targetMs: 50, slackPercent: 20_000, floorBps: 10, meanIntervalMs: 15_000),
+        economy: EconomyPolicy(
+            unbondingMs: 60_000, epochMs: 30_000, emissionMicroPerEpoch: 100 * Amount.microPerCRU, votingPeriodMs: 20_000,
+            proposalStakeMicro: 10 * Amount.microPerCRU
+        )
+    )
 
     func run() async throws {
         try LoggingOptions.parse(["--log-level", logLevel]).bootstrap()
@@ -76,12 +84,19 @@ struct DevnetCommand: AsyncParsableCommand {
 
         // The coordinator, in this process.
         let store = try await CrucibleStore.openSQLite(path: directory.database)
-        let coordinator = try await Coordinator.open(
-            store: store, identity: try KeyFile.readOrCreate(directory.coordinatorKey),
-            genesisAllocations: [.init(address: requester.address, amountMicro: Self.requesterFundingMicro)]
-                + operators.values.map { .init(address: $0.address, amountMicro: Self.operatorFundingMicro) }.sorted { $0.address < $1.address },
-            parameters: Self.parameters, logger: logger
-        )
+        let coordinator: Coordinator
+        do {
+            coordinator = try await Coordinator.open(
+                store: store, identity: try KeyFile.readOrCreate(directory.coordinatorKey),
+                genesisAllocations: [.init(address: requester.address, amountMicro: Self.requesterFundingMicro)]
+                    + operators.values.map { .init(address: $0.address, amountMicro: Self.operatorFundingMicro) }.sorted { $0.address < $1.address },
+                parameters: Self.parameters, logger: logger
+            )
+        } catch {
+            try? await store.close()
+            print("devnet failed: the coordinator could not open \(directory.path): \((error as? CrucibleError)?.message ?? "\(error)")")
+            throw ExitCode.failure
+        }
         let server: CoordinatorServer.Running
         do {
             server = try await CoordinatorServer.start(
@@ -95,6 +110,15 @@ struct DevnetCommand: AsyncParsableCommand {
         let url = "http://127.0.0.1:\(server.port)"
         print("Crucible devnet  data \(directory.path)  \(isNew ? "new genesis" : "reusing the data folder (log head \(await coordinator.logHead))")")
         print("coordinator \(Address.short(coordinator.identity.address))… listening on \(url)")
+
+        // Each operator bonds what its devnet nodes need before they join, so they are matched once proven.
+        let bondClient = try CoordinatorClient(url: url)
+        for (name, wallet) in operators.sorted(by: { $0.key < $1.key }) {
+            let nodesOfOperator = setups.filter { $0.operatorName == name }.count
+            let needed = Self.parameters.economy.stakeCpuMicro * Int64(nodesOfOperator)
+            let staked = try await bondClient.stakeStatus(wallet.address).stakedMicro
+            if needed > staked { _ = try await bondClient.stake(.bond, amountMicro: needed - staked, by: wallet) }
+        }
 
         // Node agents, each its own process with its own key.
         let executable = AgentProcess.currentExecutable()
@@ -139,7 +163,9 @@ struct DevnetCommand: AsyncParsableCommand {
             let after = try await accountBalances(client, requester: requester, operators: operators)
             var names = Dictionary(uniqueKeysWithValues: operators.map { ($0.value.address, $0.key) })
             for (setup, address) in zip(setups, nodeKeys) { names[address] = "node-\(setup.index)" }
-            print(DevnetSummary.render(jobs: jobs, nodes: try await client.nodes(), names: names, before: before, after: after, audit: report))
+            print(DevnetSummary.render(
+                jobs: jobs, nodes: try await client.nodes(), names: names, before: before, after: after, economy: try await client.economy(), audit: report
+            ))
         } catch {
             print("devnet failed: \((error as? CrucibleError)?.message ?? "\(error)")")
             await shutdown()
@@ -155,6 +181,9 @@ struct DevnetCommand: AsyncParsableCommand {
         The network keeps running at \(url). Try, in another terminal:
           swift run crucible network --coordinator \(url)
           swift run crucible job submit \(directory.file("demo/hash-chain.yaml")) --key \(directory.file("keys/requester.key")) --coordinator \(url) --wait
+          swift run crucible economy --coordinator \(url)
+          swift run crucible stake status --key \(directory.file("keys/operator-a.key")) --coordinator \(url)
+          swift run crucible gov propose --title "Lower the fee" --set feeBps=300 --key \(directory.file("keys/operator-a.key")) --coordinator \(url)
           swift run crucible audit --data \(directory.path)
         Ctrl-C stops the coordinator and the agents.
         """)

@@ -7,7 +7,7 @@ import CrucibleCore
 enum DevnetSummary {
     static func render(
         jobs: [Components.Schemas.Job], nodes: [Components.Schemas.Node], names: [String: String],
-        before: [(String, Int64)], after: [(String, Int64)], audit: Auditor.Report
+        before: [(String, Int64)], after: [(String, Int64)], economy: Components.Schemas.Economy, audit: Auditor.Report
     ) -> String {
         func name(_ address: String) -> String { names[address] ?? Address.short(address) }
         var out = [String]()
@@ -60,6 +60,10 @@ enum DevnetSummary {
         )))
         let burnedNow = jobs.reduce(0) { $0 + $1.burnedMicro }
         out.append("\nFee burned by these jobs: \(Amount.format(burnedNow)) CRU (all time: \(Amount.format(audit.burnedMicro)) CRU)")
+        out.append(
+            "Economy: supply \(Amount.format(economy.supplyMicro)) CRU · staked \(Amount.format(economy.stakedMicro)) · treasury \(Amount.format(economy.treasuryMicro))"
+                + " · minted \(Amount.format(economy.mintedMicro)) in \(economy.epochs.count) closed epoch(s) · `crucible economy` shows each"
+        )
         out.append(AuditCommand.describe(audit))
         return out.joined(separator: "\n")
     }

@@ -36,7 +36,7 @@ struct WalletCommand: AsyncParsableCommand {
     }
 
     struct Balance: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an address's balance and escrow.")
+        static let configuration = CommandConfiguration(abstract: "Show an address's balance, escrow and stake.")
 
         @Option(help: "Key file whose address to look up.")
         var key: String = ".crucible/wallet.key"
@@ -52,6 +52,8 @@ struct WalletCommand: AsyncParsableCommand {
             print("address  \(account.address)")
             print("balance  \(Amount.format(account.balanceMicro)) CRU")
             print("escrow   \(Amount.format(account.escrowMicro)) CRU")
+            print("staked   \(Amount.format(account.stakedMicro)) CRU")
+            if account.unbondingMicro > 0 { print("leaving  \(Amount.format(account.unbondingMicro)) CRU unbonding") }
         }
     }
 }

@@ -49,7 +49,7 @@ import Testing
         try "challenges:\n  cpuN: 128\n  targetMs: 50\n  slackPercent: 20000\n  floorBps: 10\n".write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
         let coordinator = try Background([
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
-            "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=5", "--log-level", "warning",
+            "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=30", "--log-level", "warning",
         ])
         var url = ""
         try await waitFor("the coordinator to listen") {
@@ -62,6 +62,12 @@ import Testing
         let clash = try await cli.crucible(["devnet", "--once", "--port", port, "--data", path("clash")])
         #expect(clash.status == 1, "\(clash.output)")
         #expect(clash.output.contains("could not listen on 127.0.0.1:\(port)"), "\(clash.output)")
+
+        // The operator bonds what one CPU node needs (20 CRU by default) before its agent joins; more than it holds is refused.
+        let tooMuch = try await cli.crucible(["stake", "add", "31", "--key", path("operator.key"), "--coordinator", url])
+        #expect(tooMuch.status != 0 && tooMuch.output.contains("holds 30.00 CRU"), "\(tooMuch.output)")
+        let bonded = try await cli.crucible(["stake", "add", "20", "--key", path("operator.key"), "--coordinator", url])
+        #expect(bonded.status == 0 && bonded.output.contains("staked     20.00 CRU"), "\(bonded.output)")
 
         let agent = try Background([
             "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
@@ -89,7 +95,13 @@ import Testing
         #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
         let balance = try await cli.crucible(["wallet", "balance", "--key", path("operator.key"), "--coordinator", url])
         let earned = try #require(balance.output.split(separator: "\n").first { $0.hasPrefix("balance") }?.split(separator: " ").dropFirst().first.flatMap { Amount.parseCRU(String($0)) })
-        #expect(earned > 5 * Amount.microPerCRU, "\(balance.output)")
+        #expect(earned > 10 * Amount.microPerCRU && balance.output.contains("staked   20.00 CRU"), "\(balance.output)")
+        let stake = try await cli.crucible(["stake", "status", "--key", path("operator.key"), "--coordinator", url])
+        #expect(stake.output.contains("required   20.00 CRU for 1 node(s); 1 covered"), "\(stake.output)")
+        let economy = try await cli.crucible(["economy", "--coordinator", url])
+        #expect(economy.status == 0 && economy.output.contains("staked 20.00 CRU"), "\(economy.output)")
+        let proposals = try await cli.crucible(["gov", "list", "--coordinator", url])
+        #expect(proposals.output.contains("no proposals yet"), "\(proposals.output)")
         let network = try await cli.crucible(["network", "--coordinator", url])
         #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
         let list = try await cli.crucible(["job", "list", "--coordinator", url])

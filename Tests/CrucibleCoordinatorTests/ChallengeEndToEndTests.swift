@@ -53,7 +53,7 @@ import Testing
             head: { try await client.health().logHead },
             account: { address in
                 let account = try await client.account(address)
-                return (account.balanceMicro, account.escrowMicro)
+                return .init(balanceMicro: account.balanceMicro, escrowMicro: account.escrowMicro, stakedMicro: account.stakedMicro, unbondingMicro: account.unbondingMicro)
             },
             blob: { try await client.blob($0) }
         ))

@@ -84,7 +84,10 @@ import Testing
                 head: { try await client.health().logHead },
                 account: { address in
                     let account = try await client.account(address)
-                    return (account.balanceMicro + (address == misreport ? 1 : 0), account.escrowMicro)
+                    return .init(
+                        balanceMicro: account.balanceMicro, escrowMicro: account.escrowMicro,
+                        stakedMicro: account.stakedMicro + (address == misreport ? 1 : 0), unbondingMicro: account.unbondingMicro
+                    )
                 }
             )
         }

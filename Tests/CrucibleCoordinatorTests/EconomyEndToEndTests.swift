@@ -1,0 +1,86 @@
+import CrucibleAPI
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleLedger
+import CrucibleProof
+import Foundation
+import Testing
+
+/// Stake and governance over real HTTP on loopback, against a coordinator whose epochs last two seconds.
+@Suite struct EconomyEndToEndTests {
+    static var parameters: NetworkParameters {
+        var parameters = TestNetwork.fastParameters
+        parameters.economy = EconomyPolicy(
+            stakeCpuMicro: 20 * Amount.microPerCRU, unbondingMs: 1_000, epochMs: 2_000, emissionMicroPerEpoch: 10 * Amount.microPerCRU,
+            votingPeriodMs: 1_000, proposalStakeMicro: 50 * Amount.microPerCRU
+        )
+        return parameters
+    }
+
+    /// Expects a refusal with `code` that logs no signed input and leaves every stake as it was.
+    func refused(_ code: CrucibleError.Code, _ network: TestNetwork, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let head = await network.coordinator.logHead
+        let stakes = await network.coordinator.state.ledger.stakes
+        await #expect(sourceLocation: sourceLocation) { try await body() } throws: { ($0 as? CrucibleError)?.code == code }
+        await network.coordinator.drain()
+        let added = try await network.store.logEntries(afterSeq: head, limit: 100)
+        #expect(!added.contains { $0.content.contains("\"type\":\"envelope\"") }, "a refused request wrote to the log", sourceLocation: sourceLocation)
+        #expect(await network.coordinator.state.ledger.stakes == stakes, sourceLocation: sourceLocation)
+    }
+
+    @Test func operatorsStakeAndAProposalPassedByVoteChangesTheFeeAtItsEpoch() async throws {
+        let network = try await TestNetwork.start(parameters: Self.parameters)
+        let client = network.client
+        let (a, b) = (network.operatorA, network.operatorB)
+
+        // TestNetwork bonded 100 CRU for each operator; the account shows it beside the balance.
+        let status = try await client.stakeStatus(a.address)
+        #expect(status.stakedMicro == TestNetwork.operatorStakeMicro && status.requiredMicro == 0 && status.nodes == 0)
+        #expect(try await client.account(a.address).stakedMicro == TestNetwork.operatorStakeMicro)
+
+        // Bad stake requests and proposals: clear refusals, nothing logged, no stake moved.
+        try await refused(.ledgerViolation, network) { _ = try await client.stake(.bond, amountMicro: -5, by: a) }
+        try await refused(.insufficientFunds, network) { _ = try await client.stake(.bond, amountMicro: 10_000 * Amount.microPerCRU, by: a) }
+        try await refused(.ledgerViolation, network) { _ = try await client.stake(.unbond, amountMicro: 101 * Amount.microPerCRU, by: a) }
+        try await refused(.malformed, network) { _ = try await client.stake(.withdraw, amountMicro: 1, by: a) }
+        try await refused(.ledgerViolation, network) { _ = try await client.stake(.withdraw, amountMicro: 0, by: a) }
+        let fee = GovernanceProposal(title: "Lower the fee", rationale: "", changes: [.init(name: "feeBps", value: 200)], grants: [], effectiveEpoch: 1_000)
+        try await refused(.forbidden, network) { _ = try await client.propose(fee, by: network.requester) }
+        var nonsense = fee
+        nonsense.changes = [.init(name: "feeBps", value: 10_001)]
+        try await refused(.malformed, network) { _ = try await client.propose(nonsense, by: a) }
+        try await refused(.notFound, network) { _ = try await client.vote("proposal-7", .yes, by: a) }
+
+        // A proposal taking effect at the earliest epoch, voted by both operators, passes and changes the fee then.
+        let economy = try await client.economy()
+        var proposal = fee
+        proposal.effectiveEpoch = Governance.earliestEffectiveEpoch(currentEpoch: economy.epoch, policy: Self.parameters.economy)
+        let made = try await client.propose(proposal, by: a)
+        #expect(made.status == .open && made.snapshotTotalMicro == 2 * TestNetwork.operatorStakeMicro)
+        _ = try await client.vote(made.id, .yes, by: a)
+        try await refused(.conflict, network) { _ = try await client.vote(made.id, .no, by: a) }
+        let counted = try await client.vote(made.id, .abstain, by: b)
+        #expect(counted.yesMicro == TestNetwork.operatorStakeMicro && counted.abstainMicro == TestNetwork.operatorStakeMicro)
+        try await waitUntil("the proposal takes effect", timeoutS: 30) { try await client.proposal(made.id).status == .enacted }
+        #expect(try await client.network().feeBps == 200)
+        let after = try await client.economy()
+        #expect(after.parameters.first { $0.name == "feeBps" }?.value == 200)
+        #expect(after.epoch >= proposal.effectiveEpoch && after.epochs.contains { $0.enacted == [made.id] })
+        // With nobody working, each epoch still mints the treasury's tenth; the rest of the emission is not minted.
+        #expect(after.treasuryMicro == Int64(after.epochs.count) * Amount.microPerCRU && after.mintedMicro == after.treasuryMicro)
+
+        // Unbonding takes its period, then the stake comes back to the balance.
+        let balance = try await client.account(b.address).balanceMicro
+        _ = try await client.stake(.unbond, amountMicro: 40 * Amount.microPerCRU, by: b)
+        try await waitUntil("the unbonding period ends", timeoutS: 10) {
+            (try? await client.stake(.withdraw, amountMicro: 0, by: b)) != nil
+        }
+        #expect(try await client.account(b.address).balanceMicro == balance + 40 * Amount.microPerCRU)
+
+        await network.stop()
+        let report = try await reopenAndAudit(network)
+        #expect(report.treasuryMicro >= after.treasuryMicro)
+        #expect(report.stakedMicro == 2 * TestNetwork.operatorStakeMicro - 40 * Amount.microPerCRU)
+    }
+}
