@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -111,7 +112,10 @@ let package = Package(
         .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore", "CChallengeKernels"], exclude: ["challenge-vectors.json"]),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
         .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore"]),
-        .testTarget(name: "CrucibleLedgerTests", dependencies: ["CrucibleLedger", "CrucibleCore"]),
+        .testTarget(
+            name: "CrucibleLedgerTests",
+            dependencies: ["CrucibleLedger", "CrucibleCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger"]),
         .testTarget(
             name: "CrucibleCoordinatorTests",
@@ -122,6 +126,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(

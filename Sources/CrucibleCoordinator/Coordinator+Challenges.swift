@@ -15,7 +15,7 @@ extension Coordinator {
     /// The node fetches its seeds. The clock starts now; the round trip credited is the time since the node was told
     /// of the challenge, capped, so a node cannot buy itself time by answering slowly.
     public func startChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeWork {
-        try await admit(envelope, as: .startChallenge)
+        try admit(envelope, as: .startChallenge)
         let id = try envelope.decodePayload(as: ChallengeStart.self).challengeId
         var record = try state.challenge(id)
         guard record.nodeId == envelope.signer else { throw CrucibleError(.forbidden, "challenge \(id) was issued to another node") }
@@ -37,7 +37,7 @@ extension Coordinator {
 
     /// Logs the node's commitment; the decisions that follow either draw the rows to open or judge it late or slow.
     public func commitChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeRecord {
-        try await admit(envelope, as: .commitChallenge)
+        try admit(envelope, as: .commitChallenge)
         let id = try envelope.decodePayload(as: ChallengeCommitment.self).challengeId
         _ = try await commitAdmitted(envelope)
         markSeen(envelope.signer)
@@ -47,7 +47,7 @@ extension Coordinator {
     /// Checks the opened rows against the commitment, recomputing random entries, and logs the openings and the
     /// verdict together.
     public func openChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeRecord {
-        try await admit(envelope, as: .openChallenge)
+        try admit(envelope, as: .openChallenge)
         let payload = try envelope.decodePayload(as: ChallengeOpenings.self)
         let record = try state.challenge(payload.challengeId)
         guard record.nodeId == envelope.signer else { throw CrucibleError(.forbidden, "challenge \(record.id) was issued to another node") }

@@ -4,19 +4,24 @@ import CrucibleLedger
 /// Stake and governance operations: signed inputs admitted, logged and applied like every other.
 extension Coordinator {
     public func stake(_ envelope: SignedEnvelope) async throws {
-        try await admit(envelope, as: .stake)
+        try admit(envelope, as: .stake)
+        _ = try await commitAdmitted(envelope)
+    }
+
+    public func transfer(_ envelope: SignedEnvelope) async throws {
+        try admit(envelope, as: .transfer)
         _ = try await commitAdmitted(envelope)
     }
 
     public func propose(_ envelope: SignedEnvelope) async throws -> ProposalRecord {
-        try await admit(envelope, as: .propose)
+        try admit(envelope, as: .propose)
         let id = state.governance.nextId
         _ = try await commitAdmitted(envelope)
         return try state.governance.proposal(id)
     }
 
     public func vote(_ proposalId: String, _ envelope: SignedEnvelope) async throws -> ProposalRecord {
-        try await admit(envelope, as: .vote)
+        try admit(envelope, as: .vote)
         let payload = try envelope.decodePayload(as: GovernanceVote.self)
         guard payload.proposalId == proposalId else {
             throw CrucibleError(.malformed, "the signed proposal id \(payload.proposalId) differs from the path's \(proposalId)")

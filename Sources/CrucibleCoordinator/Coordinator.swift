@@ -35,6 +35,9 @@ public actor Coordinator {
     /// When each proven node's next unannounced challenge falls due.
     var nextChallengeMs: [String: Int64] = [:]
     private var isStopping = false
+    /// Nonces seen within the acceptance window, by signer and nonce, with their envelope's timestamp. Checked here
+    /// so admission costs no database round trip; each becomes durable with the next group commit.
+    private var seenNonces: [String: Int64] = [:]
 
     static let offerWaitersPerNodeMax = 4
     static let decisionsPerPassMax = 10_000
@@ -43,6 +46,9 @@ public actor Coordinator {
         var entries: [LogEntry] = []
         var checkpoints: [LogCheckpoint] = []
         var projection = ProjectionBatch()
+        var nonces: [SeenNonce] = []
+
+        var isEmpty: Bool { entries.isEmpty && nonces.isEmpty }
     }
 
     init(identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, logger: Logger) {
@@ -100,6 +106,9 @@ public actor Coordinator {
         for node in state.nodes.values where node.proof.status == .proven {
             drawNextChallenge(for: node.id)
         }
+        for seen in try await store.recentNonces(sinceMs: now - 2 * state.parameters.timestampWindowMs) {
+            seenNonces[Self.nonceKey(seen.signer, seen.nonce)] = seen.timestampMs
+        }
         if let head { logger.info("recovered the log", metadata: ["entries": "\(head.seq)"]) }
     }
 
@@ -139,24 +148,25 @@ public actor Coordinator {
     }
 
     private func startFlushing() {
-        guard !flushing, !pending.entries.isEmpty else { return }
+        guard !flushing, !pending.isEmpty else { return }
         flushing = true
         Task { await self.flush() }
     }
 
     private func flush() async {
-        while !pending.entries.isEmpty {
+        while !pending.isEmpty {
             let batch = pending
             pending = PendingCommit()
             do {
-                try await store.commit(entries: batch.entries, checkpoints: batch.checkpoints, projection: batch.projection)
+                try await store.commit(entries: batch.entries, checkpoints: batch.checkpoints, projection: batch.projection, nonces: batch.nonces)
             } catch {
                 // The state in memory is ahead of the disk and cannot be rolled back safely. Stop rather than go on
                 // from corrupt state; a restart replays the durable log, and no caller was told of the lost entries.
                 logger.critical("log commit failed", metadata: ["error": "\(error)"])
                 fatalError("crucible: the log could not be written: \(error)")
             }
-            durableSeq = batch.entries[batch.entries.count - 1].seq
+            guard let last = batch.entries.last else { continue }
+            durableSeq = last.seq
             let ready = durabilityWaiters.filter { $0.seq <= durableSeq }
             durabilityWaiters.removeAll { $0.seq <= durableSeq }
             for waiter in ready { waiter.continuation.resume() }
@@ -214,7 +224,7 @@ public actor Coordinator {
             let now = clock()
             if now - lastPruneMs > 60_000 {
                 lastPruneMs = now
-                try? await store.pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
+                await pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
             }
             try? await Task.sleep(for: .milliseconds(periodMs))
         }
@@ -237,7 +247,7 @@ public actor Coordinator {
 
     /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
     /// window and a nonce the signer never used. A refusal changes nothing but the nonce record.
-    func admit(_ envelope: SignedEnvelope, as kind: EnvelopeKind) async throws {
+    func admit(_ envelope: SignedEnvelope, as kind: EnvelopeKind) throws {
         guard envelope.kind == kind else {
             throw CrucibleError(.wrongKind, "this endpoint takes \(kind.rawValue) envelopes, not \(envelope.kind.rawValue)")
         }
@@ -247,9 +257,21 @@ public actor Coordinator {
         guard abs(now - envelope.timestampMs) <= window else {
             throw CrucibleError(.staleTimestamp, "the envelope's timestamp is \((now - envelope.timestampMs) / 1000) s from the coordinator's clock; the window is ±\(window / 1000) s")
         }
-        guard try await store.recordNonce(signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs) else {
+        let key = Self.nonceKey(envelope.signer, envelope.nonce)
+        guard seenNonces[key] == nil else {
             throw CrucibleError(.replayedNonce, "this signer already used nonce \(envelope.nonce)")
         }
+        seenNonces[key] = envelope.timestampMs
+        pending.nonces.append(SeenNonce(signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs))
+        startFlushing()
+    }
+
+    static func nonceKey(_ signer: String, _ nonce: String) -> String { signer + "\n" + nonce }
+
+    /// Forgets nonces too old for their envelopes to be accepted again, in memory and on disk.
+    func pruneNonces(olderThanMs cutoffMs: Int64) async {
+        seenNonces = seenNonces.filter { $0.value >= cutoffMs }
+        try? await store.pruneNonces(olderThanMs: cutoffMs)
     }
 
     /// Logs and applies an admitted envelope, makes the decisions that follow from it, and returns once all of
@@ -264,7 +286,7 @@ public actor Coordinator {
     // MARK: - Operations
 
     public func registerNode(_ envelope: SignedEnvelope) async throws -> NodeRecord {
-        try await admit(envelope, as: .registerNode)
+        try admit(envelope, as: .registerNode)
         // Online from this moment, so the decisions that follow the registration can already use the node.
         lastSeenMs[envelope.signer] = clock()
         _ = try await commitAdmitted(envelope)
@@ -272,7 +294,7 @@ public actor Coordinator {
     }
 
     public func submitJob(_ envelope: SignedEnvelope) async throws -> JobRecord {
-        try await admit(envelope, as: .submitJob)
+        try admit(envelope, as: .submitJob)
         let spec = try envelope.decodePayload(as: JobSubmission.self).spec
         let missing = try await store.missingBlobs(spec.inputs.map(\.sha256))
         if let first = missing.first, let input = spec.inputs.first(where: { $0.sha256 == first }) {
@@ -283,7 +305,7 @@ public actor Coordinator {
     }
 
     public func cancelJob(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
-        try await admit(envelope, as: .cancelJob)
+        try admit(envelope, as: .cancelJob)
         let payload = try envelope.decodePayload(as: JobCancellation.self)
         guard payload.jobId == jobId else {
             throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
@@ -297,7 +319,7 @@ public actor Coordinator {
     }
 
     public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
-        try await admit(envelope, as: .respondOffer)
+        try admit(envelope, as: .respondOffer)
         let response = try envelope.decodePayload(as: OfferResponse.self)
         _ = try await commitAdmitted(envelope)
         if response.accept { lastHeartbeatMs[response.runId] = clock() }
@@ -306,7 +328,7 @@ public actor Coordinator {
     }
 
     public func reportResult(_ envelope: SignedEnvelope) async throws -> RunRecord {
-        try await admit(envelope, as: .reportResult)
+        try admit(envelope, as: .reportResult)
         let report = try envelope.decodePayload(as: RunReport.self)
         let missing = try await store.missingBlobs(Array(Set(report.outputs.map(\.sha256))))
         if let first = missing.first {
@@ -326,7 +348,7 @@ public actor Coordinator {
 
     /// Long-poll: answers at once with open offers and challenges for the node, or waits up to `waitMs` for one.
     public func pollOffers(_ envelope: SignedEnvelope) async throws -> Poll {
-        try await admit(envelope, as: .pollOffers)
+        try admit(envelope, as: .pollOffers)
         let poll = try envelope.decodePayload(as: OfferPoll.self)
         guard (0...OfferPoll.waitMsMax).contains(poll.waitMs) else {
             throw CrucibleError(.malformed, "waitMs must be between 0 and \(OfferPoll.waitMsMax)")
@@ -347,7 +369,7 @@ public actor Coordinator {
 
     /// Records a heartbeat; returns the runs the node must stop (cancelled, lost, or never leased to it).
     public func heartbeat(_ envelope: SignedEnvelope) async throws -> [String] {
-        try await admit(envelope, as: .heartbeat)
+        try admit(envelope, as: .heartbeat)
         let beat = try envelope.decodePayload(as: Heartbeat.self)
         guard beat.runIds.count <= 1024 else { throw CrucibleError(.tooLarge, "at most 1024 run ids per heartbeat") }
         let nodeId = envelope.signer
@@ -370,7 +392,7 @@ public actor Coordinator {
     /// people, not for settlement.
     @discardableResult
     public func appendTaskLog(_ envelope: SignedEnvelope) async throws -> String {
-        try await admit(envelope, as: .appendTaskLog)
+        try admit(envelope, as: .appendTaskLog)
         let chunk = try envelope.decodePayload(as: TaskLogAppend.self)
         guard chunk.text.utf8.count <= TaskLogAppend.textBytesMax else {
             throw CrucibleError(.tooLarge, "a log chunk is at most \(TaskLogAppend.textBytesMax) bytes")
@@ -421,7 +443,7 @@ public actor Coordinator {
     /// Stores content signed for by a registered node or an account that holds tokens, so that nobody can fill
     /// the store anonymously. The signed digest and size must be those of the bytes.
     public func putBlob(_ data: Data, sha256: String, envelope: SignedEnvelope) async throws {
-        try await admit(envelope, as: .putBlob)
+        try admit(envelope, as: .putBlob)
         let upload = try envelope.decodePayload(as: BlobUpload.self)
         guard upload.sha256 == sha256, upload.sizeBytes == Int64(data.count) else {
             throw CrucibleError(.digestMismatch, "the signed upload names \(upload.sha256.prefix(12))… of \(upload.sizeBytes) bytes, not this content")

@@ -5,7 +5,7 @@ import Foundation
 extension NetworkState {
     /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
     /// change nothing that a replay needs.
-    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote]
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer]
 
     /// Applies a signed input. The signature is checked here too, so a replayed log cannot smuggle in a forgery.
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
@@ -31,6 +31,17 @@ extension NetworkState {
             try propose(envelope.signer, try envelope.decodePayload(as: GovernanceProposal.self), atMs: nowMs, changes: &changes)
         case .vote:
             try vote(envelope.signer, try envelope.decodePayload(as: GovernanceVote.self), atMs: nowMs, changes: &changes)
+        case .transfer:
+            let transfer = try envelope.decodePayload(as: TokenTransfer.self)
+            let total = try transfer.validate(from: envelope.signer)
+            // All payments or none: the total is checked before the first moves.
+            let balance = ledger.balance(of: envelope.signer)
+            guard balance >= total else {
+                throw CrucibleError(.insufficientFunds, "the payments total \(Amount.format(total)) CRU; the balance holds \(Amount.format(balance)) CRU")
+            }
+            for payment in transfer.payments {
+                try moveLedger(.transfer(from: envelope.signer, to: payment.to, amountMicro: payment.amountMicro), changes: &changes)
+            }
         case .pollOffers, .heartbeat, .appendTaskLog, .putBlob, .startChallenge:
             throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
         }

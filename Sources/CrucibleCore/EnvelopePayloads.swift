@@ -211,3 +211,51 @@ public struct GovernanceVote: Codable, Sendable, Equatable {
         self.choice = choice
     }
 }
+
+/// `transfer`, signed by the sender's wallet: pay one or more addresses from its balance, all or none (a batch
+/// pays many at the cost of one signature and one log entry).
+public struct TokenTransfer: Codable, Sendable, Equatable {
+    public struct Payment: Codable, Sendable, Equatable {
+        public var to: String
+        public var amountMicro: Int64
+        public init(to: String, amountMicro: Int64) {
+            self.to = to
+            self.amountMicro = amountMicro
+        }
+    }
+
+    public var payments: [Payment]
+    /// A note for the recipients' history, at most 200 bytes.
+    public var memo: String
+
+    public static let paymentsMax = 1_000
+    public static let memoBytesMax = 200
+
+    public init(payments: [Payment], memo: String = "") {
+        self.payments = payments
+        self.memo = memo
+    }
+
+    public init(to: String, amountMicro: Int64, memo: String = "") {
+        self.init(payments: [Payment(to: to, amountMicro: amountMicro)], memo: memo)
+    }
+
+    /// Checks the form of the transfer (the ledger checks the balance): addresses, positive amounts, a total that
+    /// does not overflow.
+    public func validate(from sender: String) throws -> Int64 {
+        guard (1...Self.paymentsMax).contains(payments.count) else {
+            throw CrucibleError(.malformed, "a transfer makes 1 to \(Self.paymentsMax) payments")
+        }
+        guard memo.utf8.count <= Self.memoBytesMax else { throw CrucibleError(.malformed, "memo is at most \(Self.memoBytesMax) bytes") }
+        var total: Int64 = 0
+        for (index, payment) in payments.enumerated() {
+            guard Address.isValid(payment.to) else { throw CrucibleError(.malformed, "payment \(index): `to` is not a 64-hex-digit address") }
+            guard payment.to != sender else { throw CrucibleError(.malformed, "payment \(index) pays the sender itself") }
+            guard payment.amountMicro > 0 else { throw CrucibleError(.malformed, "payment \(index): amounts must be positive") }
+            let (sum, overflow) = total.addingReportingOverflow(payment.amountMicro)
+            guard !overflow else { throw CrucibleError(.malformed, "the payments' total overflows") }
+            total = sum
+        }
+        return total
+    }
+}

@@ -98,4 +98,5 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case stake = "stake"
     case propose = "propose"
     case vote = "vote"
+    case transfer = "transfer"
 }

@@ -5,6 +5,8 @@ import CrucibleCore
 public enum LedgerEvent: Sendable, Equatable {
     /// Creates the initial supply.
     case genesis(allocations: [Allocation])
+    /// Moves tokens from one balance to another.
+    case transfer(from: String, to: String, amountMicro: Int64)
     /// Moves a job's maximum cost from the payer's balance into the job's escrow.
     case lockEscrow(jobId: String, payer: String, amountMicro: Int64)
     /// Pays `to` out of a job's escrow.

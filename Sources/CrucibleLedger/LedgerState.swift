@@ -72,6 +72,10 @@ public struct LedgerState: Sendable, Equatable {
             }
             hasGenesis = true
 
+        case .transfer(let from, let to, let amountMicro):
+            credit(from, -amountMicro, &touched)
+            credit(to, amountMicro, &touched)
+
         case .lockEscrow(let jobId, let payer, let amountMicro):
             credit(payer, -amountMicro, &touched)
             escrows[jobId] = Escrow(payer: payer, amountMicro: amountMicro)
@@ -175,6 +179,14 @@ public struct LedgerState: Sendable, Equatable {
                 return (next, sum.1 || overflow)
             }
             guard !overflow else { throw violation("genesis allocations overflow") }
+        case .transfer(let from, let to, let amountMicro):
+            guard Address.isValid(to) else { throw violation("a transfer to an invalid address") }
+            guard amountMicro > 0 else { throw violation("a transfer must be positive") }
+            guard from != to else { throw violation("a transfer to oneself moves nothing") }
+            let balance = balance(of: from)
+            guard balance >= amountMicro else {
+                throw CrucibleError(.insufficientFunds, "sending \(Amount.format(amountMicro)) CRU needs that much in the balance; it holds \(Amount.format(balance)) CRU")
+            }
         case .lockEscrow(let jobId, let payer, let amountMicro):
             guard amountMicro > 0 else { throw violation("escrow must be positive") }
             guard escrows[jobId] == nil else { throw violation("job \(jobId) already has escrow") }

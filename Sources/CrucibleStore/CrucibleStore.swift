@@ -58,7 +58,8 @@ public final class CrucibleStore: Sendable {
     // MARK: - Log
 
     /// Writes entries, checkpoints and the projection rows they change in one transaction: all or nothing.
-    public func commit(entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch) async throws {
+    /// `nonces` are the ones admitted since the last commit: they become durable with the entries they let in.
+    public func commit(entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch, nonces: [SeenNonce] = []) async throws {
         let db = writer
         try await writeLock.withLock {
             try await db.withSession { session in
@@ -72,6 +73,9 @@ public final class CrucibleStore: Sendable {
                         try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
                     }
                     try await Self.write(projection, on: session)
+                    for nonce in nonces {
+                        try await session.insert(into: "nonces").model(nonce, with: Self.rowEncoder).ignoringConflicts().run()
+                    }
                     try await session.raw("COMMIT").run()
                 } catch {
                     try? await session.raw("ROLLBACK").run()
@@ -157,17 +161,10 @@ public final class CrucibleStore: Sendable {
 
     // MARK: - Nonces
 
-    /// Records that `signer` used `nonce`; false if it had been used before.
-    public func recordNonce(signer: String, nonce: String, timestampMs: Int64) async throws -> Bool {
-        let db = writer
-        return try await writeLock.withLock {
-            // Under the write lock nobody can insert between this check and the insert.
-            let seen = try await db.select().column("nonce").from("nonces")
-                .where("signer", .equal, signer).where("nonce", .equal, nonce).limit(1).all()
-            guard seen.isEmpty else { return false }
-            try await db.insert(into: "nonces").model(NonceRow(signer: signer, nonce: nonce, timestampMs: timestampMs), with: Self.rowEncoder).run()
-            return true
-        }
+    /// The nonces seen since `sinceMs`, for the coordinator to hold in memory after a restart.
+    public func recentNonces(sinceMs: Int64) async throws -> [SeenNonce] {
+        try await reader.select().column("*").from("nonces").where("timestamp_ms", .greaterThanOrEqual, sinceMs)
+            .all(decoding: SeenNonce.self, with: Self.rowDecoder)
     }
 
     /// Forgets nonces older than the acceptance window: envelopes that old are refused as stale anyway.
@@ -226,10 +223,16 @@ public final class CrucibleStore: Sendable {
     }
 }
 
-struct NonceRow: Codable, Sendable {
-    var signer: String
-    var nonce: String
-    var timestampMs: Int64
+/// A nonce a signer used, kept for as long as an envelope carrying it could still be accepted.
+public struct SeenNonce: Codable, Sendable, Equatable {
+    public var signer: String
+    public var nonce: String
+    public var timestampMs: Int64
+    public init(signer: String, nonce: String, timestampMs: Int64) {
+        self.signer = signer
+        self.nonce = nonce
+        self.timestampMs = timestampMs
+    }
 }
 
 struct BlobRow: Codable, Sendable {

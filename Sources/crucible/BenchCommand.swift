@@ -12,7 +12,8 @@ import Logging
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure job admission over loopback HTTP and log replay on a throwaway coordinator."
+        abstract: "Measure job admission over loopback HTTP and log replay on a throwaway coordinator.",
+        subcommands: [LedgerBenchCommand.self]
     )
 
     @Option(help: "Jobs to submit.")

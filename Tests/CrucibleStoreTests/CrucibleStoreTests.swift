@@ -36,11 +36,12 @@ import Testing
         second.accounts = [AccountRow(address: "b", balanceMicro: 1)]
         second.closedEscrows = ["j"]
         await #expect(throws: (any Error).self) {
-            try await store.commit(entries: [log[0]], checkpoints: [], projection: second)
+            try await store.commit(entries: [log[0]], checkpoints: [], projection: second, nonces: [SeenNonce(signer: "s", nonce: "n", timestampMs: 1)])
         }
         snapshot = try await store.projection()
         #expect(snapshot.accounts.count == 1)
         #expect(snapshot.escrows.count == 1)
+        #expect(try await store.recentNonces(sinceMs: 0).isEmpty)
         try await store.close()
 
         // Durable across reopening.
@@ -49,18 +50,17 @@ import Testing
         try await reopened.close()
     }
 
-    @Test func nonceIsRecordedOnceEvenUnderConcurrency() async throws {
+    @Test func noncesBecomeDurableWithTheirCommitAndArePrunedByAge() async throws {
         let (store, _) = try await openStore()
-        let results = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<16 {
-                group.addTask { (try? await store.recordNonce(signer: "s", nonce: "n1", timestampMs: 1)) ?? false }
-            }
-            return await group.reduce(into: [Bool]()) { $0.append($1) }
-        }
-        #expect(results.filter { $0 }.count == 1)
-        #expect(try await store.recordNonce(signer: "other", nonce: "n1", timestampMs: 1))
+        let first = SeenNonce(signer: "s", nonce: "n1", timestampMs: 1)
+        let later = SeenNonce(signer: "s", nonce: "n2", timestampMs: 5)
+        try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first, later])
+        // Sent again in a later batch (a restart that had not seen it persist), it is kept once.
+        try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first])
+        #expect(Set(try await store.recentNonces(sinceMs: 0).map(\.nonce)) == ["n1", "n2"])
+        #expect(try await store.recentNonces(sinceMs: 2) == [later])
         try await store.pruneNonces(olderThanMs: 2)
-        #expect(try await store.recordNonce(signer: "s", nonce: "n1", timestampMs: 3))
+        #expect(try await store.recentNonces(sinceMs: 0) == [later])
         try await store.close()
     }
 
