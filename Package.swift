@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CrucibleCommandTests",
-            dependencies: ["crucible", "CrucibleCore"]
+            dependencies: ["crucible", "CrucibleCore", "CrucibleClient"]
         ),
         .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
     ],

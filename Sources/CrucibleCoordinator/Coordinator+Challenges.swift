@@ -69,7 +69,7 @@ extension Coordinator {
         let verdict = ChallengeJudge.judge(
             openings, of: record, seeds: seeds.seeds(for: record.issue), entriesPerRow: state.parameters.challenges.entriesPerRow, using: &generator
         )
-        try commit(.envelope(envelope))
+        try commit(.envelope(envelope), admitted: true)
         try commit(.challengeJudged(verdict))
         afterJudging(verdict)
         await drain()

@@ -116,11 +116,12 @@ public actor Coordinator {
 
     /// Applies `event` to the state and queues its log entry; throws (changing nothing) if the event is refused.
     @discardableResult
-    func commit(_ event: LogEvent) throws -> (seq: Int64, applied: NetworkState.Applied) {
+    /// `admitted` says an envelope passed `admit`, which checked its signature.
+    func commit(_ event: LogEvent, admitted: Bool = false) throws -> (seq: Int64, applied: NetworkState.Applied) {
         let now = clock()
         let content = String(decoding: try CanonicalJSON.encode(event), as: UTF8.self)
         // `apply` changes nothing when it throws, so the live state is updated in place.
-        let applied = try state.apply(event, atMs: now)
+        let applied = try state.apply(event, atMs: now, signatureVerified: admitted)
         let entry = LogEntry.make(after: head, timestampMs: now, content: content, signer: identity)
         head = entry
         pending.entries.append(entry)
@@ -277,7 +278,7 @@ public actor Coordinator {
     /// Logs and applies an admitted envelope, makes the decisions that follow from it, and returns once all of
     /// that is durable.
     func commitAdmitted(_ envelope: SignedEnvelope) async throws -> NetworkState.Applied {
-        let applied = try commit(.envelope(envelope)).applied
+        let applied = try commit(.envelope(envelope), admitted: true).applied
         decide()
         await drain()
         return applied

@@ -7,9 +7,8 @@ extension NetworkState {
     /// change nothing that a replay needs.
     public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer]
 
-    /// Applies a signed input. The signature is checked here too, so a replayed log cannot smuggle in a forgery.
+    /// Applies a signed input whose signature `apply` has checked (or the coordinator, on admission).
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
-        try envelope.verifySignature()
         switch envelope.kind {
         case .registerNode:
             try registerNode(envelope.signer, try envelope.decodePayload(as: NodeRegistration.self), atMs: nowMs, changes: &changes)

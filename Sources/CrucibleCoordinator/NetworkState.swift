@@ -70,8 +70,10 @@ public struct NetworkState: Sendable {
         public var jobId: String?
     }
 
+    /// `signatureVerified` skips checking an envelope's signature again when the caller has just done so on
+    /// admission; a replay leaves it false, so a log cannot smuggle in a forgery.
     @discardableResult
-    public mutating func apply(_ event: LogEvent, atMs nowMs: Int64) throws -> Applied {
+    public mutating func apply(_ event: LogEvent, atMs nowMs: Int64, signatureVerified: Bool = false) throws -> Applied {
         var changes = Changes()
         var jobId: String?
         switch event {
@@ -79,6 +81,7 @@ public struct NetworkState: Sendable {
             try applyGenesis(genesis, atMs: nowMs, changes: &changes)
         case .envelope(let envelope):
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
+            if !signatureVerified { try envelope.verifySignature() }
             jobId = try applyEnvelope(envelope, atMs: nowMs, changes: &changes)
         default:
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }

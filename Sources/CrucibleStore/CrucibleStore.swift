@@ -66,15 +66,17 @@ public final class CrucibleStore: Sendable {
                 // SQLite takes the write lock at BEGIN IMMEDIATE rather than at the first write; PostgreSQL has plain BEGIN.
                 try await session.raw(session.dialect.name == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").run()
                 do {
-                    if !entries.isEmpty {
-                        try await session.insert(into: "log_entries").models(entries, with: Self.rowEncoder).run()
+                    // In chunks: SQLite binds at most 32,766 values per statement.
+                    for start in stride(from: 0, to: entries.count, by: 1_000) {
+                        try await session.insert(into: "log_entries").models(Array(entries[start..<min(start + 1_000, entries.count)]), with: Self.rowEncoder).run()
                     }
                     if !checkpoints.isEmpty {
                         try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
                     }
                     try await Self.write(projection, on: session)
-                    for nonce in nonces {
-                        try await session.insert(into: "nonces").model(nonce, with: Self.rowEncoder).ignoringConflicts().run()
+                    for start in stride(from: 0, to: nonces.count, by: 500) {
+                        try await session.insert(into: "nonces").models(Array(nonces[start..<min(start + 500, nonces.count)]), with: Self.rowEncoder)
+                            .ignoringConflicts().run()
                     }
                     try await session.raw("COMMIT").run()
                 } catch {
@@ -86,32 +88,41 @@ public final class CrucibleStore: Sendable {
     }
 
     private static func write(_ batch: ProjectionBatch, on db: any SQLDatabase) async throws {
-        try await upsert(batch.accounts, into: "accounts", key: "address", on: db)
-        try await upsert(batch.escrows, into: "escrows", key: "job_id", on: db)
+        try await upsert(batch.accounts, into: "accounts", key: "address", id: \.address, on: db)
+        try await upsert(batch.escrows, into: "escrows", key: "job_id", id: \.jobId, on: db)
         for jobId in batch.closedEscrows {
             try await db.delete(from: "escrows").where("job_id", .equal, jobId).run()
         }
-        try await upsert(batch.totals, into: "ledger_totals", key: "name", on: db)
-        try await upsert(batch.nodes, into: "nodes", key: "id", on: db)
-        try await upsert(batch.nodeProofs, into: "node_proofs", key: "node_id", on: db)
-        try await upsert(batch.jobs, into: "jobs", key: "id", on: db)
-        try await upsert(batch.tasks, into: "tasks", key: "id", on: db)
-        try await upsert(batch.runs, into: "runs", key: "id", on: db)
-        try await upsert(batch.stakes, into: "stakes", key: "address", on: db)
+        try await upsert(batch.totals, into: "ledger_totals", key: "name", id: \.name, on: db)
+        try await upsert(batch.nodes, into: "nodes", key: "id", id: \.id, on: db)
+        try await upsert(batch.nodeProofs, into: "node_proofs", key: "node_id", id: \.nodeId, on: db)
+        try await upsert(batch.jobs, into: "jobs", key: "id", id: \.id, on: db)
+        try await upsert(batch.tasks, into: "tasks", key: "id", id: \.id, on: db)
+        try await upsert(batch.runs, into: "runs", key: "id", id: \.id, on: db)
+        try await upsert(batch.stakes, into: "stakes", key: "address", id: \.address, on: db)
         for address in batch.clearedStakes {
             try await db.delete(from: "stakes").where("address", .equal, address).run()
         }
-        try await upsert(batch.epochs, into: "epochs", key: "epoch", on: db)
-        try await upsert(batch.slashes, into: "slashes", key: "id", on: db)
-        try await upsert(batch.proposals, into: "proposals", key: "id", on: db)
+        try await upsert(batch.epochs, into: "epochs", key: "epoch", id: { String($0.epoch) }, on: db)
+        try await upsert(batch.slashes, into: "slashes", key: "id", id: \.id, on: db)
+        try await upsert(batch.proposals, into: "proposals", key: "id", id: \.id, on: db)
     }
 
-    /// Inserts rows one by one, replacing a row with the same key, so the last write for a key wins.
-    private static func upsert<Row: Encodable & Sendable>(_ rows: [Row], into table: String, key: String, on db: any SQLDatabase) async throws {
-        for row in rows {
-            let columns = try rowEncoder.encode(row).map(\.0)
+    /// Writes the last row given for each key, replacing what is stored, many rows per statement: a group commit
+    /// carries the same account or total once per entry, and only its final value matters.
+    private static func upsert<Row: Encodable & Sendable>(
+        _ rows: [Row], into table: String, key: String, id: (Row) -> String, on db: any SQLDatabase
+    ) async throws {
+        var lastIndex = [String: Int]()
+        for (index, row) in rows.enumerated() { lastIndex[id(row)] = index }
+        let latest = lastIndex.values.sorted().map { rows[$0] }
+        guard let first = latest.first else { return }
+        let columns = try rowEncoder.encode(first).map(\.0)
+        // Well under SQLite's limit of bound values per statement for the widest table.
+        let chunk = 200
+        for start in stride(from: 0, to: latest.count, by: chunk) {
             try await db.insert(into: table)
-                .model(row, with: rowEncoder)
+                .models(Array(latest[start..<min(start + chunk, latest.count)]), with: rowEncoder)
                 .onConflict(with: [key]) { update in
                     columns.filter { $0 != key }.reduce(update) { $0.set(excludedValueOf: $1) }
                 }

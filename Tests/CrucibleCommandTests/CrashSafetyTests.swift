@@ -1,0 +1,107 @@
+import CrucibleClient
+import CrucibleCore
+import Foundation
+import Testing
+
+/// The coordinator killed with SIGKILL at random moments while jobs settle and one-second epochs close, restarted
+/// on the same data folder each time: every job it acknowledged is still there and settles, nothing is paid or
+/// minted twice, and the audit of the whole log passes.
+@Suite(.serialized) struct CrashSafetyTests {
+    typealias Background = SeparatePiecesTests.Background
+
+    @Test func killingTheCoordinatorMidSettlementAndEpochCloseLosesAndDoublesNothing() async throws {
+        let cli = DevnetCommandTests()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-crash-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { folder + "/" + name }
+        let requester = SigningIdentity()
+        let operatorKey = SigningIdentity()
+        try KeyFile.write(requester, to: path("requester.key"))
+        try KeyFile.write(operatorKey, to: path("operator.key"))
+        try """
+        challenges:
+          cpuN: 128
+          targetMs: 50
+          slackPercent: 20000
+          floorBps: 10
+        economy:
+          epochMs: 1000
+          emissionMicroPerEpoch: 10000000
+        """.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
+
+        var listen = "127.0.0.1:0"
+        func startCoordinator() async throws -> (Background, String) {
+            let process = try Background([
+                "coordinator", "serve", "--data", path("coordinator"), "--listen", listen, "--parameters", path("parameters.yaml"),
+                "--fund", "\(requester.address)=500", "--fund", "\(operatorKey.address)=100", "--log-level", "error",
+            ])
+            var url = ""
+            try await SeparatePiecesTests().waitFor("the coordinator to listen") {
+                guard let line = process.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else {
+                    if !process.process.isRunning { throw CrucibleError(.unavailable, "the coordinator exited: \(process.output)") }
+                    return false
+                }
+                url = String(line.split(separator: " ").last ?? "")
+                return true
+            }
+            listen = String(url.dropFirst("http://".count))
+            return (process, url)
+        }
+
+        var (coordinator, url) = try await startCoordinator()
+        let client = try CoordinatorClient(url: url)
+        _ = try await client.stake(.bond, amountMicro: 20 * Amount.microPerCRU, by: operatorKey)
+        let agent = try Background([
+            "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
+            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "error",
+        ])
+        let spec = JobSpec(
+            name: "crash", command: "sh", args: ["-c", "sleep 0.2; echo {index} > \"$CRUCIBLE_OUTPUT_DIR/o.txt\""], taskCount: 3,
+            resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: Amount.microPerCRU, maxDurationS: 30
+        )
+        var acknowledged = Set<String>()
+        var generator = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        var kills = 0
+        for _ in 0..<8 {
+            // Submit a few jobs; the ones the coordinator answered are durable and must survive what follows.
+            for _ in 0..<2 {
+                if let job = try? await client.submitJob(spec, by: requester) { acknowledged.insert(job.id) }
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...1_500, using: &generator)))
+            kill(coordinator.process.processIdentifier, SIGKILL)
+            coordinator.process.waitUntilExit()
+            kills += 1
+            (coordinator, url) = try await startCoordinator()
+        }
+        #expect(kills == 8 && acknowledged.count >= 8)
+
+        try await SeparatePiecesTests().waitFor("every acknowledged job to settle", timeoutS: 180) {
+            let states = try await acknowledged.asyncMap { try await client.job($0).state }
+            return states.allSatisfy { $0 == "settled" }
+        }
+        for id in acknowledged {
+            let job = try await client.job(id)
+            // Every µCRU of the escrow is accounted for exactly once: paid, burned as fee, or refunded.
+            #expect(job.paidMicro + job.burnedMicro + job.refundedMicro == job.escrowLockedMicro, "\(id)")
+            #expect(job.tasks.allSatisfy { $0.state == "verified" }, "\(id)")
+        }
+        // Epochs closed one after another, none twice, through every restart.
+        let economy = try await client.economy()
+        #expect(economy.epochs.map(\.epoch) == Array((0..<economy.epochs.count).reversed()))
+        #expect(economy.epochs.count >= 3)
+
+        await agent.stop()
+        await coordinator.stop()
+        let audit = try await cli.crucible(["audit", "--data", path("coordinator")])
+        #expect(audit.status == 0, "\(audit.output)")
+        #expect(audit.output.contains("audit OK"))
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results = [T]()
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
