@@ -56,4 +56,19 @@ extension CoordinatorClient {
         case .default(let status, let error): throw Self.refusal(status, error)
         }
     }
+
+    public func history(_ address: String, before: Int64? = nil, limit: Int = 100) async throws -> Components.Schemas.AccountHistory {
+        switch try await reach({ try await client.getAccountHistory(path: .init(address: address), query: .init(before: before, limit: limit)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    public func transfer(_ payments: [TokenTransfer.Payment], memo: String = "", by wallet: SigningIdentity) async throws -> Components.Schemas.Account {
+        let body = try Self.signed(TokenTransfer(payments: payments, memo: memo), .transfer, wallet)
+        switch try await reach({ try await client.transfer(body: .json(body)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
 }

@@ -41,6 +41,8 @@ public enum Auditor {
         private var checkpointedThrough: Int64 = 0
         private var nonces = Set<String>()
         private var hashesBySeq = [Int64: String]()
+        /// Every account movement the log implies, in log order.
+        public private(set) var movements = [MovementRow]()
 
         public init() {}
 
@@ -66,7 +68,8 @@ public enum Auditor {
             }
             do {
                 // `apply` asserts conservation after every event from running totals; `report` recounts in full.
-                try state.apply(event, atMs: entry.timestampMs)
+                let applied = try state.apply(event, atMs: entry.timestampMs)
+                movements += AccountMovements.rows(for: event, changes: applied.changes, state: state, seq: entry.seq, atMs: entry.timestampMs)
             } catch let error as CrucibleError {
                 throw fail("log entry \(entry.seq) (\(event.typeName)) does not replay: \(error.message)")
             }
@@ -118,6 +121,12 @@ public enum Auditor {
         if !differences.isEmpty {
             throw fail("the stored state differs from the log's replay:\n  " + differences.prefix(10).joined(separator: "\n  ")
                 + (differences.count > 10 ? "\n  … and \(differences.count - 10) more" : ""))
+        }
+        let stored = try await store.allMovements()
+        if stored != replay.movements {
+            let first = zip(stored, replay.movements).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
+                ?? "\(stored.count) stored, \(replay.movements.count) replayed"
+            throw fail("account histories differ from the log's replay: \(first)")
         }
         var report = try replay.report()
         report.challengesRechecked = try await recheckChallenges(replay.state) { try await store.blob(sha256: $0) }

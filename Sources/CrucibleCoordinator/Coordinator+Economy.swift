@@ -1,5 +1,6 @@
 import CrucibleCore
 import CrucibleLedger
+import CrucibleStore
 
 /// Stake and governance operations: signed inputs admitted, logged and applied like every other.
 extension Coordinator {
@@ -28,5 +29,10 @@ extension Coordinator {
         }
         _ = try await commitAdmitted(envelope)
         return try state.governance.proposal(proposalId)
+    }
+
+    /// An address's movements from the store, newest first; only what is durable is served.
+    public func movements(of address: String, beforeSeq: Int64, limit: Int) async throws -> [MovementRow] {
+        try await store.movements(of: address, beforeSeq: beforeSeq, limit: limit)
     }
 }

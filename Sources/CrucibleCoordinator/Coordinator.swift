@@ -125,7 +125,9 @@ public actor Coordinator {
         let entry = LogEntry.make(after: head, timestampMs: now, content: content, signer: identity)
         head = entry
         pending.entries.append(entry)
-        pending.projection.append(state.projectionRows(for: applied.changes))
+        var rows = state.projectionRows(for: applied.changes)
+        rows.movements = AccountMovements.rows(for: event, changes: applied.changes, state: state, seq: entry.seq, atMs: now)
+        pending.projection.append(rows)
         uncheckpointed.append(entry)
         if uncheckpointed.count >= state.parameters.checkpointInterval {
             pending.checkpoints.append(LogCheckpoint.make(entries: uncheckpointed, signer: identity))

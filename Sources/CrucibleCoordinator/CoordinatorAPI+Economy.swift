@@ -1,6 +1,7 @@
 import CrucibleAPI
 import CrucibleCore
 import CrucibleLedger
+import CrucibleStore
 
 /// Stake, the economy and governance over HTTP.
 extension CoordinatorAPI {
@@ -10,6 +11,20 @@ extension CoordinatorAPI {
             let envelope = try SignedEnvelope(body)
             try await coordinator.stake(envelope)
             return .ok(.init(body: .json(stakeView(envelope.signer, state: await coordinator.state))))
+        }
+    }
+
+    public func transfer(_ input: Operations.Transfer.Input) async throws -> Operations.Transfer.Output {
+        await handle(Operations.Transfer.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let envelope = try SignedEnvelope(body)
+            try await coordinator.transfer(envelope)
+            let ledger = await coordinator.state.ledger
+            let address = envelope.signer
+            return .ok(.init(body: .json(.init(
+                address: address, balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
+                stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
+            ))))
         }
     }
 
@@ -62,6 +77,25 @@ extension CoordinatorAPI {
         await handle(Operations.Vote.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
             return .ok(.init(body: .json(proposalView(try await coordinator.vote(input.path.proposalId, try SignedEnvelope(body))))))
+        }
+    }
+
+    public func getAccountHistory(_ input: Operations.GetAccountHistory.Input) async throws -> Operations.GetAccountHistory.Output {
+        await handle(Operations.GetAccountHistory.Output.default) {
+            let address = input.path.address
+            guard Address.isValid(address) else { throw CrucibleError(.malformed, "an address is 64 lowercase hex digits") }
+            let limit = min(max(input.query.limit ?? 100, 1), 1_000)
+            let rows = try await coordinator.movements(of: address, beforeSeq: input.query.before ?? .max, limit: limit)
+            return .ok(.init(body: .json(.init(
+                address: address,
+                movements: rows.map {
+                    .init(
+                        seq: $0.seq, kind: $0.kind, reference: $0.reference, balanceDeltaMicro: $0.balanceDeltaMicro,
+                        stakeDeltaMicro: $0.stakeDeltaMicro, balanceMicro: $0.balanceMicro, atMs: $0.atMs
+                    )
+                },
+                next: rows.count == limit ? rows.last?.seq : nil
+            ))))
         }
     }
 

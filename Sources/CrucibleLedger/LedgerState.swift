@@ -50,10 +50,15 @@ public struct LedgerState: Sendable, Equatable {
     public struct Touched: Sendable, Equatable {
         public var addresses: Set<String> = []
         public var escrowJobs: Set<String> = []
+        /// How each address's balance moved, and what it has at stake (bonded and unbonding), for its history.
+        public var balanceDeltas: [String: Int64] = [:]
+        public var stakeDeltas: [String: Int64] = [:]
         public init() {}
         public mutating func formUnion(_ other: Touched) {
             addresses.formUnion(other.addresses)
             escrowJobs.formUnion(other.escrowJobs)
+            balanceDeltas.merge(other.balanceDeltas, uniquingKeysWith: +)
+            stakeDeltas.merge(other.stakeDeltas, uniquingKeysWith: +)
         }
     }
 
@@ -100,6 +105,7 @@ public struct LedgerState: Sendable, Equatable {
             credit(account, -amountMicro, &touched)
             stakes[account, default: 0] += amountMicro
             totalStakeMicro += amountMicro
+            touched.stakeDeltas[account, default: 0] += amountMicro
 
         case .unbond(let account, let amountMicro, let releaseMs):
             stakes[account]! -= amountMicro
@@ -115,6 +121,7 @@ public struct LedgerState: Sendable, Equatable {
             let remaining = entries.filter { $0.releaseMs > atMs }
             unbonding[account] = remaining.isEmpty ? nil : remaining
             totalUnbondingMicro -= released
+            touched.stakeDeltas[account, default: 0] -= released
             credit(account, released, &touched)
 
         case .slash(let account, let amountMicro, let burnMicro, let treasuryShare, let reporter):
@@ -133,6 +140,7 @@ public struct LedgerState: Sendable, Equatable {
                 totalUnbondingMicro -= take
             }
             unbonding[account] = entries.isEmpty ? nil : entries
+            touched.stakeDeltas[account, default: 0] -= amountMicro
             burnedMicro += burnMicro
             treasuryMicro += treasuryShare
             if let reporter, amountMicro > burnMicro + treasuryShare { credit(reporter, amountMicro - burnMicro - treasuryShare, &touched) }
@@ -252,6 +260,7 @@ public struct LedgerState: Sendable, Equatable {
         balances[address, default: 0] += amountMicro
         totalBalanceMicro += amountMicro
         touched.addresses.insert(address)
+        touched.balanceDeltas[address, default: 0] += amountMicro
     }
 
     private mutating func takeFromEscrow(_ jobId: String, _ amountMicro: Int64, _ touched: inout Touched) {

@@ -106,6 +106,9 @@ public final class CrucibleStore: Sendable {
         try await upsert(batch.epochs, into: "epochs", key: "epoch", id: { String($0.epoch) }, on: db)
         try await upsert(batch.slashes, into: "slashes", key: "id", id: \.id, on: db)
         try await upsert(batch.proposals, into: "proposals", key: "id", id: \.id, on: db)
+        for start in stride(from: 0, to: batch.movements.count, by: 500) {
+            try await db.insert(into: "account_movements").models(Array(batch.movements[start..<min(start + 500, batch.movements.count)]), with: rowEncoder).run()
+        }
     }
 
     /// Writes the last row given for each key, replacing what is stored, many rows per statement: a group commit
@@ -171,6 +174,20 @@ public final class CrucibleStore: Sendable {
     }
 
     // MARK: - Nonces
+
+    /// An address's movements, newest first, before log entry `beforeSeq`.
+    public func movements(of address: String, beforeSeq: Int64, limit: Int) async throws -> [MovementRow] {
+        try await reader.select().column("*").from("account_movements")
+            .where("address", .equal, address).where("seq", .lessThan, beforeSeq)
+            .orderBy("seq", .descending).limit(limit)
+            .all(decoding: MovementRow.self, with: Self.rowDecoder)
+    }
+
+    /// Every movement in log order, for the audit.
+    public func allMovements() async throws -> [MovementRow] {
+        try await reader.select().column("*").from("account_movements").orderBy("seq").orderBy("address")
+            .all(decoding: MovementRow.self, with: Self.rowDecoder)
+    }
 
     /// The nonces seen since `sinceMs`, for the coordinator to hold in memory after a restart.
     public func recentNonces(sinceMs: Int64) async throws -> [SeenNonce] {

@@ -265,6 +265,30 @@ public struct ProposalRow: Codable, Sendable, Equatable {
     }
 }
 
+/// One log entry's effect on one address: its balance and what it has at stake, with the balance after.
+public struct MovementRow: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var address: String
+    /// What moved it: genesis, transfer, escrow, payment, refund, stake, emission, slash.
+    public var kind: String
+    /// What it refers to: a job, a task, an epoch, a challenge, the other party.
+    public var reference: String
+    public var balanceDeltaMicro: Int64
+    public var stakeDeltaMicro: Int64
+    public var balanceMicro: Int64
+    public var atMs: Int64
+    public init(seq: Int64, address: String, kind: String, reference: String, balanceDeltaMicro: Int64, stakeDeltaMicro: Int64, balanceMicro: Int64, atMs: Int64) {
+        self.seq = seq
+        self.address = address
+        self.kind = kind
+        self.reference = reference
+        self.balanceDeltaMicro = balanceDeltaMicro
+        self.stakeDeltaMicro = stakeDeltaMicro
+        self.balanceMicro = balanceMicro
+        self.atMs = atMs
+    }
+}
+
 /// Rows to write with a batch of log entries. Later rows for the same key replace earlier ones.
 public struct ProjectionBatch: Sendable, Equatable {
     public var accounts: [AccountRow] = []
@@ -282,13 +306,15 @@ public struct ProjectionBatch: Sendable, Equatable {
     public var epochs: [EpochRow] = []
     public var slashes: [SlashRow] = []
     public var proposals: [ProposalRow] = []
+    /// Appended, never rewritten: each belongs to one log entry.
+    public var movements: [MovementRow] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         accounts.isEmpty && escrows.isEmpty && closedEscrows.isEmpty && totals.isEmpty && nodes.isEmpty && nodeProofs.isEmpty
             && jobs.isEmpty && tasks.isEmpty && runs.isEmpty && stakes.isEmpty && clearedStakes.isEmpty && epochs.isEmpty
-            && slashes.isEmpty && proposals.isEmpty
+            && slashes.isEmpty && proposals.isEmpty && movements.isEmpty
     }
 
     public mutating func append(_ other: ProjectionBatch) {
@@ -309,6 +335,7 @@ public struct ProjectionBatch: Sendable, Equatable {
         epochs += other.epochs
         slashes += other.slashes
         proposals += other.proposals
+        movements += other.movements
     }
 }
 

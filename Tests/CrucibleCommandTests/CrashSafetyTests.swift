@@ -24,6 +24,7 @@ import Testing
           targetMs: 50
           slackPercent: 20000
           floorBps: 10
+          retryMs: 2000
         economy:
           epochMs: 1000
           emissionMicroPerEpoch: 10000000
@@ -75,9 +76,19 @@ import Testing
         }
         #expect(kills == 8 && acknowledged.count >= 8)
 
-        try await SeparatePiecesTests().waitFor("every acknowledged job to settle", timeoutS: 180) {
-            let states = try await acknowledged.asyncMap { try await client.job($0).state }
-            return states.allSatisfy { $0 == "settled" }
+        do {
+            try await SeparatePiecesTests().waitFor("every acknowledged job to settle", timeoutS: 120) {
+                let states = try await acknowledged.asyncMap { try await client.job($0).state }
+                return states.allSatisfy { $0 == "settled" }
+            }
+        } catch {
+            let nodes = try await client.nodes().map { "\($0.id.prefix(8)) online \($0.online) proof \($0.proof)" }
+            let jobs = try await acknowledged.asyncMap { id in
+                let job = try await client.job(id)
+                return "\(id) \(job.state) " + job.tasks.map { task in "\(task.state):" + task.runs.map { "\($0.state)" }.joined(separator: ",") }.joined(separator: " ")
+            }
+            Issue.record("not settled:\n\(nodes.joined(separator: "\n"))\n\(jobs.joined(separator: "\n"))\nagent:\n\(agent.output.suffix(3000))")
+            throw error
         }
         for id in acknowledged {
             let job = try await client.job(id)

@@ -100,6 +100,12 @@ import Testing
         #expect(stake.output.contains("required   20.00 CRU for 1 node(s); 1 covered"), "\(stake.output)")
         let economy = try await cli.crucible(["economy", "--coordinator", url])
         #expect(economy.status == 0 && economy.output.contains("staked 20.00 CRU"), "\(economy.output)")
+        let sent = try await cli.crucible(["wallet", "send", requesterAddress.description, "1.5", "--key", path("operator.key"), "--coordinator", url])
+        #expect(sent.status == 0 && sent.output.contains("sent 1.50 CRU"), "\(sent.output)")
+        let history = try await cli.crucible(["wallet", "history", "--key", path("operator.key"), "--coordinator", url])
+        for kind in ["transfer", "payment", "stake", "genesis"] {
+            #expect(history.output.contains(kind), "\(kind) missing from:\n\(history.output)")
+        }
         let proposals = try await cli.crucible(["gov", "list", "--coordinator", url])
         #expect(proposals.output.contains("no proposals yet"), "\(proposals.output)")
         let network = try await cli.crucible(["network", "--coordinator", url])

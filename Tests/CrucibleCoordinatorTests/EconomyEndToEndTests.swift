@@ -78,6 +78,28 @@ import Testing
         }
         #expect(try await client.account(b.address).balanceMicro == balance + 40 * Amount.microPerCRU)
 
+        // Payments between wallets, all or none, and the history that shows every movement with its log entry.
+        let requester = network.requester
+        try await refused(.insufficientFunds, network) {
+            _ = try await client.transfer([.init(to: a.address, amountMicro: 1), .init(to: b.address, amountMicro: 10_000 * Amount.microPerCRU)], by: requester)
+        }
+        try await refused(.malformed, network) { _ = try await client.transfer([.init(to: requester.address, amountMicro: 1)], by: requester) }
+        try await refused(.malformed, network) {
+            _ = try await client.transfer(Array(repeating: .init(to: a.address, amountMicro: 1), count: TokenTransfer.paymentsMax + 1), by: requester)
+        }
+        let sent = try await client.transfer([.init(to: a.address, amountMicro: 5 * Amount.microPerCRU)], memo: "thanks", by: requester)
+        #expect(sent.balanceMicro == TestNetwork.fundingMicro - 5 * Amount.microPerCRU)
+        let history = try await client.history(a.address)
+        let received = try #require(history.movements.first)
+        #expect(received.kind == "transfer" && received.reference == requester.address && received.balanceDeltaMicro == 5 * Amount.microPerCRU)
+        #expect(received.balanceMicro == (try await client.account(a.address)).balanceMicro)
+        let kinds = history.movements.map(\.kind)
+        #expect(kinds.last == "genesis" && kinds.contains("stake"))
+        #expect(history.movements.contains { $0.kind == "stake" && $0.stakeDeltaMicro == TestNetwork.operatorStakeMicro && $0.balanceDeltaMicro == -TestNetwork.operatorStakeMicro })
+        let firstPage = try await client.history(a.address, limit: 1)
+        let secondPage = try await client.history(a.address, before: firstPage.next, limit: 1)
+        #expect(firstPage.movements.count == 1 && secondPage.movements.first?.seq ?? .max < firstPage.movements[0].seq)
+
         await network.stop()
         let report = try await reopenAndAudit(network)
         #expect(report.treasuryMicro >= after.treasuryMicro)
