@@ -23,6 +23,8 @@ public actor Coordinator {
     private var pending = PendingCommit()
     private var durableSeq: Int64 = 0
     private var flushing = false
+    /// Waiting for the flush task to finish with nothing left to write.
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var durabilityWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     // What only the live coordinator knows; none of it is needed to replay the log.
@@ -175,6 +177,9 @@ public actor Coordinator {
             for waiter in ready { waiter.continuation.resume() }
         }
         flushing = false
+        let idle = idleWaiters
+        idleWaiters = []
+        for waiter in idle { waiter.resume() }
     }
 
     /// Returns once the entry `seq` is on disk.
@@ -185,9 +190,12 @@ public actor Coordinator {
         }
     }
 
-    /// Waits for everything committed so far to be on disk.
+    /// Waits for everything committed so far to be on disk, admitted nonces included, so the store can be closed.
     public func drain() async {
         await waitDurable(head?.seq ?? 0)
+        guard flushing || !pending.isEmpty else { return }
+        startFlushing()
+        await withCheckedContinuation { continuation in idleWaiters.append(continuation) }
     }
 
     public var logHead: Int64 { head?.seq ?? 0 }
