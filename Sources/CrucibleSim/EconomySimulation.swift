@@ -155,10 +155,23 @@ public struct EconomySimulation {
         }
         arrivals.sort { $0.arrivalS < $1.arrivalS }
 
-        // Nodes by how many GPUs they have free, so a placement never scans the fleet.
+        // Nodes by how many GPUs they have free, so a placement never scans the fleet. Arrays, not sets: a set's
+        // order differs between instances, and the same seed must give the same year.
         let maxGPUs = fleet.map(\.gpus).max()!
-        var byFree = Array(repeating: Set<Int>(), count: maxGPUs + 1)
-        for (index, node) in fleet.enumerated() { byFree[node.gpus].insert(index) }
+        var byFree = Array(repeating: [Int](), count: maxGPUs + 1)
+        var position = [Int](repeating: 0, count: fleet.count)
+        func file(_ index: Int, under free: Int) {
+            position[index] = byFree[free].count
+            byFree[free].append(index)
+        }
+        func unfile(_ index: Int, from free: Int) {
+            let last = byFree[free].removeLast()
+            if last != index {
+                byFree[free][position[index]] = last
+                position[last] = position[index]
+            }
+        }
+        for (index, node) in fleet.enumerated() { file(index, under: node.gpus) }
         var freeGPUs = fleet.reduce(0) { $0 + $1.gpus }
         let totalGPUs = freeGPUs
 
@@ -182,14 +195,14 @@ public struct EconomySimulation {
         }
         func move(_ index: Int, by delta: Int, at nowS: Int64) {
             var node = fleet[index]
-            byFree[node.gpus - node.busy].remove(index)
+            unfile(index, from: node.gpus - node.busy)
             if node.busy == 0, delta > 0, let since = node.idleSinceS {
                 node.epochIdleSeconds += nowS - since
                 node.idleSinceS = nil
             }
             node.busy += delta
             if node.busy == 0 { node.idleSinceS = nowS }
-            byFree[node.gpus - node.busy].insert(index)
+            file(index, under: node.gpus - node.busy)
             fleet[index] = node
             freeGPUs -= delta
         }
