@@ -23,8 +23,10 @@ public actor Coordinator {
     private var pending = PendingCommit()
     private var durableSeq: Int64 = 0
     private var flushing = false
-    /// Waiting for the flush task to finish with nothing left to write.
-    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Batches the flush task has written, and who waits for a given one.
+    private var writtenBatches = 0
+    private var batchInFlight = false
+    private var batchWaiters: [(batch: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var durabilityWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     // What only the live coordinator knows; none of it is needed to replay the log.
@@ -162,6 +164,7 @@ public actor Coordinator {
         while !pending.isEmpty {
             let batch = pending
             pending = PendingCommit()
+            batchInFlight = true
             do {
                 try await store.commit(entries: batch.entries, checkpoints: batch.checkpoints, projection: batch.projection, nonces: batch.nonces)
             } catch {
@@ -170,6 +173,11 @@ public actor Coordinator {
                 logger.critical("log commit failed", metadata: ["error": "\(error)"])
                 fatalError("crucible: the log could not be written: \(error)")
             }
+            batchInFlight = false
+            writtenBatches += 1
+            let written = batchWaiters.filter { $0.batch <= writtenBatches }
+            batchWaiters.removeAll { $0.batch <= writtenBatches }
+            for waiter in written { waiter.continuation.resume() }
             guard let last = batch.entries.last else { continue }
             durableSeq = last.seq
             let ready = durabilityWaiters.filter { $0.seq <= durableSeq }
@@ -177,9 +185,6 @@ public actor Coordinator {
             for waiter in ready { waiter.continuation.resume() }
         }
         flushing = false
-        let idle = idleWaiters
-        idleWaiters = []
-        for waiter in idle { waiter.resume() }
     }
 
     /// Returns once the entry `seq` is on disk.
@@ -191,11 +196,14 @@ public actor Coordinator {
     }
 
     /// Waits for everything committed so far to be on disk, admitted nonces included, so the store can be closed.
+    /// Only what is queued now is waited for: under load the flush task never runs dry.
     public func drain() async {
         await waitDurable(head?.seq ?? 0)
-        guard flushing || !pending.isEmpty else { return }
+        // A batch in flight holds what was queued before it; what is queued now goes in the one after.
+        let target = writtenBatches + (batchInFlight ? 1 : 0) + (pending.isEmpty ? 0 : 1)
+        guard target > writtenBatches else { return }
         startFlushing()
-        await withCheckedContinuation { continuation in idleWaiters.append(continuation) }
+        await withCheckedContinuation { continuation in batchWaiters.append((target, continuation)) }
     }
 
     public var logHead: Int64 { head?.seq ?? 0 }

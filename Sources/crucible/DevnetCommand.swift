@@ -187,6 +187,8 @@ struct DevnetCommand: AsyncParsableCommand {
           swift run crucible audit --data \(directory.path)
         Ctrl-C stops the coordinator and the agents.
         """)
+        // Written out now: in a pipe or a file, stdout is buffered and the network may run for hours.
+        fflush(nil)
         // Ctrl-C ends the server; then the same shutdown as --once.
         await server.waitUntilStopped()
         await shutdown()

@@ -103,7 +103,9 @@ struct GovCommand: AsyncParsableCommand {
         if !proposal.rationale.isEmpty { print("  \(proposal.rationale)") }
         for change in proposal.changes { print("  set    \(change.name) = \(change.value)") }
         for grant in proposal.grants { print("  grant  \(Amount.format(grant.amountMicro)) CRU to \(grant.to)") }
-        print("  takes effect at epoch \(proposal.effectiveEpoch); voting ends at \(proposal.votingEndsMs) ms")
+        let remainingS = (proposal.votingEndsMs - Int64(Date().timeIntervalSince1970 * 1000)) / 1000
+        let ends = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(proposal.votingEndsMs) / 1000))
+        print("  takes effect at epoch \(proposal.effectiveEpoch); voting \(remainingS > 0 ? "ends in \(remainingS) s" : "ended") (\(ends))")
         print("  yes \(Amount.format(proposal.yesMicro)) · no \(Amount.format(proposal.noMicro)) · abstain \(Amount.format(proposal.abstainMicro)) CRU of \(Amount.format(proposal.snapshotTotalMicro)) CRU staked at the snapshot (quorum \(proposal.quorumBps / 100)%, threshold \(proposal.thresholdBps / 100)%)")
         for vote in proposal.votes { print("    \(vote.voter.prefix(12))…  \(vote.choice)  \(Amount.format(vote.weightMicro)) CRU") }
         if let note = proposal.note { print("  \(note)") }
