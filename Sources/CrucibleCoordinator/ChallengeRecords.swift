@@ -99,8 +99,10 @@ public struct ChallengeVerdict: Codable, Sendable, Equatable {
 public struct ChallengeRecord: Sendable, Equatable {
     public enum State: String, Sendable, Codable {
         case issued, started, committed, queried, opened, passed, failed
+        /// Open when the coordinator stopped: its clock ran while nobody could answer, so it is withdrawn unjudged.
+        case voided
 
-        public var isOpen: Bool { self != .passed && self != .failed }
+        public var isOpen: Bool { self != .passed && self != .failed && self != .voided }
     }
 
     public var issue: ChallengeIssue

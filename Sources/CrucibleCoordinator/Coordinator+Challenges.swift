@@ -2,6 +2,7 @@ import CrucibleCore
 import CrucibleProof
 import CrucibleStore
 import Foundation
+import Logging
 
 extension Coordinator {
     /// What a node gets when it starts a challenge: the seeds, and how long it has.
@@ -75,6 +76,16 @@ extension Coordinator {
         await drain()
         markSeen(envelope.signer)
         return try state.challenge(record.id)
+    }
+
+    /// Challenges left open by a stop ran their clocks while no node could reach the coordinator: they are voided,
+    /// not failed, and the nodes challenged afresh.
+    func voidChallengesOpenAtRestart() async throws {
+        let open = state.openChallengeIds.sorted(by: Scheduler.challengeOrder)
+        guard !open.isEmpty else { return }
+        let seq = try commit(.challengesVoided(challengeIds: open)).seq
+        await waitDurable(seq)
+        logger.notice("voided challenges open at restart", metadata: ["challenges": "\(open.joined(separator: ","))"])
     }
 
     /// After a verdict the node's next unannounced challenge is drawn.

@@ -79,6 +79,7 @@ public actor Coordinator {
             let seq = try await coordinator.commit(.genesis(genesis)).seq
             await coordinator.waitDurable(seq)
         }
+        try await coordinator.voidChallengesOpenAtRestart()
         return coordinator
     }
 

@@ -29,6 +29,9 @@ public enum LogEvent: Sendable, Equatable {
     /// The rows to open, drawn after the commitment arrived: per device, (t, i) pairs.
     case challengeQueried(challengeId: String, queries: [[ChallengeVerifier.Query]])
     case challengeJudged(ChallengeVerdict)
+    /// Challenges that were open when the coordinator stopped, withdrawn without a verdict: the nodes could not
+    /// answer while it was down, so nobody is failed for it; they are challenged afresh.
+    case challengesVoided(challengeIds: [String])
     /// An emission epoch ends: its mint, recomputed on replay from the epoch's work and challenges.
     case epochClosed(EpochClose)
     /// A proposal's voting period is over: its outcome follows from its votes.
@@ -60,6 +63,7 @@ public enum LogEvent: Sendable, Equatable {
         case .challengeStarted: "challenge_started"
         case .challengeQueried: "challenge_queried"
         case .challengeJudged: "challenge_judged"
+        case .challengesVoided: "challenges_voided"
         case .epochClosed: "epoch_closed"
         case .proposalTallied: "proposal_tallied"
         }
@@ -91,7 +95,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, roundTripMs, queries, challengeVerdict, epochClose, proposalId
+        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,6 +138,8 @@ extension LogEvent: Codable {
             try container.encode(queries, forKey: .queries)
         case .challengeJudged(let verdict):
             try container.encode(verdict, forKey: .challengeVerdict)
+        case .challengesVoided(let ids):
+            try container.encode(ids, forKey: .challengeIds)
         case .epochClosed(let close):
             try container.encode(close, forKey: .epochClose)
         case .proposalTallied(let proposalId):
@@ -186,6 +192,8 @@ extension LogEvent: Codable {
             )
         case "challenge_judged":
             self = .challengeJudged(try container.decode(ChallengeVerdict.self, forKey: .challengeVerdict))
+        case "challenges_voided":
+            self = .challengesVoided(challengeIds: try container.decode([String].self, forKey: .challengeIds))
         case "epoch_closed":
             self = .epochClosed(try container.decode(EpochClose.self, forKey: .epochClose))
         case "proposal_tallied":

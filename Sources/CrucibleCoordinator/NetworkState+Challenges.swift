@@ -147,6 +147,21 @@ extension NetworkState {
         }
     }
 
+    mutating func voidChallenges(_ ids: [String], changes: inout Changes) throws {
+        guard !ids.isEmpty, Set(ids).count == ids.count else { throw CrucibleError(.malformed, "name each challenge to void once") }
+        for id in ids {
+            guard try challenge(id).state.isOpen else { throw CrucibleError(.conflict, "challenge \(id) is not open") }
+        }
+        for id in ids {
+            let nodeId = challenges[id]!.nodeId
+            challenges[id]!.state = .voided
+            openChallengeIds.remove(id)
+            // The node keeps the standing it had; without an open challenge it is matched or challenged again.
+            nodes[nodeId]?.proof.openChallengeId = nil
+            changes.nodes.insert(nodeId)
+        }
+    }
+
     // MARK: - Envelopes
 
     mutating func commitChallenge(_ nodeId: String, _ commitment: ChallengeCommitment, atMs nowMs: Int64) throws {

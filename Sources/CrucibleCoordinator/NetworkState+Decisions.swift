@@ -17,6 +17,8 @@ extension NetworkState {
             try queryChallenge(challengeId, queries: queries, atMs: nowMs)
         case .challengeJudged(let verdict):
             try judgeChallenge(verdict, atMs: nowMs, changes: &changes)
+        case .challengesVoided(let ids):
+            try voidChallenges(ids, changes: &changes)
         case .epochClosed(let close):
             try closeEpoch(close, atMs: nowMs, changes: &changes)
         case .proposalTallied(let proposalId):

@@ -63,7 +63,7 @@ extension Scheduler {
             if let queried = record.queriedMs, nowMs - queried > policy.openTimeoutMs {
                 return fail("did not open the queried rows within \(policy.openTimeoutMs / 1000) s")
             }
-        case .passed, .failed:
+        case .passed, .failed, .voided:
             break
         }
         return nil

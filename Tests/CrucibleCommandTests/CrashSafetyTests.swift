@@ -24,7 +24,6 @@ import Testing
           targetMs: 50
           slackPercent: 20000
           floorBps: 10
-          retryMs: 2000
         economy:
           epochMs: 1000
           emissionMicroPerEpoch: 10000000

@@ -395,4 +395,20 @@ import Testing
         let milliTops = Int64((verdict.deviceTops.reduce(0, +) * 1000).rounded())
         #expect(state.epochWork[operatorA.address] == 2 * 30 * (milliTops / 4))
     }
+
+    @Test func challengesOpenAtARestartAreVoidedNotFailed() throws {
+        var state = try genesis()
+        try register(node, in: &state)
+        let (record, _) = try issueAndStart(&state)
+        try state.apply(.challengesVoided(challengeIds: [record.id]), atMs: 5_000)
+        let proof = try #require(state.nodes[node.address]?.proof)
+        #expect(try state.challenge(record.id).state == .voided && state.openChallengeIds.isEmpty)
+        #expect(proof.status == .pending && proof.failed == 0 && proof.openChallengeId == nil)
+        // Voided once; a closed or unknown challenge cannot be voided, and the node is simply challenged again.
+        var copy = state
+        #expect(throws: CrucibleError.self) { try copy.apply(.challengesVoided(challengeIds: [record.id]), atMs: 5_001) }
+        #expect(throws: CrucibleError.self) { try copy.apply(.challengesVoided(challengeIds: ["challenge-99"]), atMs: 5_001) }
+        guard case .challengesIssued(let again) = decide(state, atMs: 5_001, online: [node]) else { Issue.record("expected a fresh challenge"); return }
+        #expect(again.map(\.reason) == [.registration] && again[0].challengeId != record.id)
+    }
 }
