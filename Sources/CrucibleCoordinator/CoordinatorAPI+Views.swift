@@ -78,7 +78,7 @@ extension CoordinatorAPI {
         let spec = job.spec
         return Components.Schemas.Offer(
             runId: run.id, jobId: job.id, taskIndex: run.taskIndex, taskCount: spec.taskCount,
-            role: run.role == .primary ? .primary : .replica, kind: spec.kind.rawValue, command: spec.command, args: spec.args,
+            role: .init(rawValue: run.role.rawValue)!, kind: spec.kind.rawValue, command: spec.command, args: spec.args,
             inputs: spec.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
             maxDurationS: spec.maxDurationS, priceMicroPerUnitHour: run.priceMicroPerUnitHour, requester: job.requester,

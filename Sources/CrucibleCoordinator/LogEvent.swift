@@ -18,6 +18,10 @@ public enum LogEvent: Sendable, Equatable {
     case sampled(jobId: String, taskIndex: Int, replicate: Bool)
     /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
     case replicaWaived(jobId: String, taskIndex: Int)
+    /// Primary and replica disagree: a third run, under neither's operator, decides.
+    case arbitrationOpened(jobId: String, taskIndex: Int)
+    /// No node of a third operator took the arbiter run within `replicaWaitMs`: the dispute stands unresolved.
+    case arbiterWaived(jobId: String, taskIndex: Int)
     /// The task's outcome and what it pays: each verified run its price × time, the fee burned.
     case verdict(TaskVerdict)
     /// All tasks are final: the rest of the escrow goes back to the requester.
@@ -57,6 +61,8 @@ public enum LogEvent: Sendable, Equatable {
         case .runLost: "run_lost"
         case .sampled: "sampled"
         case .replicaWaived: "replica_waived"
+        case .arbitrationOpened: "arbitration_opened"
+        case .arbiterWaived: "arbiter_waived"
         case .verdict: "verdict"
         case .jobClosed: "job_closed"
         case .challengesIssued: "challenges_issued"
@@ -87,6 +93,8 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
     public var taskIndex: Int
     public var outcome: Outcome
     public var payments: [Payment]
+    /// The run whose output an arbiter outvoted: unpaid, and its operator slashed for failed work.
+    public var losingRunId: String?
 
     public var feeMicro: Int64 { payments.reduce(0) { $0 + $1.feeMicro } }
     public var paidMicro: Int64 { payments.reduce(0) { $0 + $1.amountMicro } }
@@ -120,7 +128,7 @@ extension LogEvent: Codable {
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
             try container.encode(replicate, forKey: .replicate)
-        case .replicaWaived(let jobId, let taskIndex):
+        case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
         case .verdict(let verdict):
@@ -174,6 +182,10 @@ extension LogEvent: Codable {
             )
         case "replica_waived":
             self = .replicaWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
+        case "arbitration_opened":
+            self = .arbitrationOpened(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
+        case "arbiter_waived":
+            self = .arbiterWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "verdict":
             self = .verdict(try container.decode(TaskVerdict.self, forKey: .verdict))
         case "job_closed":

@@ -34,7 +34,7 @@ extension NetworkState {
                 throw CrucibleError(.conflict, "offer price \(price) is not the node's ask within the job's maximum")
             }
             guard !run.excludedNodes(atMs: nowMs, cooldownMs: parameters.declineCooldownMs).contains(nodeId),
-                  run.excludedOperator != node.registration.operatorAddress
+                  !run.excludedOperators.contains(node.registration.operatorAddress)
             else {
                 throw CrucibleError(.conflict, "run \(runId) may not go to node \(nodeId)")
             }
@@ -84,7 +84,7 @@ extension NetworkState {
                 let primaryOperator = primary.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
                 createRun(
                     jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: 1,
-                    declinedBy: primary.nodeId.map { [$0: nowMs] } ?? [:], excludedOperator: primaryOperator, changes: &changes
+                    declinedBy: primary.nodeId.map { [$0: nowMs] } ?? [:], excludedOperators: primaryOperator.map { [$0] } ?? [], changes: &changes
                 )
             }
 
@@ -98,6 +98,31 @@ extension NetworkState {
             updateRun(waiting.id) { $0.failure = reason }
             setRunState(waiting.id, .cancelled, changes: &changes)
             jobs[jobId]!.tasks[taskIndex].replicate = false
+
+        case .arbitrationOpened(let jobId, let taskIndex):
+            let job = try job(jobId)
+            guard job.tasks.indices.contains(taskIndex), needsArbitration(job.tasks[taskIndex]) else {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no disagreement awaiting an arbiter")
+            }
+            let task = job.tasks[taskIndex]
+            let checked = [completedRun(of: task, role: .primary), completedRun(of: task, role: .replica)].compactMap { $0 }
+            jobs[jobId]!.tasks[taskIndex].arbitrationMs = nowMs
+            createRun(
+                jobId: jobId, taskIndex: taskIndex, role: .arbiter, attempt: 1,
+                declinedBy: Dictionary(checked.compactMap { $0.nodeId.map { ($0, nowMs) } }, uniquingKeysWith: max),
+                excludedOperators: Set(checked.compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } }).sorted(),
+                changes: &changes
+            )
+
+        case .arbiterWaived(let jobId, let taskIndex):
+            let job = try job(jobId)
+            guard job.tasks.indices.contains(taskIndex), let waiting = arbiterWaitingForNode(job.tasks[taskIndex]),
+                  let opened = job.tasks[taskIndex].arbitrationMs, nowMs - opened > parameters.replicaWaitMs
+            else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no arbiter overdue for a node") }
+            let reason = "waived: no node of a third operator within \(parameters.replicaWaitMs / 1000) s"
+            updateRun(waiting.id) { $0.failure = reason }
+            setRunState(waiting.id, .cancelled, changes: &changes)
+            jobs[jobId]!.tasks[taskIndex].arbiterWaived = true
 
         case .verdict(let verdict):
             let expected = try expectedVerdict(jobId: verdict.jobId, taskIndex: verdict.taskIndex)
@@ -126,8 +151,19 @@ extension NetworkState {
             jobs[verdict.jobId]!.burnedMicro += verdict.feeMicro
             let task = jobs[verdict.jobId]!.tasks[verdict.taskIndex]
             if verdict.outcome == .verified {
-                jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = completedRun(of: task, role: .primary)?.digest
+                // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
+                jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
                 creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
+                if let loserId = verdict.losingRunId, let loser = runs[loserId], let loserNode = loser.nodeId {
+                    // The arbiter's operator proved the fault and takes the reporter's share.
+                    let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
+                    updateRun(loserId) { $0.failure = "outvoted: the arbiter's output matched the other run" }
+                    changes.runs.insert(loserId)
+                    try slash(
+                        nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
+                        evidence: "\(verdict.jobId)/\(verdict.taskIndex)", reporter: arbiter, atMs: nowMs, changes: &changes
+                    )
+                }
             } else {
                 let operators = Set(task.runIds.compactMap { runs[$0] }.filter { $0.state == .completed }
                     .compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } })
@@ -150,6 +186,22 @@ extension NetworkState {
             closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
+    }
+
+    /// A task whose primary and replica both completed with different outputs, and no arbiter asked for yet.
+    public func needsArbitration(_ task: TaskRecord) -> Bool {
+        guard task.state == .verifying, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
+              let primary = completedRun(of: task, role: .primary), let replica = completedRun(of: task, role: .replica)
+        else { return false }
+        return Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .mismatch
+    }
+
+    /// The task's arbiter run when it is still waiting in the queue for a node.
+    public func arbiterWaitingForNode(_ task: TaskRecord) -> RunRecord? {
+        guard task.state == .verifying, task.arbitrationMs != nil, !task.arbiterWaived,
+              let arbiter = task.runIds.compactMap({ runs[$0] }).last(where: { $0.role == .arbiter }), arbiter.state == .queued
+        else { return nil }
+        return arbiter
     }
 
     /// The task's replica when it is still waiting in the queue for a node (never offered out, or back after a refusal).
@@ -176,13 +228,29 @@ extension NetworkState {
         }
         var paidRuns = [primary]
         var outcome = TaskVerdict.Outcome.verified
+        var loser: RunRecord?
         if replicate {
             guard let replica = completedRun(of: task, role: .replica) else {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its replica")
             }
-            paidRuns.append(replica)
-            if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .mismatch {
+            if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .match {
+                paidRuns.append(replica)
+            } else if task.arbiterWaived {
                 outcome = .disputed
+            } else {
+                // Two results that disagree: a third run under a third operator decides, by majority.
+                guard task.arbitrationMs != nil, let arbiter = completedRun(of: task, role: .arbiter) else {
+                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter")
+                }
+                if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: arbiter.digest ?? "") == .match {
+                    paidRuns = [primary, arbiter]
+                    loser = replica
+                } else if Replication.compare(primaryDigest: replica.digest ?? "", replicaDigest: arbiter.digest ?? "") == .match {
+                    paidRuns = [replica, arbiter]
+                    loser = primary
+                } else {
+                    outcome = .disputed
+                }
             }
         }
         // A disputed task pays nobody until a dispute is resolved.
@@ -197,6 +265,6 @@ extension NetworkState {
                 feeMicro: Pricing.feeMicro(on: amount, feeBps: parameters.feeBps)
             )
         }
-        return TaskVerdict(jobId: jobId, taskIndex: taskIndex, outcome: outcome, payments: payments)
+        return TaskVerdict(jobId: jobId, taskIndex: taskIndex, outcome: outcome, payments: payments, losingRunId: outcome == .disputed ? nil : loser?.id)
     }
 }

@@ -107,13 +107,16 @@ public struct NetworkState: Sendable {
         changes.ledger.formUnion(try ledger.apply(event))
     }
 
-    mutating func createRun(jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String: Int64] = [:], excludedOperator: String? = nil, changes: inout Changes) {
+    mutating func createRun(
+        jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String: Int64] = [:], excludedOperators: [String] = [],
+        changes: inout Changes
+    ) {
         runOrdinal += 1
         let id = RunRecord.makeId(jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt)
         precondition(runs[id] == nil, "run \(id) created twice")
         runs[id] = RunRecord(
             id: id, jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt, ordinal: runOrdinal,
-            state: .queued, declinedBy: declinedBy, excludedOperator: excludedOperator
+            state: .queued, declinedBy: declinedBy, excludedOperators: excludedOperators
         )
         queuedRunIds.insert(id)
         jobs[jobId]!.tasks[taskIndex].runIds.append(id)
@@ -164,8 +167,12 @@ public struct NetworkState: Sendable {
             if let node = run.nodeId { declined[node] = nowMs }
             createRun(
                 jobId: run.jobId, taskIndex: run.taskIndex, role: run.role, attempt: run.attempt + 1,
-                declinedBy: declined, excludedOperator: run.excludedOperator, changes: &changes
+                declinedBy: declined, excludedOperators: run.excludedOperators, changes: &changes
             )
+        } else if run.role == .arbiter {
+            // No arbiter could finish: the disagreement stands, and the work that was done is not thrown away.
+            jobs[run.jobId]!.tasks[run.taskIndex].arbiterWaived = true
+            changes.jobs.insert(run.jobId)
         } else {
             setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .failed, changes: &changes)
         }

@@ -16,6 +16,8 @@ public struct RunRecord: Sendable, Equatable {
     public enum Role: String, Sendable, Codable {
         case primary
         case replica
+        /// A third run, on a third operator's node, that decides between a primary and a replica that disagree.
+        case arbiter
     }
 
     /// queued → offered → running → completed | failed | lost; cancelled from any open state.
@@ -53,11 +55,11 @@ public struct RunRecord: Sendable, Equatable {
     public func excludedNodes(atMs nowMs: Int64, cooldownMs: Int64) -> Set<String> {
         Set(declinedBy.filter { nowMs - $0.value < cooldownMs }.keys)
     }
-    /// The operator whose work a replica checks; the replica must run elsewhere.
-    public var excludedOperator: String?
+    /// The operators whose work a replica or an arbiter checks; it must run under another.
+    public var excludedOperators: [String] = []
 
     public static func makeId(jobId: String, taskIndex: Int, role: Role, attempt: Int) -> String {
-        "\(jobId).\(taskIndex).\(role == .primary ? "p" : "r")\(attempt)"
+        "\(jobId).\(taskIndex).\(role == .primary ? "p" : role == .replica ? "r" : "a")\(attempt)"
     }
 }
 
@@ -89,6 +91,10 @@ public struct TaskRecord: Sendable, Equatable {
     public var replicate: Bool?
     /// When the sample was drawn, from which a replica's wait for a node is measured.
     public var sampledMs: Int64?
+    /// When primary and replica disagreed and an arbiter run was created, from which its wait is measured.
+    public var arbitrationMs: Int64?
+    /// No node of a third operator took the arbiter run in time (or it failed): the dispute stands unresolved.
+    public var arbiterWaived = false
     /// The verified manifest digest.
     public var digest: String?
 }

@@ -66,8 +66,12 @@ public struct Scheduler {
                 return .verdict(verdict)
             }
             let task = job.tasks[key.index]
+            if state.needsArbitration(task) { return .arbitrationOpened(jobId: key.jobId, taskIndex: key.index) }
             if state.replicaWaitingForNode(task) != nil, let sampled = task.sampledMs, nowMs - sampled > parameters.replicaWaitMs {
                 return .replicaWaived(jobId: key.jobId, taskIndex: key.index)
+            }
+            if state.arbiterWaitingForNode(task) != nil, let opened = task.arbitrationMs, nowMs - opened > parameters.replicaWaitMs {
+                return .arbiterWaived(jobId: key.jobId, taskIndex: key.index)
             }
         }
         if let jobId = state.closableJobs.min(by: { (state.jobs[$0]?.position ?? 0) < (state.jobs[$1]?.position ?? 0) }) {
@@ -87,7 +91,7 @@ public struct Scheduler {
             let demand = Demand(
                 gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
                 maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour,
-                excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: state.parameters.declineCooldownMs), excludedOperators: run.excludedOperator.map { [$0] } ?? []
+                excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: state.parameters.declineCooldownMs), excludedOperators: Set(run.excludedOperators)
             )
             if let best = Matcher.rank(demand, among: supply).first {
                 return .offer(

@@ -15,6 +15,8 @@ import Testing
     let nodeA = SigningIdentity()
     let nodeA2 = SigningIdentity()
     let nodeB = SigningIdentity()
+    let operatorC = SigningIdentity()
+    let nodeC = SigningIdentity()
     static let cru = Amount.microPerCRU
     let economy = EconomyPolicy(
         stakeCpuMicro: 10 * cru, unbondingMs: 1_000_000, epochMs: 3_600_000, emissionMicroPerEpoch: 1_000 * cru,
@@ -28,8 +30,9 @@ import Testing
             .init(address: requester.address, amountMicro: 1_000 * Self.cru),
             .init(address: operatorA.address, amountMicro: 100 * Self.cru),
             .init(address: operatorB.address, amountMicro: 100 * Self.cru),
+            .init(address: operatorC.address, amountMicro: 100 * Self.cru),
         ])), atMs: 0)
-        for (node, wallet) in [(nodeA, operatorA), (nodeA2, operatorA), (nodeB, operatorB)] {
+        for (node, wallet) in [(nodeA, operatorA), (nodeA2, operatorA), (nodeB, operatorB), (nodeC, operatorC)] {
             let registration = NodeRegistration.authorized(
                 node: node.address, by: wallet, hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
                 policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), region: "r", agentVersion: "t"
@@ -215,6 +218,62 @@ import Testing
         let record = try state.governance.proposal(id)
         #expect(record.status == .failed && record.note?.contains("treasury") == true)
         #expect(state.parameters.feeBps == 500 && state.ledger.balance(of: operatorB.address) == 95 * Self.cru)
+        try state.ledger.checkConservation()
+    }
+
+    /// Offers `runId` to `node` (as the scheduler would), which runs it for a minute and writes `text`.
+    func run(_ runId: String, on node: SigningIdentity, writing text: String, atMs: Int64, _ state: inout NetworkState) throws {
+        let price = state.nodes[node.address]!.registration.policy.askMicroPerCpuCoreHour
+        try state.apply(.offer(runId: runId, nodeId: node.address, priceMicroPerUnitHour: price, deadlineMs: atMs + 10_000), atMs: atMs)
+        try state.apply(try envelope(OfferResponse(runId: runId, accept: true), .respondOffer, node), atMs: atMs)
+        let output = [OutputFile(path: "o", sha256: Digest.sha256Hex(text), sizeBytes: Int64(text.utf8.count))]
+        try state.apply(try envelope(RunReport(runId: runId, exitCode: 0, outputs: output, durationMs: 60_000), .reportResult, node), atMs: atMs + 60_000)
+    }
+
+    @Test(arguments: [("42", "replica"), ("41", "primary"), ("40", "nobody")])
+    func anArbiterDecidesADisagreementAndTheOutvotedOperatorIsSlashed(arbiterWrites: String, loser: String) throws {
+        var state = try genesis()
+        for (wallet, amount) in [(operatorA, 20), (operatorB, 10), (operatorC, 10)] { try stake(.bond, Int64(amount) * Self.cru, wallet, &state) }
+        let spec = JobSpec(name: "t", command: "true", taskCount: 1, resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 3600,
+                           verification: .init(policy: .replicate, samplePpm: 1_000_000))
+        let jobId = try #require(try state.apply(try envelope(JobSubmission(spec: spec), .submitJob, requester), atMs: 1).jobId)
+        try run("\(jobId).0.p1", on: nodeA, writing: "42", atMs: 10, &state)
+        try state.apply(.sampled(jobId: jobId, taskIndex: 0, replicate: true), atMs: 60_010)
+        try run("\(jobId).0.r1", on: nodeB, writing: "41", atMs: 60_020, &state)
+        #expect(decide(state, atMs: 120_030, online: [nodeA, nodeB, nodeC]) == .arbitrationOpened(jobId: jobId, taskIndex: 0))
+        try state.apply(.arbitrationOpened(jobId: jobId, taskIndex: 0), atMs: 120_030)
+        // Only the third operator's node may take the arbiter run.
+        guard case .offer(let arbiterRun, let arbiterNode, _, _) = decide(state, atMs: 120_031, online: [nodeA, nodeB, nodeC]) else {
+            Issue.record("expected the arbiter run offered")
+            return
+        }
+        #expect(arbiterRun == "\(jobId).0.a1" && arbiterNode == nodeC.address)
+        try run(arbiterRun, on: nodeC, writing: arbiterWrites, atMs: 120_040, &state)
+        let verdict = try state.expectedVerdict(jobId: jobId, taskIndex: 0)
+        let balanceC = state.ledger.balance(of: operatorC.address)
+        try state.apply(.verdict(verdict), atMs: 180_100)
+        let task = try state.job(jobId).tasks[0]
+        switch loser {
+        case "nobody":
+            // Three different outputs: the dispute stands, nobody is paid or slashed, and no stake may leave meanwhile.
+            #expect(verdict.outcome == .disputed && verdict.payments.isEmpty && state.slashes.isEmpty && task.state == .disputed)
+            #expect(state.openDisputes[operatorB.address] == 1)
+            expectRefused(.conflict, try envelope(StakeRequest(action: .unbond, amountMicro: 1), .stake, operatorB), state, atMs: 180_200)
+        default:
+            let (winner, outvoted, outvotedOperator) = loser == "replica" ? (nodeA, "\(jobId).0.r1", operatorB) : (nodeB, "\(jobId).0.p1", operatorA)
+            #expect(verdict.outcome == .verified && verdict.losingRunId == outvoted)
+            #expect(Set(verdict.payments.compactMap { state.runs[$0.runId]?.nodeId }) == [winner.address, nodeC.address])
+            // The governed share (10%) of the outvoted operator's stake: half to the arbiter's operator, half burned.
+            let staked: Int64 = outvotedOperator.address == operatorA.address ? 20 * Self.cru : 10 * Self.cru
+            let slash = try #require(state.slashes.first)
+            #expect(slash.reason == .failedWork && slash.evidence == "\(jobId)/0" && slash.amountMicro == staked / 10)
+            #expect(state.ledger.stake(of: outvotedOperator.address) == staked - staked / 10)
+            let arbiterPay = verdict.payments.first { state.runs[$0.runId]?.nodeId == nodeC.address }!.amountMicro
+            #expect(state.ledger.balance(of: operatorC.address) == balanceC + arbiterPay + staked / 20)
+            // The task keeps the output the majority agreed on.
+            #expect(task.state == .verified && task.digest != nil && task.digest == state.runs[arbiterRun]?.digest)
+            #expect(state.openDisputes.isEmpty)
+        }
         try state.ledger.checkConservation()
     }
 }

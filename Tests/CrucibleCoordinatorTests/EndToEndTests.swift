@@ -108,7 +108,10 @@ import Testing
     }
 
     @Test func outputsThatDisagreeAreDisputedAndNobodyIsPaid() async throws {
-        let network = try await TestNetwork.start()
+        // Two operators only: no third can arbitrate, so after a short wait the dispute stands.
+        var parameters = TestNetwork.fastParameters
+        parameters.replicaWaitMs = 1_500
+        let network = try await TestNetwork.start(parameters: parameters)
         // Each run writes its own run id: the replica cannot match the primary.
         let spec = TestNetwork.shellSpec("unstable", script: "echo $CRUCIBLE_RUN_ID > \"$CRUCIBLE_OUTPUT_DIR/id.txt\"", tasks: 2, replicate: 1_000_000)
         let job = try await withAgents([network.agent(operatorKey: network.operatorA), network.agent(operatorKey: network.operatorB)]) {
