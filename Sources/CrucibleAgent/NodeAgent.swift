@@ -140,8 +140,11 @@ public actor NodeAgent {
 
     /// Applies the policy to one offer and answers it; an accepted offer starts running at once.
     func consider(_ offer: Components.Schemas.Offer) async {
-        guard active[offer.runId] == nil, !answered.contains(offer.runId) else { return }
-        answered.append(offer.runId)
+        // An offer is one run at one deadline: the same offer seen in two polls is answered once, while the same
+        // run offered again (after a lapse, a cooldown or a coordinator restart) is a new offer and is considered.
+        let offerKey = "\(offer.runId)@\(offer.deadlineMs)"
+        guard active[offer.runId] == nil, !answered.contains(offerKey) else { return }
+        answered.append(offerKey)
         if answered.count > Self.rememberedOffersMax { answered.removeFirst(answered.count / 2) }
         let decision: AgentPolicy.Decision
         if let kind = JobSpec.Kind(rawValue: offer.kind) {
@@ -163,6 +166,8 @@ public actor NodeAgent {
                 return
             }
         } catch {
+            // The answer may not have been taken: the offer may come again, and is then considered again.
+            answered.removeAll { $0 == offerKey }
             logger.warning("could not answer an offer", metadata: ["run": "\(offer.runId)", "error": "\(error)"])
             return
         }

@@ -86,7 +86,7 @@ import Testing
                 let job = try await client.job(id)
                 return "\(id) \(job.state) " + job.tasks.map { task in "\(task.state):" + task.runs.map { "\($0.state)" }.joined(separator: ",") }.joined(separator: " ")
             }
-            Issue.record("not settled:\n\(nodes.joined(separator: "\n"))\n\(jobs.joined(separator: "\n"))\nagent:\n\(agent.output.suffix(3000))")
+            Issue.record("not settled:\n\(nodes.joined(separator: "\n"))\n\(jobs.joined(separator: "\n"))\nagent:\n\(agent.output.suffix(3000))\ncoordinator:\n\(coordinator.output.suffix(3000))")
             throw error
         }
         for id in acknowledged {

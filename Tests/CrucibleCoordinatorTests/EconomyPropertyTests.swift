@@ -6,14 +6,17 @@ import Foundation
 import PropertyBased
 import Testing
 
-/// Random sequences of what people and the scheduler do to the economy — transfers, jobs and their refunds, stake
-/// bonded, unbonded and withdrawn, proposals, votes, tallies and epoch closes — each step drawn from a generated
+/// Random sequences of what people, nodes and the scheduler do to the economy — transfers, jobs run, replicated,
+/// arbitrated, paid and refunded, slashes, stake bonded, unbonded and withdrawn, proposals, votes, tallies and epoch
+/// closes — each step drawn from a generated
 /// seed so a failure shrinks to a short sequence. After every step the ledger conserves and nothing is negative;
 /// a refused step leaves the state as it was; replaying what was accepted gives the same state; a decision applied
 /// twice is refused.
 @Suite struct EconomyPropertyTests {
     static let cru = Amount.microPerCRU
     static let wallets = (0..<4).map { _ in SigningIdentity() }
+    /// One CPU node for each of the first three wallets, so jobs run, replicas disagree and arbiters decide.
+    static let nodeKeys = (0..<3).map { _ in SigningIdentity() }
     static let economy = EconomyPolicy(
         stakeCpuMicro: 10 * cru, unbondingMs: 3_000, epochMs: 10_000, emissionMicroPerEpoch: 100 * cru, quorumBps: 2_000,
         votingPeriodMs: 5_000, proposalStakeMicro: 10 * cru
@@ -26,6 +29,15 @@ import Testing
             coordinator: SigningIdentity().address, parameters: parameters,
             allocations: wallets.map { .init(address: $0.address, amountMicro: 1_000 * cru) }
         )), atMs: 0)
+        for (node, wallet) in zip(nodeKeys, wallets) {
+            // Each node's operator starts with enough stake behind it to be matched, and votes to cast.
+            try state.apply(.envelope(try SignedEnvelope.sign(StakeRequest(action: .bond, amountMicro: 30 * cru), kind: .stake, by: wallet)), atMs: 0)
+            let registration = NodeRegistration.authorized(
+                node: node.address, by: wallet, hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
+                policy: AgentPolicy(askMicroPerCpuCoreHour: 100_000), region: "r", agentVersion: "t"
+            )
+            try state.apply(.envelope(try SignedEnvelope.sign(registration, kind: .registerNode, by: node)), atMs: 0)
+        }
         return state
     }
 
@@ -38,13 +50,30 @@ import Testing
         func sign(_ payload: some Encodable, _ kind: EnvelopeKind) throws -> LogEvent {
             .envelope(try SignedEnvelope.sign(payload, kind: kind, by: wallet))
         }
-        switch Int.random(in: 0..<11, using: &random) {
+        // The runs offered to or running on some node, in a fixed order, with that node's key.
+        let active = nodeKeys.flatMap { key in
+            (state.activeRunIdsByNode[key.address] ?? []).sorted().compactMap { state.runs[$0] }.map { (key, $0) }
+        }
+        switch Int.random(in: 0..<18, using: &random) {
+        case 11, 12, 13:
+            guard let (node, offered) = active.first(where: { $0.1.state == .offered }) else { return nil }
+            let accept = Int.random(in: 0..<5, using: &random) > 0
+            return .envelope(try SignedEnvelope.sign(OfferResponse(runId: offered.id, accept: accept), kind: .respondOffer, by: node))
+        case 14, 15, 16:
+            guard let (node, running) = active.first(where: { $0.1.state == .running }) else { return nil }
+            // Two possible outputs, so replicas sometimes disagree and an arbiter decides.
+            let text = Bool.random(using: &random) ? "a" : "b"
+            let output = [OutputFile(path: "o", sha256: Digest.sha256Hex(text), sizeBytes: 1)]
+            return .envelope(try SignedEnvelope.sign(RunReport(runId: running.id, exitCode: 0, outputs: output, durationMs: 1_000), kind: .reportResult, by: node))
         case 0: return try sign(TokenTransfer(to: other.address, amountMicro: amount), .transfer)
         case 1, 2: return try sign(StakeRequest(action: .bond, amountMicro: amount), .stake)
         case 3: return try sign(StakeRequest(action: .unbond, amountMicro: amount / 2), .stake)
         case 4: return try sign(StakeRequest(action: .withdraw, amountMicro: 0), .stake)
         case 5:
-            let spec = JobSpec(name: "p", command: "true", taskCount: 1, resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: max(amount, 1), maxDurationS: 60)
+            let spec = JobSpec(
+                name: "p", command: "true", taskCount: 1, resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: max(amount, 1), maxDurationS: 60,
+                verification: .init(policy: .replicate, samplePpm: Bool.random(using: &random) ? 1_000_000 : 0)
+            )
             return try sign(JobSubmission(spec: spec), .submitJob)
         case 6:
             guard let job = state.jobOrder.randomElement(using: &random) else { return nil }
@@ -64,13 +93,13 @@ import Testing
     }
 
     @Test func theEconomyConservesReplaysAndRefusesCleanly() async throws {
-        await propertyCheck(count: 60, input: Gen.uint64().array(of: 1...80)) { seeds in
+        await propertyCheck(count: 60, input: Gen.uint64().array(of: 1...150)) { seeds in
             do {
                 var state = try Self.genesis()
                 var accepted: [(LogEvent, Int64)] = []
                 var nowMs: Int64 = 0
                 for seed in seeds {
-                    nowMs += Int64(seed % 2_000)
+                    nowMs += Int64(seed % 500)
                     if let event = try Self.step(seed, in: state) {
                         let before = state
                         do {
@@ -81,9 +110,10 @@ import Testing
                         }
                     } else {
                         // Time passes; the scheduler closes epochs, tallies votes and settles whatever is due.
-                        nowMs += Int64(seed % 9_000)
+                        nowMs += Int64(seed % 4_000)
                         var generator = SplitMix64(seed: seed)
-                        while let decision = Scheduler(nowMs: nowMs, onlineNodes: [], lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator) {
+                        let online = Set(Self.nodeKeys.map(\.address))
+                        while let decision = Scheduler(nowMs: nowMs, onlineNodes: online, lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator) {
                             try state.apply(decision, atMs: nowMs)
                             accepted.append((decision, nowMs))
                             // The same decision again is refused: nothing is paid, minted or tallied twice.
