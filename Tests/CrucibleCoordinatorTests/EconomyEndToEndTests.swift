@@ -55,7 +55,8 @@ import Testing
         // A proposal taking effect at the earliest epoch, voted by both operators, passes and changes the fee then.
         let economy = try await client.economy()
         var proposal = fee
-        proposal.effectiveEpoch = Governance.earliestEffectiveEpoch(currentEpoch: economy.epoch, policy: Self.parameters.economy)
+        // One epoch of margin: two-second epochs may turn over between reading the epoch and proposing.
+        proposal.effectiveEpoch = Governance.earliestEffectiveEpoch(currentEpoch: economy.epoch, policy: Self.parameters.economy) + 1
         let made = try await client.propose(proposal, by: a)
         #expect(made.status == .open && made.snapshotTotalMicro == 2 * TestNetwork.operatorStakeMicro)
         _ = try await client.vote(made.id, .yes, by: a)
