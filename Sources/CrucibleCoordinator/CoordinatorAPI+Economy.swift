@@ -46,8 +46,9 @@ extension CoordinatorAPI {
                 unbondingMicro: ledger.totalUnbondingMicro, treasuryMicro: ledger.treasuryMicro,
                 epoch: state.epoch, epochStartMs: state.epochStartMs, epochEndMs: state.epochEndMs,
                 epochWorkWeight: state.epochWork.values.reduce(0, +), epochAvailabilityWeight: state.epochAvailability.values.reduce(0, +),
-                epochs: state.epochs.reversed().map(epochView),
-                slashes: state.slashes.reversed().map(slashView),
+                // The latest hundred of each: the log holds them all for whoever wants more.
+                epochs: state.epochs.suffix(100).reversed().map(epochView),
+                slashes: state.slashes.suffix(100).reversed().map(slashView),
                 parameters: NetworkParameters.governedNames.map { .init(name: $0, value: state.parameters.value(of: $0) ?? 0) }
             ))))
         }
