@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "CChallengeKernels"),
         .target(name: "CrucibleMarket", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
         .target(name: "CrucibleLedger", dependencies: ["CrucibleCore"], swiftSettings: strictSettings),
-        .target(name: "CrucibleSim", dependencies: ["CrucibleCore", "CrucibleProof", "CrucibleLedger"], swiftSettings: strictSettings),
+        .target(name: "CrucibleSim", dependencies: ["CrucibleCore", "CrucibleProof", "CrucibleLedger", "CrucibleMarket"], swiftSettings: strictSettings),
         .target(
             name: "CrucibleStore",
             dependencies: [
@@ -99,7 +99,7 @@ let package = Package(
             name: "crucible",
             dependencies: [
                 "CrucibleCore", "CrucibleLedger", "CrucibleStore", "CrucibleCoordinator", "CrucibleAgent", "CrucibleClient", "CrucibleAPI",
-                "CrucibleProof", "CrucibleSim",
+                "CrucibleProof", "CrucibleSim", "CrucibleMarket",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
         .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore", "CChallengeKernels"], exclude: ["challenge-vectors.json"]),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
-        .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore", "CrucibleLedger"]),
+        .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore", "CrucibleLedger", "CrucibleMarket"]),
         .testTarget(
             name: "CrucibleLedgerTests",
             dependencies: ["CrucibleLedger", "CrucibleCore", .product(name: "PropertyBased", package: "swift-property-based")]

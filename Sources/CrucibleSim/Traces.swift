@@ -1,4 +1,5 @@
 import CrucibleCore
+import CrucibleMarket
 import Foundation
 
 /// A GPU node of a real cluster trace (Alibaba's openb node list): how many GPUs of which model.
@@ -61,5 +62,31 @@ public enum Traces {
 
     static func bad(_ path: String, line: Int, _ message: String) -> CrucibleError {
         CrucibleError(.malformed, "\(path):\(line): \(message)")
+    }
+}
+
+extension Traces {
+    /// The openb node list as packing nodes: CPU, memory and GPU count per node, and the model.
+    public static func packingNodes(path: String) throws -> [PackingNode] {
+        let rows = try table(path: path, header: ["sn", "cpu_milli", "memory_mib", "gpu", "model"])
+        return try rows.enumerated().map { index, fields in
+            guard let cpu = Int(fields[1]), let memory = Int(fields[2]), let gpus = Int(fields[3]), cpu > 0, memory > 0, gpus >= 0 else {
+                throw bad(path, line: index + 2, "cpu_milli, memory_mib and gpu must be counts")
+            }
+            return PackingNode(model: fields[4], cpuMilli: cpu, memoryMiB: memory, gpus: gpus)
+        }
+    }
+
+    /// The openb task list as demands; `gpu_spec` like `V100M16|V100M32` restricts the model.
+    public static func pods(path: String) throws -> [PodDemand] {
+        let header = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"]
+        let rows = try table(path: path, header: header)
+        return try rows.enumerated().map { index, fields in
+            guard let cpu = Int(fields[1]), let memory = Int(fields[2]), let gpus = Int(fields[3]), let milli = Int(fields[4]),
+                  cpu >= 0, memory >= 0, (0...64).contains(gpus), (0...1000).contains(milli)
+            else { throw bad(path, line: index + 2, "cpu_milli, memory_mib, num_gpu and gpu_milli must be counts") }
+            let spec = fields[5] == "nan" ? "" : fields[5]
+            return PodDemand(cpuMilli: cpu, memoryMiB: memory, gpus: gpus, gpuMilli: milli, models: spec.split(separator: "|").map(String.init))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import CrucibleCore
 import CrucibleLedger
 import CrucibleSim
+import CrucibleMarket
 import Foundation
 import Testing
 
@@ -40,5 +41,21 @@ import Testing
         try "timestamp,duration,num_gpus,gpu_time,cluster\nyesterday,5,1,5,c\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect { try Traces.jobs(path: path) } throws: { ($0 as? CrucibleError)?.message.contains(":2:") == true }
         #expect { try Traces.jobs(path: path + ".missing") } throws: { ($0 as? CrucibleError)?.code == .notFound }
+    }
+}
+
+/// The packing benchmark on an eighth of the real openb cluster (every eighth node, so every model is there).
+@Suite struct PackingSimulationTests {
+    @Test func onTheRealTraceTheEngineOutpacksBestFitWhichOutpacksRandom() throws {
+        let data = EconomySimulationTests.data + "/alibaba-openb"
+        let nodes = try Traces.packingNodes(path: data + "/openb_node_list_gpu_node.csv").enumerated().filter { $0.offset % 8 == 0 }.map(\.element)
+        let simulation = PackingSimulation(nodes: nodes, tasks: try Traces.pods(path: data + "/openb_pod_list_default.csv"))
+        #expect(simulation.tasks.count == 8_152)
+        let outcomes = simulation.run(policies: GPUPacker.Policy.allCases, seeds: [1, 2], mix: .trace)
+        let share = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.policy, $0.mean) })
+        #expect(share[.fragmentation]! > share[.bestFit]! && share[.bestFit]! > share[.random]!, "\(share)")
+        #expect(outcomes.allSatisfy { $0.shares.allSatisfy { (0.5...1).contains($0) } })
+        // The same seed draws the same arrivals.
+        #expect(simulation.arrivals(seed: 5, mix: .trace) == simulation.arrivals(seed: 5, mix: .trace))
     }
 }
