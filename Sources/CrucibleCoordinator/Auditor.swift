@@ -176,10 +176,7 @@ public enum Auditor {
             let ledger = replay.state.ledger
             for address in Set(ledger.balances.keys).union(ledger.stakes.keys).union(ledger.unbonding.keys).sorted() {
                 let reported = try await source.account(address)
-                let expected = AccountFigures(
-                    balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
-                    stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
-                )
+                let expected = AccountFigures(address, in: ledger)
                 if reported != expected {
                     lastMismatch = "account \(address): the coordinator reports \(reported), the log gives \(expected)"
                     break
@@ -208,6 +205,14 @@ public enum Auditor {
             self.escrowMicro = escrowMicro
             self.stakedMicro = stakedMicro
             self.unbondingMicro = unbondingMicro
+        }
+
+        /// What the ledger holds for `address`.
+        public init(_ address: String, in ledger: LedgerState) {
+            self.init(
+                balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
+                stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
+            )
         }
 
         public var description: String {

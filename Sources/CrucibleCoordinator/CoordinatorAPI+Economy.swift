@@ -19,12 +19,7 @@ extension CoordinatorAPI {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
             let envelope = try SignedEnvelope(body)
             try await coordinator.transfer(envelope)
-            let ledger = await coordinator.state.ledger
-            let address = envelope.signer
-            return .ok(.init(body: .json(.init(
-                address: address, balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
-                stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
-            ))))
+            return .ok(.init(body: .json(accountView(envelope.signer, ledger: await coordinator.state.ledger))))
         }
     }
 
@@ -101,6 +96,13 @@ extension CoordinatorAPI {
     }
 
     // MARK: - Views
+
+    func accountView(_ address: String, ledger: LedgerState) -> Components.Schemas.Account {
+        Components.Schemas.Account(
+            address: address, balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
+            stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
+        )
+    }
 
     func stakeView(_ address: String, state: NetworkState) -> Components.Schemas.Stake {
         let nodeIds = state.nodeIdsByOperator[address] ?? []

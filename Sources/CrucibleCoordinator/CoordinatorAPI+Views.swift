@@ -122,3 +122,10 @@ extension CoordinatorAPI {
         )
     }
 }
+
+extension Auditor.AccountFigures {
+    /// What a coordinator reports for an address over the API, to hold against the log's replay.
+    public init(_ account: Components.Schemas.Account) {
+        self.init(balanceMicro: account.balanceMicro, escrowMicro: account.escrowMicro, stakedMicro: account.stakedMicro, unbondingMicro: account.unbondingMicro)
+    }
+}

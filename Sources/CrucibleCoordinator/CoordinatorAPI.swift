@@ -234,11 +234,7 @@ public struct CoordinatorAPI: APIProtocol {
         await handle(Operations.GetAccount.Output.default) {
             let address = input.path.address
             guard Address.isValid(address) else { throw CrucibleError(.malformed, "an address is 64 lowercase hex digits") }
-            let ledger = await coordinator.state.ledger
-            return .ok(.init(body: .json(.init(
-                address: address, balanceMicro: ledger.balance(of: address), escrowMicro: ledger.escrowed(by: address),
-                stakedMicro: ledger.stake(of: address), unbondingMicro: ledger.unbondingAmount(of: address)
-            ))))
+            return .ok(.init(body: .json(accountView(address, ledger: await coordinator.state.ledger))))
         }
     }
 

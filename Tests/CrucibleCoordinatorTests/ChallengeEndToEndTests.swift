@@ -52,8 +52,7 @@ import Testing
             },
             head: { try await client.health().logHead },
             account: { address in
-                let account = try await client.account(address)
-                return .init(balanceMicro: account.balanceMicro, escrowMicro: account.escrowMicro, stakedMicro: account.stakedMicro, unbondingMicro: account.unbondingMicro)
+                Auditor.AccountFigures(try await client.account(address))
             },
             blob: { try await client.blob($0) }
         ))
