@@ -162,25 +162,32 @@ public struct GPUPacker: Sendable {
     let profile: WorkloadProfile
     public private(set) var allocatedGPUMilli = 0
     public let totalGPUMilli: Int
+    /// Nodes by state, each group's members in index order: nodes in the same state score the same, so a decision
+    /// scores each distinct state once instead of every node. Kept up to date by every placement.
+    private var groups: [NodeState: [Int]] = [:]
 
     public init(nodes: [PackingNode], profile: WorkloadProfile) {
         self.nodes = nodes
         self.profile = profile
         totalGPUMilli = nodes.reduce(0) { $0 + $1.gpuFree.count * 1000 }
+        for (index, node) in nodes.enumerated() { groups[NodeState(node), default: []].append(index) }
     }
 
     /// Places `demand` by `policy`; false when no node can take it.
     @discardableResult
     public mutating func place(_ demand: PodDemand, policy: Policy, using random: inout some RandomNumberGenerator) -> Bool {
         var best: (node: Int, gpus: [Int], score: Double, tie: Double)?
-        var feasible = [(node: Int, gpus: [Int])]()
-        // Nodes in the same state score the same: the score is computed once per distinct state.
-        var cache = [NodeState: [Double]]()
-        for (index, node) in nodes.enumerated() {
+        var feasible = [(members: [Int], options: [[Int]])]()
+        var feasibleNodes = 0
+        // Each state's first member stands for the group; visiting groups by it keeps the node-order tie-breaks.
+        for members in groups.values.sorted(by: { $0[0] < $1[0] }) {
+            let index = members[0]
+            let node = nodes[index]
             guard let options = node.candidateGPUs(for: demand) else { continue }
             switch policy {
             case .random:
-                feasible.append((index, options.randomElement(using: &random)!))
+                feasible.append((members, options))
+                feasibleNodes += members.count
             case .bestFit:
                 let gpuLeft = Double(node.gpuFreeTotal - demand.totalGPUMilli) / Double(max(node.gpuFree.count * 1000, 1))
                 let cpuLeft = Double(node.cpuFree - demand.cpuMilli) / Double(max(node.cpuMilli, 1))
@@ -189,21 +196,12 @@ public struct GPUPacker: Sendable {
                 let gpus = options.min { node.gpuFree[$0.first ?? 0] < node.gpuFree[$1.first ?? 0] } ?? []
                 if best == nil || score < best!.score { best = (index, gpus, score, 0) }
             case .fragmentation:
-                let key = NodeState(model: node.model, cpuFree: node.cpuFree, memoryFree: node.memoryFree, gpuFree: node.gpuFree)
-                let deltas: [Double]
-                if let cached = cache[key] {
-                    deltas = cached
-                } else {
-                    let before = profile.fragmentation(model: node.model, cpuFree: node.cpuFree, memoryFree: node.memoryFree, gpuFree: node.gpuFree)
-                    deltas = options.map { gpus in
-                        var after = node
-                        after.take(demand, gpus: gpus)
-                        return profile.fragmentation(model: after.model, cpuFree: after.cpuFree, memoryFree: after.memoryFree, gpuFree: after.gpuFree) - before
-                    }
-                    cache[key] = deltas
-                }
+                let before = profile.fragmentation(model: node.model, cpuFree: node.cpuFree, memoryFree: node.memoryFree, gpuFree: node.gpuFree)
                 let tie = Double(node.gpuFreeTotal - demand.totalGPUMilli)
-                for (option, delta) in zip(options, deltas) {
+                for option in options {
+                    var after = node
+                    after.take(demand, gpus: option)
+                    let delta = profile.fragmentation(model: after.model, cpuFree: after.cpuFree, memoryFree: after.memoryFree, gpuFree: after.gpuFree) - before
                     if best == nil || delta < best!.score - 1e-9 || (abs(delta - best!.score) <= 1e-9 && tie < best!.tie) {
                         best = (index, option, delta, tie)
                     }
@@ -212,21 +210,52 @@ public struct GPUPacker: Sendable {
         }
         let chosen: (node: Int, gpus: [Int])?
         if policy == .random {
-            chosen = feasible.randomElement(using: &random)
+            // A node drawn uniformly among all feasible ones, then one of its options.
+            var draw = feasibleNodes > 0 ? Int.random(in: 0..<feasibleNodes, using: &random) : -1
+            var pick: (node: Int, gpus: [Int])?
+            for group in feasible where pick == nil {
+                if draw < group.members.count {
+                    pick = (group.members[draw], group.options.randomElement(using: &random)!)
+                } else {
+                    draw -= group.members.count
+                }
+            }
+            chosen = pick
         } else {
             chosen = best.map { ($0.node, $0.gpus) }
         }
         guard let chosen else { return false }
+        let old = NodeState(nodes[chosen.node])
         nodes[chosen.node].take(demand, gpus: chosen.gpus)
+        move(chosen.node, from: old, to: NodeState(nodes[chosen.node]))
         allocatedGPUMilli += demand.totalGPUMilli
         return true
     }
 
+    private mutating func move(_ index: Int, from old: NodeState, to new: NodeState) {
+        guard old != new else { return }
+        var members = groups.removeValue(forKey: old) ?? []
+        members.removeAll { $0 == index }
+        if !members.isEmpty { groups[old] = members }
+        var joined = groups[new] ?? []
+        joined.insert(index, at: joined.firstIndex { $0 > index } ?? joined.count)
+        groups[new] = joined
+    }
+
     struct NodeState: Hashable {
         var model: String
+        var cpuMilli: Int
         var cpuFree: Int
         var memoryFree: Int
         var gpuFree: [Int]
+
+        init(_ node: PackingNode) {
+            model = node.model
+            cpuMilli = node.cpuMilli
+            cpuFree = node.cpuFree
+            memoryFree = node.memoryFree
+            gpuFree = node.gpuFree
+        }
     }
 
     /// The share of the cluster's GPU capacity allocated.
