@@ -20,6 +20,17 @@ public enum Amount {
         return denominator.dividingFullWidth(amount.multipliedFullWidth(by: numerator)).quotient
     }
 
+    /// The sum of `amounts`, or nil if it overflows.
+    public static func total(_ amounts: some Sequence<Int64>) -> Int64? {
+        var sum: Int64 = 0
+        for amount in amounts {
+            let (next, overflow) = sum.addingReportingOverflow(amount)
+            if overflow { return nil }
+            sum = next
+        }
+        return sum
+    }
+
     /// Parses a CRU amount written with up to six decimals ("2", "0.5", "1.000001").
     public static func parseCRU(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)

@@ -247,15 +247,12 @@ public struct TokenTransfer: Codable, Sendable, Equatable {
             throw CrucibleError(.malformed, "a transfer makes 1 to \(Self.paymentsMax) payments")
         }
         guard memo.utf8.count <= Self.memoBytesMax else { throw CrucibleError(.malformed, "memo is at most \(Self.memoBytesMax) bytes") }
-        var total: Int64 = 0
         for (index, payment) in payments.enumerated() {
             guard Address.isValid(payment.to) else { throw CrucibleError(.malformed, "payment \(index): `to` is not a 64-hex-digit address") }
             guard payment.to != sender else { throw CrucibleError(.malformed, "payment \(index) pays the sender itself") }
             guard payment.amountMicro > 0 else { throw CrucibleError(.malformed, "payment \(index): amounts must be positive") }
-            let (sum, overflow) = total.addingReportingOverflow(payment.amountMicro)
-            guard !overflow else { throw CrucibleError(.malformed, "the payments' total overflows") }
-            total = sum
         }
+        guard let total = Amount.total(payments.map(\.amountMicro)) else { throw CrucibleError(.malformed, "the payments' total overflows") }
         return total
     }
 }

@@ -44,7 +44,7 @@ public struct EpochEmission: Codable, Sendable, Equatable {
     /// Each weight above `dampingThresholdBps` of the total counts at `dampingRateBps` beyond it.
     public static func damped(_ weights: [String: Int64], policy: EconomyPolicy) -> [String: Int64] {
         let positive = weights.filter { $0.value > 0 }
-        let total = positive.values.reduce(Int64(0)) { $0.addingReportingOverflow($1).overflow ? Int64.max : $0 + $1 }
+        let total = Amount.total(positive.values) ?? .max
         let threshold = EconomyPolicy.portion(total, bps: policy.dampingThresholdBps)
         return positive.mapValues { weight in
             weight <= threshold ? weight : threshold + EconomyPolicy.portion(weight - threshold, bps: policy.dampingRateBps)
@@ -54,7 +54,7 @@ public struct EpochEmission: Codable, Sendable, Equatable {
     /// `pool` pro rata to `weights`, rounded down; the dust is what rounding left. Nothing is paid from a pool
     /// nobody earned, and then there is no dust either: the pool is simply not minted.
     static func split(_ pool: Int64, _ weights: [String: Int64]) -> (amounts: [String: Int64], dust: Int64) {
-        let total = weights.values.reduce(Int64(0)) { $0.addingReportingOverflow($1).overflow ? Int64.max : $0 + $1 }
+        let total = Amount.total(weights.values) ?? .max
         guard total > 0, pool > 0 else { return ([:], 0) }
         var amounts = [String: Int64]()
         var paid: Int64 = 0

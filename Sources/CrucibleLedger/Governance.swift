@@ -87,12 +87,7 @@ public struct Governance: Sendable, Equatable {
             guard Address.isValid(grant.to) else { throw malformed("grant to an invalid address") }
             guard grant.amountMicro > 0 else { throw malformed("grants must be positive") }
         }
-        var granted: Int64 = 0
-        for grant in proposal.grants {
-            let (sum, overflow) = granted.addingReportingOverflow(grant.amountMicro)
-            guard !overflow else { throw malformed("grants overflow") }
-            granted = sum
-        }
+        guard Amount.total(proposal.grants.map(\.amountMicro)) != nil else { throw malformed("grants overflow") }
         let earliest = Self.earliestEffectiveEpoch(currentEpoch: currentEpoch, policy: policy)
         guard proposal.effectiveEpoch >= earliest else {
             throw malformed("effectiveEpoch must be at least \(earliest): voting lasts \(policy.votingPeriodMs / 1000) s and epoch \(currentEpoch) is under way")

@@ -182,11 +182,7 @@ public struct LedgerState: Sendable, Equatable {
                 guard Address.isValid(allocation.address) else { throw violation("genesis allocation to an invalid address") }
                 guard allocation.amountMicro > 0 else { throw violation("genesis allocations must be positive") }
             }
-            let (_, overflow) = allocations.reduce((Int64(0), false)) { sum, allocation in
-                let (next, overflow) = sum.0.addingReportingOverflow(allocation.amountMicro)
-                return (next, sum.1 || overflow)
-            }
-            guard !overflow else { throw violation("genesis allocations overflow") }
+            guard Amount.total(allocations.map(\.amountMicro)) != nil else { throw violation("genesis allocations overflow") }
         case .transfer(let from, let to, let amountMicro):
             guard Address.isValid(to) else { throw violation("a transfer to an invalid address") }
             guard amountMicro > 0 else { throw violation("a transfer must be positive") }
@@ -238,12 +234,7 @@ public struct LedgerState: Sendable, Equatable {
         case .mint(let recipients, let treasuryShare):
             guard treasuryShare >= 0, recipients.allSatisfy({ $0.amountMicro > 0 }) else { throw violation("minted amounts must be positive") }
             guard recipients.allSatisfy({ Address.isValid($0.address) }) else { throw violation("a mint to an invalid address") }
-            var total = treasuryShare
-            for recipient in recipients {
-                let (sum, overflow) = total.addingReportingOverflow(recipient.amountMicro)
-                guard !overflow else { throw violation("minted amounts overflow") }
-                total = sum
-            }
+            guard let total = Amount.total([treasuryShare] + recipients.map(\.amountMicro)) else { throw violation("minted amounts overflow") }
             guard !supplyMicro.addingReportingOverflow(total).overflow, !mintedMicro.addingReportingOverflow(total).overflow else {
                 throw violation("the mint would overflow the supply")
             }
