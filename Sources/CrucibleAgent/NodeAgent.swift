@@ -148,9 +148,11 @@ public actor NodeAgent {
         if answered.count > Self.rememberedOffersMax { answered.removeFirst(answered.count / 2) }
         let decision: AgentPolicy.Decision
         if let kind = JobSpec.Kind(rawValue: offer.kind) {
-            decision = configuration.policy.decide(
-                kind: kind, priceMicroPerUnitHour: offer.priceMicroPerUnitHour, requester: offer.requester, runningNow: active.count
+            let terms = AgentPolicy.OfferTerms(
+                kind: kind, priceMicroPerUnitHour: offer.priceMicroPerUnitHour, requester: offer.requester, maxDurationS: offer.maxDurationS,
+                dataRegion: offer.dataRegion, atMs: Clock.nowMs()
             )
+            decision = configuration.policy.decide(terms, runningNow: active.count)
         } else {
             decision = .reject(reason: "unknown kind \(offer.kind)")
         }

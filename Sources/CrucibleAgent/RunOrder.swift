@@ -13,8 +13,13 @@ public struct RunOrder: Sendable, Equatable {
     public var args: [String]
     public var inputs: [JobSpec.InputFile]
     public var maxDurationS: Int
+    /// The GPUs the run holds, as `nvidia-smi` numbers them: the only ones it sees.
+    public var gpuDevices: [Int]
 
-    public init(runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile], maxDurationS: Int) {
+    public init(
+        runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile],
+        maxDurationS: Int, gpuDevices: [Int] = []
+    ) {
         self.runId = runId
         self.jobId = jobId
         self.taskIndex = taskIndex
@@ -24,6 +29,7 @@ public struct RunOrder: Sendable, Equatable {
         self.args = args
         self.inputs = inputs
         self.maxDurationS = maxDurationS
+        self.gpuDevices = gpuDevices
     }
 
     init(_ offer: Components.Schemas.Offer) {
@@ -31,7 +37,7 @@ public struct RunOrder: Sendable, Equatable {
             runId: offer.runId, jobId: offer.jobId, taskIndex: offer.taskIndex, taskCount: offer.taskCount,
             role: offer.role.rawValue, command: offer.command, args: offer.args,
             inputs: offer.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
-            maxDurationS: offer.maxDurationS
+            maxDurationS: offer.maxDurationS, gpuDevices: offer.gpuDevices ?? []
         )
     }
 

@@ -83,6 +83,8 @@ public struct TaskRunner: Sendable {
         environment["CRUCIBLE_TASK_COUNT"] = String(order.taskCount)
         environment["CRUCIBLE_ROLE"] = order.role
         environment["CRUCIBLE_OUTPUT_DIR"] = outputDirectory.path
+        // A run sees the GPUs it holds and no others (none for CPU work), so runs sharing a node do not collide.
+        environment["CUDA_VISIBLE_DEVICES"] = order.gpuDevices.map(String.init).joined(separator: ",")
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         let pipe = Pipe()

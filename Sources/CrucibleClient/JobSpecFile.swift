@@ -14,6 +14,8 @@ import Foundation
 /// maxPricePerHour: 0.05
 /// maxDuration: 2m
 /// verification: {policy: replicate, sampleRate: 0.5}
+/// placement: {gpuModels: [A100-80GB, H100-SXM], minGpuMemoryGiB: 40, minTopsPerGpu: 500,
+///             allowRegions: [eu-west], denyRegions: [], dataRegion: eu}
 /// ```
 public struct JobSpecFile: Sendable {
     public struct Input: Sendable, Equatable {
@@ -40,6 +42,16 @@ public struct JobSpecFile: Sendable {
         var maxPricePerHour: String
         var maxDuration: String
         var verification: Verification?
+        var placement: Placement?
+
+        struct Placement: Decodable {
+            var gpuModels: [String]?
+            var minGpuMemoryGiB: Int?
+            var minTopsPerGpu: Int?
+            var allowRegions: [String]?
+            var denyRegions: [String]?
+            var dataRegion: String?
+        }
 
         struct Resources: Decodable {
             var gpus: Double?
@@ -69,11 +81,16 @@ public struct JobSpecFile: Sendable {
         }
     }
 
-    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification"]
+    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification", "placement"]
+    static let nestedKeys: [String: Set<String>] = [
+        "resources": ["gpus", "cpuCores", "memoryMiB"],
+        "verification": ["policy", "sampleRate"],
+        "placement": ["gpuModels", "minGpuMemoryGiB", "minTopsPerGpu", "allowRegions", "denyRegions", "dataRegion"],
+    ]
 
     /// Parses and validates the YAML text; relative input paths are resolved against `baseDirectory`.
     public static func parse(_ text: String, baseDirectory: String) throws -> JobSpecFile {
-        let document = try YAMLDocument.decode(Document.self, from: text, allowedKeys: allowedKeys, what: "job spec")
+        let document = try YAMLDocument.decode(Document.self, from: text, allowedKeys: allowedKeys, nestedKeys: nestedKeys, what: "job spec")
         func fail(_ message: String) -> CrucibleError { CrucibleError(.invalidSpec, message) }
 
         let kind = try document.kind.map { raw -> JobSpec.Kind in
@@ -112,10 +129,19 @@ public struct JobSpecFile: Sendable {
                 Input(localPath: resolve(path, against: baseDirectory), name: name)
             }
         }
+        var placement = JobPlacement()
+        if let entry = document.placement {
+            let gib = entry.minGpuMemoryGiB ?? 0
+            guard (0...1024).contains(gib) else { throw fail("placement.minGpuMemoryGiB must be between 0 and 1024") }
+            placement = JobPlacement(
+                gpuModels: entry.gpuModels ?? [], minGpuMemoryMiB: gib * 1024, minTopsPerGpu: entry.minTopsPerGpu ?? 0,
+                allowRegions: entry.allowRegions ?? [], denyRegions: entry.denyRegions ?? [], dataRegion: entry.dataRegion
+            )
+        }
         var spec = JobSpec(
             name: document.name, kind: kind, command: document.command, args: document.args ?? [],
             inputs: [], taskCount: document.tasks ?? 1, resources: resources,
-            maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification
+            maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification, placement: placement
         )
         // Validate with placeholder digests so a bad spec is refused before anything is read or uploaded.
         spec.inputs = inputs.map { .init(name: $0.name, sha256: String(repeating: "0", count: 64), sizeBytes: 0) }

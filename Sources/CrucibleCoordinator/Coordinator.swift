@@ -139,7 +139,7 @@ public actor Coordinator {
             uncheckpointed = []
         }
         switch event {
-        case .offer(_, let nodeId, _, _):
+        case .offer(_, let nodeId, _, _, _):
             wakeOfferWaiters(nodeId)
         case .challengesIssued(let issues):
             for issue in issues {

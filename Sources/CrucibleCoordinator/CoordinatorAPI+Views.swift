@@ -82,7 +82,7 @@ extension CoordinatorAPI {
             inputs: spec.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
             maxDurationS: spec.maxDurationS, priceMicroPerUnitHour: run.priceMicroPerUnitHour, requester: job.requester,
-            deadlineMs: deadline
+            deadlineMs: deadline, gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }, dataRegion: spec.placement.dataRegion
         )
     }
 
@@ -106,7 +106,8 @@ extension CoordinatorAPI {
                         id: run.id, role: run.role.rawValue, attempt: run.attempt, state: run.state.rawValue, nodeId: run.nodeId,
                         priceMicroPerUnitHour: run.priceMicroPerUnitHour, startedMs: run.startedMs, endedMs: run.endedMs,
                         exitCode: run.exitCode.map(Int.init), digest: run.digest, failure: run.failure, paidMicro: run.paidMicro,
-                        outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) }
+                        outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
+                        gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }
                     )
                 }
             )
@@ -118,7 +119,11 @@ extension CoordinatorAPI {
             maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour, maxDurationS: spec.maxDurationS,
             verification: spec.verification.policy.rawValue, samplePpm: spec.verification.samplePpm,
             submittedMs: job.submittedMs, closedMs: job.closedMs, escrowLockedMicro: job.escrowLockedMicro,
-            paidMicro: job.paidMicro, burnedMicro: job.burnedMicro, refundedMicro: job.refundedMicro, tasks: tasks
+            paidMicro: job.paidMicro, burnedMicro: job.burnedMicro, refundedMicro: job.refundedMicro, tasks: tasks,
+            placement: spec.placement.isUnrestricted ? nil : .init(
+                gpuModels: spec.placement.gpuModels, minGpuMemoryMiB: spec.placement.minGpuMemoryMiB, minTopsPerGpu: spec.placement.minTopsPerGpu,
+                allowRegions: spec.placement.allowRegions, denyRegions: spec.placement.denyRegions, dataRegion: spec.placement.dataRegion
+            )
         )
     }
 }

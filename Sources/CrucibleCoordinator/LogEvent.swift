@@ -9,7 +9,9 @@ public enum LogEvent: Sendable, Equatable {
     case genesis(Genesis)
     case envelope(SignedEnvelope)
     /// A queued run is offered to a node at the node's ask.
-    case offer(runId: String, nodeId: String, priceMicroPerUnitHour: Int64, deadlineMs: Int64)
+    /// `gpus`: indices into the node's GPU list that the run holds (empty for CPU work, and in offers logged before
+    /// per-GPU placement, when the state takes the first GPUs that fit).
+    case offer(runId: String, nodeId: String, priceMicroPerUnitHour: Int64, deadlineMs: Int64, gpus: [Int] = [])
     /// The node did not answer the offer in time; the run goes back to the queue.
     case offerLapsed(runId: String)
     /// A running lease stopped heartbeating or overran; the run is lost and the task rescheduled.
@@ -102,7 +104,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
-        case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, reason, jobId, taskIndex, replicate, verdict, refundMicro
+        case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, gpus, reason, jobId, taskIndex, replicate, verdict, refundMicro
         case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId
     }
 
@@ -114,11 +116,12 @@ extension LogEvent: Codable {
             try container.encode(genesis, forKey: .genesis)
         case .envelope(let envelope):
             try container.encode(envelope, forKey: .envelope)
-        case .offer(let runId, let nodeId, let price, let deadline):
+        case .offer(let runId, let nodeId, let price, let deadline, let gpus):
             try container.encode(runId, forKey: .runId)
             try container.encode(nodeId, forKey: .nodeId)
             try container.encode(price, forKey: .priceMicroPerUnitHour)
             try container.encode(deadline, forKey: .deadlineMs)
+            if !gpus.isEmpty { try container.encode(gpus, forKey: .gpus) }
         case .offerLapsed(let runId):
             try container.encode(runId, forKey: .runId)
         case .runLost(let runId, let reason):
@@ -168,7 +171,8 @@ extension LogEvent: Codable {
                 runId: try container.decode(String.self, forKey: .runId),
                 nodeId: try container.decode(String.self, forKey: .nodeId),
                 priceMicroPerUnitHour: try container.decode(Int64.self, forKey: .priceMicroPerUnitHour),
-                deadlineMs: try container.decode(Int64.self, forKey: .deadlineMs)
+                deadlineMs: try container.decode(Int64.self, forKey: .deadlineMs),
+                gpus: try container.decodeIfPresent([Int].self, forKey: .gpus) ?? []
             )
         case "offer_lapsed":
             self = .offerLapsed(runId: try container.decode(String.self, forKey: .runId))

@@ -1,5 +1,6 @@
 import CrucibleCore
 import CrucibleLedger
+import CrucibleMarket
 import CrucibleProof
 import Foundation
 
@@ -24,22 +25,17 @@ extension NetworkState {
         case .proposalTallied(let proposalId):
             try tallyProposal(proposalId, atMs: nowMs, changes: &changes)
 
-        case .offer(let runId, let nodeId, let price, let deadlineMs):
+        case .offer(let runId, let nodeId, let price, let deadlineMs, let offeredGPUs):
             let run = try run(runId)
             guard run.state == .queued else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not queued") }
-            guard let node = nodes[nodeId] else { throw CrucibleError(.notFound, "no node \(nodeId)") }
-            guard isMatchable(node) else { throw CrucibleError(.conflict, "node \(nodeId) has not proven its hardware") }
-            let spec = try job(run.jobId).spec
-            guard price <= spec.maxPriceMicroPerUnitHour, price == node.registration.policy.askMicroPerUnitHour(gpuMilli: spec.resources.gpuMilli) else {
-                throw CrucibleError(.conflict, "offer price \(price) is not the node's ask within the job's maximum")
+            var gpus = offeredGPUs
+            if gpus.isEmpty, let demand = demand(of: run, atMs: nowMs), demand.gpus > 0 {
+                gpus = supplyNode(nodeId)?.gpuChoices(for: demand)?.first ?? []
             }
-            guard !run.excludedNodes(atMs: nowMs, cooldownMs: parameters.declineCooldownMs).contains(nodeId),
-                  !run.excludedOperators.contains(node.registration.operatorAddress)
-            else {
-                throw CrucibleError(.conflict, "run \(runId) may not go to node \(nodeId)")
-            }
+            try checkOffer(of: run, to: nodeId, price: price, gpuIndices: gpus, atMs: nowMs)
             updateRun(runId) {
                 $0.nodeId = nodeId
+                $0.gpuIndices = gpus
                 $0.priceMicroPerUnitHour = price
                 $0.offerDeadlineMs = deadlineMs
                 $0.failure = nil
@@ -55,6 +51,7 @@ extension NetworkState {
             updateRun(runId) {
                 if let node = $0.nodeId { $0.declinedBy[node] = nowMs }
                 $0.nodeId = nil
+                $0.gpuIndices = []
                 $0.offerDeadlineMs = nil
                 $0.priceMicroPerUnitHour = 0
                 $0.failure = "offer lapsed"

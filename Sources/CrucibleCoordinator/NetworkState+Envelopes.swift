@@ -126,7 +126,7 @@ extension NetworkState {
                 $0.failure = response.reason.isEmpty ? nil : "declined: \(response.reason)"
             }
             setRunState(run.id, .queued, changes: &changes)
-            updateRun(run.id) { $0.nodeId = nil; $0.offerDeadlineMs = nil; $0.priceMicroPerUnitHour = 0 }
+            updateRun(run.id) { $0.nodeId = nil; $0.gpuIndices = []; $0.offerDeadlineMs = nil; $0.priceMicroPerUnitHour = 0 }
         }
     }
 

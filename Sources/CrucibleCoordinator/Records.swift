@@ -39,6 +39,8 @@ public struct RunRecord: Sendable, Equatable {
     public var state: State
     public var nodeId: String?
     public var priceMicroPerUnitHour: Int64 = 0
+    /// The node's GPUs (indices into its registration's list) this run holds while offered or running.
+    public var gpuIndices: [Int] = []
     public var offerDeadlineMs: Int64?
     public var startedMs: Int64?
     public var endedMs: Int64?

@@ -80,50 +80,23 @@ public struct Scheduler {
         return nextOffer(in: state)
     }
 
-    /// The oldest queued run that some online node can take, offered to the cheapest such node.
+    /// The oldest queued run that some online node can take, offered where the engine ranks best: the cheapest
+    /// asks, and among those the placement that leaves the network's capacity most usable.
     func nextOffer(in state: NetworkState) -> LogEvent? {
         guard !state.queuedRunIds.isEmpty, !onlineNodes.isEmpty else { return nil }
-        let supply = onlineNodes.sorted().compactMap { supplyNode($0, in: state) }.filter { $0.runSlotsFree > 0 }
+        let supply = onlineNodes.sorted().compactMap { state.supplyNode($0) }.filter { $0.runSlotsFree > 0 }
         guard !supply.isEmpty else { return nil }
+        let engine = PlacementEngine(profile: state.openWorkload)
         let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }
         for run in queued {
-            guard let spec = state.jobs[run.jobId]?.spec else { continue }
-            let demand = Demand(
-                gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
-                maxPriceMicroPerUnitHour: spec.maxPriceMicroPerUnitHour,
-                excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: state.parameters.declineCooldownMs), excludedOperators: Set(run.excludedOperators)
-            )
-            if let best = Matcher.rank(demand, among: supply).first {
+            guard let demand = state.demand(of: run, atMs: nowMs) else { continue }
+            if let best = engine.rank(demand, among: supply, atMs: nowMs).first {
                 return .offer(
                     runId: run.id, nodeId: best.nodeId, priceMicroPerUnitHour: best.priceMicroPerUnitHour,
-                    deadlineMs: nowMs + state.parameters.offerTimeoutMs
+                    deadlineMs: nowMs + state.parameters.offerTimeoutMs, gpus: best.gpuIndices
                 )
             }
         }
         return nil
-    }
-
-    /// A node's free capacity: what it registered less what its offered and running runs hold.
-    func supplyNode(_ nodeId: String, in state: NetworkState) -> SupplyNode? {
-        guard let node = state.nodes[nodeId], state.isMatchable(node) else { return nil }
-        let registration = node.registration
-        let active = (state.activeRunIdsByNode[nodeId] ?? []).compactMap { state.runs[$0] }
-        var gpuMilli = registration.hardware.gpus.count * 1000
-        var cpuCores = registration.hardware.cpuCores
-        var memoryMiB = registration.hardware.memoryMiB
-        for run in active {
-            guard let resources = state.jobs[run.jobId]?.spec.resources else { continue }
-            gpuMilli -= resources.gpuMilli
-            cpuCores -= resources.cpuCores
-            memoryMiB -= resources.memoryMiB
-        }
-        return SupplyNode(
-            nodeId: nodeId, operatorAddress: registration.operatorAddress,
-            gpuMilliFree: gpuMilli, cpuCoresFree: cpuCores, memoryMiBFree: memoryMiB,
-            runSlotsFree: registration.policy.maxConcurrentRuns - active.count,
-            askMicroPerGpuHour: registration.policy.askMicroPerGpuHour,
-            askMicroPerCpuCoreHour: registration.policy.askMicroPerCpuCoreHour,
-            runsActive: active.count
-        )
     }
 }

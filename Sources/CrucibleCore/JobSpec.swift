@@ -60,11 +60,12 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var maxPriceMicroPerUnitHour: Int64
     public var maxDurationS: Int
     public var verification: Verification
+    public var placement: JobPlacement
 
     public init(
         name: String, kind: Kind = .batch, command: String, args: [String] = [], inputs: [InputFile] = [],
         taskCount: Int = 1, resources: Resources = .init(), maxPriceMicroPerUnitHour: Int64,
-        maxDurationS: Int, verification: Verification = .init()
+        maxDurationS: Int, verification: Verification = .init(), placement: JobPlacement = .init()
     ) {
         self.name = name
         self.kind = kind
@@ -76,6 +77,27 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.maxPriceMicroPerUnitHour = maxPriceMicroPerUnitHour
         self.maxDurationS = maxDurationS
         self.verification = verification
+        self.placement = placement
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, command, args, inputs, taskCount, resources, maxPriceMicroPerUnitHour, maxDurationS, verification, placement
+    }
+
+    // Specs signed before placement rules existed have no `placement`: they may run anywhere.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        command = try container.decode(String.self, forKey: .command)
+        args = try container.decode([String].self, forKey: .args)
+        inputs = try container.decode([InputFile].self, forKey: .inputs)
+        taskCount = try container.decode(Int.self, forKey: .taskCount)
+        resources = try container.decode(Resources.self, forKey: .resources)
+        maxPriceMicroPerUnitHour = try container.decode(Int64.self, forKey: .maxPriceMicroPerUnitHour)
+        maxDurationS = try container.decode(Int.self, forKey: .maxDurationS)
+        verification = try container.decode(Verification.self, forKey: .verification)
+        placement = try container.decodeIfPresent(JobPlacement.self, forKey: .placement) ?? JobPlacement()
     }
 
     // Limits on everything a requester can ask for, so one spec cannot exhaust the coordinator.
@@ -89,6 +111,11 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public static let priceMicroPerUnitHourMax: Int64 = 1_000 * Amount.microPerCRU
 
     /// Billable units per task: GPUs when the task asks for any, CPU cores otherwise (in thousandths).
+    /// GPUs per task and each one's share in thousandths: 500 is half of one GPU, 2000 is two whole GPUs.
+    public var gpuShape: (gpus: Int, milliEach: Int) {
+        resources.gpuMilli == 0 ? (0, 0) : resources.gpuMilli < 1000 ? (1, resources.gpuMilli) : (resources.gpuMilli / 1000, 1000)
+    }
+
     public var unitMilli: Int64 {
         resources.gpuMilli > 0 ? Int64(resources.gpuMilli) : Int64(resources.cpuCores) * 1000
     }
@@ -112,6 +139,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
         guard (1...Self.taskCountMax).contains(taskCount) else { throw fail("tasks must be between 1 and \(Self.taskCountMax)") }
         guard (1...Self.durationSMax).contains(maxDurationS) else { throw fail("maxDurationS must be between 1 and \(Self.durationSMax)") }
         guard (0...Self.gpuMilliMax).contains(resources.gpuMilli) else { throw fail("gpus must be between 0 and \(Self.gpuMilliMax / 1000)") }
+        // A share of one GPU, or whole GPUs: 1.5 GPUs is no device anyone can hand out.
+        guard resources.gpuMilli <= 1000 || resources.gpuMilli % 1000 == 0 else { throw fail("more than one GPU must be a whole number of GPUs") }
         guard (1...1024).contains(resources.cpuCores) else { throw fail("cpuCores must be between 1 and 1024") }
         guard (1...(4 << 20)).contains(resources.memoryMiB) else { throw fail("memoryMiB must be between 1 and \(4 << 20)") }
         guard (1...Self.priceMicroPerUnitHourMax).contains(maxPriceMicroPerUnitHour) else {
@@ -123,6 +152,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         case .replicate:
             guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
         }
+        try placement.validate(usesGPUs: resources.gpuMilli > 0)
         guard inputs.count <= Self.inputCountMax else { throw fail("at most \(Self.inputCountMax) input files") }
         var names = Set<String>()
         for input in inputs {

@@ -15,7 +15,9 @@ import Testing
         maxPricePerHour: 1.25
         maxDuration: 15m
         verification: {policy: replicate, sampleRate: 0.25}
+        placement: {gpuModels: [A10, L4], minGpuMemoryGiB: 20, minTopsPerGpu: 200, denyRegions: [cn-north], dataRegion: eu}
         """, baseDirectory: "/specs")
+        #expect(file.spec.placement == JobPlacement(gpuModels: ["A10", "L4"], minGpuMemoryMiB: 20_480, minTopsPerGpu: 200, denyRegions: ["cn-north"], dataRegion: "eu"))
         #expect(file.spec.resources == .init(gpuMilli: 500, cpuCores: 2, memoryMiB: 1024))
         #expect(file.spec.maxPriceMicroPerUnitHour == 1_250_000)
         #expect(file.spec.maxDurationS == 900)
@@ -33,6 +35,11 @@ import Testing
         ("command: sh\nmaxPricePerHour: 1\nmaxDuration: 1m", "name"),
         ("- just\n- a list", "mapping"),
         ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ninputs: [{path: a.txt, as: ../../home/.bashrc}]", "plain relative path"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nresources: {gpu: 1}", "unknown field `resources.gpu`"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nresources: {gpus: 1.5}", "whole number of GPUs"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nresources: {gpus: 1}\nplacement: {gpuModels: [GTX-480]}", "not a GPU model"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nplacement: {minGpuMemoryGiB: 16}", "only apply to jobs that ask for GPUs"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nplacement: {regions: [eu]}", "unknown field `placement.regions`"),
     ])
     func badSpecsAreRefusedWithTheFieldNamed(yaml: String, mentioned: String) {
         do {
@@ -55,6 +62,25 @@ import Testing
         #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("askPerGpuHour: 1\nmaxConcurent: 3\n") }
         #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("maxConcurrentRuns: 0\n") }
         #expect(throws: CrucibleError.self) { try AgentPolicyFile.parse("allowedKinds: [mining]\n") }
+    }
+
+    @Test func policyFileCarriesEveryRule() throws {
+        let policy = try AgentPolicyFile.parse("""
+        minPricePerHourByKind: {batch: 0.02}
+        allowedRequesters: [alice]
+        hoursUTC: ["22-06", "12-13"]
+        maxJobDuration: 12h
+        refuseDataFrom: [xx]
+        """)
+        #expect(policy.minPriceMicroPerUnitHourByKind == ["batch": 20_000])
+        #expect(policy.allowedRequesters == ["alice"])
+        #expect(policy.availableHoursUTC == [.init(fromHour: 22, toHour: 6), .init(fromHour: 12, toHour: 13)])
+        #expect(policy.maxJobDurationS == 43_200)
+        #expect(policy.refuseDataFrom == ["xx"])
+        for bad in ["hoursUTC: [night]", "hoursUTC: [\"25-03\"]", "minPricePerHourByKind: {mining: 1}", "maxJobDuration: forever",
+                    "allowedRequesters: [a]\nblockedRequesters: [a]"] {
+            #expect(throws: CrucibleError.self, "\(bad)") { try AgentPolicyFile.parse(bad) }
+        }
     }
 
     @Test func argumentsNameTheirTask() {

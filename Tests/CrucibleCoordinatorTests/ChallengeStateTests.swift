@@ -100,7 +100,7 @@ import Testing
         #expect(proof.status == .proven && proof.passed == 1 && proof.openChallengeId == nil)
         #expect(abs(proof.provenTops - 8 * 2 * 64 * 64 * 64 / 0.002 / 1e12) < 1e-9)
         // Now, and only now, the queued run is offered to it.
-        guard case .offer(_, let nodeId, _, _) = decide(state, atMs: 21, online: [node]) else { Issue.record("expected an offer"); return }
+        guard case .offer(_, let nodeId, _, _, _) = decide(state, atMs: 21, online: [node]) else { Issue.record("expected an offer"); return }
         #expect(nodeId == node.address)
     }
 
@@ -384,7 +384,7 @@ import Testing
         let spec = JobSpec(name: "t", command: "true", taskCount: 1, resources: .init(cpuCores: 2), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 60,
                            verification: .init(policy: .none, samplePpm: 0))
         let jobId = try #require(try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 100).jobId)
-        guard case .offer(let runId, _, let price, let deadline) = decide(state, atMs: 100, online: [node]) else { Issue.record("expected an offer"); return }
+        guard case .offer(let runId, _, let price, let deadline, _) = decide(state, atMs: 100, online: [node]) else { Issue.record("expected an offer"); return }
         try state.apply(.offer(runId: runId, nodeId: node.address, priceMicroPerUnitHour: price, deadlineMs: deadline), atMs: 100)
         try state.apply(.envelope(try SignedEnvelope.sign(OfferResponse(runId: runId, accept: true), kind: .respondOffer, by: node)), atMs: 100)
         let output = [OutputFile(path: "o", sha256: Digest.sha256Hex("x"), sizeBytes: 1)]

@@ -85,7 +85,7 @@ import Testing
         try stake(.bond, 10 * Self.cru, operatorA, &state)
         #expect(state.isStaked(state.nodes[nodeA.address]!) && !state.isStaked(state.nodes[nodeA2.address]!))
         #expect(state.requiredStakeMicro(of: operatorA.address) == 20 * Self.cru)
-        guard case .offer(_, let nodeId, _, _) = decide(state, atMs: 2, online: [nodeA2, nodeA, nodeB]) else { Issue.record("expected an offer"); return }
+        guard case .offer(_, let nodeId, _, _, _) = decide(state, atMs: 2, online: [nodeA2, nodeA, nodeB]) else { Issue.record("expected an offer"); return }
         #expect(nodeId == nodeA.address)
     }
 
@@ -243,7 +243,7 @@ import Testing
         #expect(decide(state, atMs: 120_030, online: [nodeA, nodeB, nodeC]) == .arbitrationOpened(jobId: jobId, taskIndex: 0))
         try state.apply(.arbitrationOpened(jobId: jobId, taskIndex: 0), atMs: 120_030)
         // Only the third operator's node may take the arbiter run.
-        guard case .offer(let arbiterRun, let arbiterNode, _, _) = decide(state, atMs: 120_031, online: [nodeA, nodeB, nodeC]) else {
+        guard case .offer(let arbiterRun, let arbiterNode, _, _, _) = decide(state, atMs: 120_031, online: [nodeA, nodeB, nodeC]) else {
             Issue.record("expected the arbiter run offered")
             return
         }

@@ -217,9 +217,10 @@ import Testing
         await network.stop()
     }
 
-    @Test func aRejectedOfferGoesToTheNextCandidate() async throws {
+    @Test func aNodesPolicyIsHonouredAndTheWorkGoesToTheNextCandidate() async throws {
         let network = try await TestNetwork.start()
-        // The cheaper node refuses this requester by policy; the dearer one takes the work.
+        // The cheaper node refuses this requester by policy, which it registered: the coordinator never offers it the
+        // work, and the dearer node takes it. (Offers an agent declines anyway are NetworkStateTests' subject.)
         let picky = network.agent(operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 200_000, blockedRequesters: [network.requester.address]))
         let willing = network.agent(operatorKey: network.operatorB, policy: AgentPolicy(askMicroPerCpuCoreHour: 900_000))
         let job = try await withAgents([picky, willing]) {

@@ -2,15 +2,52 @@ import CrucibleCore
 import Testing
 
 @Suite struct AgentPolicyAndCatalogTests {
+    func terms(price: Int64 = 600_000, requester: String = "good", duration: Int = 60, data: String? = nil, hour: Int64 = 12) -> AgentPolicy.OfferTerms {
+        AgentPolicy.OfferTerms(kind: .batch, priceMicroPerUnitHour: price, requester: requester, maxDurationS: duration, dataRegion: data, atMs: hour * 3_600_000)
+    }
+
     @Test func policyDecidesByItsRules() {
         let policy = AgentPolicy(minPriceMicroPerUnitHour: 500_000, allowedKinds: [.batch], maxConcurrentRuns: 2, blockedRequesters: ["bad"])
-        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "good", runningNow: 0) == .accept)
-        guard case .reject(let price) = policy.decide(kind: .batch, priceMicroPerUnitHour: 400_000, requester: "good", runningNow: 0) else {
+        #expect(policy.decide(terms(), runningNow: 0) == .accept)
+        guard case .reject(let price) = policy.decide(terms(price: 400_000), runningNow: 0) else {
             Issue.record("accepted below the minimum price"); return
         }
         #expect(price.contains("below the minimum"))
-        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "bad", runningNow: 0) != .accept)
-        #expect(policy.decide(kind: .batch, priceMicroPerUnitHour: 600_000, requester: "good", runningNow: 2) != .accept)
+        #expect(policy.decide(terms(requester: "bad"), runningNow: 0) != .accept)
+        #expect(policy.decide(terms(), runningNow: 2) != .accept)
+    }
+
+    @Test func laterRulesDecideToo() {
+        var policy = AgentPolicy(minPriceMicroPerUnitHourByKind: ["batch": 700_000])
+        #expect(policy.decide(terms(price: 650_000), runningNow: 0) != .accept)
+        #expect(policy.decide(terms(price: 700_000), runningNow: 0) == .accept)
+        policy = AgentPolicy(availableHoursUTC: [.init(fromHour: 22, toHour: 6), .init(fromHour: 12, toHour: 13)])
+        #expect([23, 0, 5, 12].allSatisfy { policy.decide(terms(hour: $0), runningNow: 0) == .accept })
+        #expect([6, 11, 13, 21].allSatisfy { policy.decide(terms(hour: $0), runningNow: 0) != .accept })
+        policy = AgentPolicy(maxJobDurationS: 3_600)
+        #expect(policy.decide(terms(duration: 3_600), runningNow: 0) == .accept)
+        #expect(policy.decide(terms(duration: 3_601), runningNow: 0) != .accept)
+        policy = AgentPolicy(allowedRequesters: ["friend"])
+        #expect(policy.decide(terms(requester: "friend"), runningNow: 0) == .accept)
+        #expect(policy.decide(terms(), runningNow: 0) != .accept)
+        policy = AgentPolicy(refuseDataFrom: ["xx"])
+        #expect(policy.decide(terms(data: "eu"), runningNow: 0) == .accept)
+        #expect(policy.decide(terms(data: "xx"), runningNow: 0) != .accept)
+        // A node that rules on data origin takes no job that keeps quiet about its own.
+        #expect(policy.decide(terms(), runningNow: 0) != .accept)
+    }
+
+    @Test(arguments: [
+        AgentPolicy(minPriceMicroPerUnitHourByKind: ["render-farm": 1]),
+        AgentPolicy(minPriceMicroPerUnitHourByKind: ["batch": -1]),
+        AgentPolicy(blockedRequesters: ["a"], allowedRequesters: ["a"]),
+        AgentPolicy(availableHoursUTC: [.init(fromHour: 5, toHour: 5)]),
+        AgentPolicy(availableHoursUTC: [.init(fromHour: 24, toHour: 3)]),
+        AgentPolicy(maxJobDurationS: -1),
+        AgentPolicy(acceptDataFrom: ["eu"], refuseDataFrom: ["eu"]),
+    ])
+    func badPoliciesAreRefused(_ policy: AgentPolicy) {
+        #expect(throws: CrucibleError.self) { try policy.validate() }
     }
 
     @Test func askFollowsWorkloadUnit() {

@@ -1,0 +1,72 @@
+import CrucibleCore
+import CrucibleMarket
+
+extension NetworkState {
+    /// A node as the matching engine sees it now: per GPU what its offered and running runs leave free, CPU,
+    /// memory and run slots left, region, asks and policy. Nil when the node may not be matched at all.
+    public func supplyNode(_ nodeId: String) -> SupplyNode? {
+        guard let node = nodes[nodeId], isMatchable(node) else { return nil }
+        let registration = node.registration
+        let hardware = registration.hardware
+        // Challenges prove one figure per device, in the registration's GPU order.
+        let tops = node.proof.deviceTops.count == hardware.gpus.count ? node.proof.deviceTops : Array(repeating: 0, count: hardware.gpus.count)
+        var gpus = hardware.gpus.enumerated().map { index, gpu in
+            SupplyNode.GPU(model: gpu.model, memoryMiB: gpu.memoryMiB, provenTops: tops[index])
+        }
+        let active = (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
+        var cpuCores = hardware.cpuCores
+        var memoryMiB = hardware.memoryMiB
+        for run in active {
+            guard let spec = jobs[run.jobId]?.spec else { continue }
+            cpuCores -= spec.resources.cpuCores
+            memoryMiB -= spec.resources.memoryMiB
+            let milliEach = spec.gpuShape.milliEach
+            for index in run.gpuIndices where gpus.indices.contains(index) { gpus[index].freeMilli -= milliEach }
+        }
+        return SupplyNode(
+            nodeId: nodeId, operatorAddress: registration.operatorAddress, region: registration.region, gpus: gpus,
+            cpuCores: hardware.cpuCores, cpuCoresFree: cpuCores, memoryMiBFree: memoryMiB,
+            runSlotsFree: registration.policy.maxConcurrentRuns - active.count, runsActive: active.count, policy: registration.policy
+        )
+    }
+
+    /// What `run` asks of a node at `nowMs`: its job's shape, price limit and rules, less the nodes and operators
+    /// it may not go to.
+    func demand(of run: RunRecord, atMs nowMs: Int64) -> Demand? {
+        guard let job = jobs[run.jobId] else { return nil }
+        return Demand(
+            spec: job.spec, requester: job.requester,
+            excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: parameters.declineCooldownMs), excludedOperators: Set(run.excludedOperators)
+        )
+    }
+
+    /// The work the network sees now, one entry per open run, for the engine's fragmentation measure.
+    var openWorkload: WorkloadProfile {
+        let open = (Array(queuedRunIds) + activeRunIdsByNode.values.flatMap { $0 }).compactMap { runs[$0] }
+        return WorkloadProfile(open.compactMap { run in jobs[run.jobId].map { Demand(spec: $0.spec, requester: $0.requester).podDemand } })
+    }
+
+    /// Checks an offer of `run` to `nodeId` at `price` on `gpuIndices` against every rule the engine applies,
+    /// so a decision in the log can never place across the job's rules, the node's policy or its capacity.
+    func checkOffer(of run: RunRecord, to nodeId: String, price: Int64, gpuIndices: [Int], atMs nowMs: Int64) throws {
+        guard let node = nodes[nodeId] else { throw CrucibleError(.notFound, "no node \(nodeId)") }
+        guard isMatchable(node) else { throw CrucibleError(.conflict, "node \(nodeId) has not proven its hardware") }
+        guard let supply = supplyNode(nodeId), let demand = demand(of: run, atMs: nowMs) else { throw CrucibleError(.notFound, "no job \(run.jobId)") }
+        switch supply.terms(for: demand, atMs: nowMs) {
+        case .failure(let refusal): throw CrucibleError(.conflict, "run \(run.id) may not go to node \(nodeId): \(refusal.reason)")
+        case .success(let ask):
+            guard price == ask else { throw CrucibleError(.conflict, "offer price \(price) is not the node's ask \(ask) within the job's maximum") }
+        }
+        guard supply.canHold(demand, on: gpuIndices) else {
+            throw CrucibleError(.conflict, "GPUs \(gpuIndices) of node \(nodeId) cannot hold run \(run.id)")
+        }
+    }
+}
+
+extension NetworkState {
+    /// The GPUs `run` holds on `nodeId`, as the node's `nvidia-smi` numbers them.
+    public func gpuDevices(of run: RunRecord, on nodeId: String) -> [Int]? {
+        guard let gpus = nodes[nodeId]?.registration.hardware.gpus else { return nil }
+        return run.gpuIndices.compactMap { gpus.indices.contains($0) ? gpus[$0].index : nil }
+    }
+}

@@ -1,0 +1,57 @@
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import Foundation
+import Testing
+
+/// The engine's placement seen from the agent's side: real agents, real processes, over HTTP.
+@Suite(.serialized) struct MarketEndToEndTests {
+    /// Proof of GPU and stake are other suites' subjects: these nodes claim GPUs this machine does not have.
+    static var parameters: NetworkParameters {
+        var parameters = TestNetwork.fastParameters
+        parameters.challenges.required = false
+        parameters.economy = .none
+        return parameters
+    }
+
+    func settled(_ network: TestNetwork, _ id: String) async throws -> Components.Schemas.Job {
+        var job = try await network.client.job(id)
+        try await waitUntil("job \(id) is closed", timeoutS: 90) {
+            job = try await network.client.job(id)
+            return job.state == "settled" || job.state == "cancelled"
+        }
+        return job
+    }
+
+    @Test func eachRunSeesExactlyTheGPUsItWasGiven() async throws {
+        let network = try await TestNetwork.start(parameters: Self.parameters)
+        let gpus = [2, 7].map { HardwareProfile.GPU(index: $0, uuid: "GPU-\($0)", name: "NVIDIA A10", memoryMiB: 24_576, driverVersion: "550", model: "A10") }
+        let agent = network.agent(
+            operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerGpuHour: 1_000_000, askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 3),
+            hardware: HardwareProfile(gpus: gpus, cpuModel: "test CPU", cpuCores: 8, memoryMiB: 16_384, os: "test")
+        )
+        let script = "printf '%s' \"$CUDA_VISIBLE_DEVICES\" > \"$CRUCIBLE_OUTPUT_DIR/gpus.txt\""
+        var gpuSpec = TestNetwork.shellSpec("gpus", script: script, tasks: 2)
+        gpuSpec.resources.gpuMilli = 1000
+        gpuSpec.placement = JobPlacement(gpuModels: ["A10"], allowRegions: ["local"])
+        let cpuSpec = TestNetwork.shellSpec("cpu", script: script)
+        let (gpuJob, cpuJob) = try await withAgents([agent]) {
+            let gpu = try await network.client.submitJob(gpuSpec, by: network.requester)
+            let cpu = try await network.client.submitJob(cpuSpec, by: network.requester)
+            return (try await settled(network, gpu.id), try await settled(network, cpu.id))
+        }
+        #expect(gpuJob.placement?.gpuModels == ["A10"])
+        for run in (gpuJob.tasks + cpuJob.tasks).flatMap(\.runs) {
+            let held = try #require(run.gpuDevices)
+            let output = try #require(run.outputs.first)
+            let seen = String(decoding: try await network.client.blob(output.sha256), as: UTF8.self)
+            // What the process saw is what the log says it held: one of the two GPUs, or none for CPU work.
+            #expect(seen == held.map(String.init).joined(separator: ","))
+        }
+        #expect(gpuJob.tasks.flatMap(\.runs).allSatisfy { [[2], [7]].contains($0.gpuDevices ?? []) })
+        #expect(cpuJob.tasks.flatMap(\.runs).allSatisfy { $0.gpuDevices == [] })
+        await network.stop()
+    }
+}
