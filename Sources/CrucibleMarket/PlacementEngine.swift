@@ -32,47 +32,119 @@ public struct PlacementEngine: Sendable {
         self.priceBandBps = priceBandBps
     }
 
-    /// Every node that may take `demand` at `atMs`, best first.
-    public func rank(_ demand: Demand, among supply: [SupplyNode], atMs: Int64) -> [Placement] {
-        var feasible = [(placement: Placement, leftOver: Int, runsActive: Int)]()
-        for node in supply {
-            guard case .success(let price) = node.terms(for: demand, atMs: atMs), let choices = node.gpuChoices(for: demand) else { continue }
-            let state = node.packingState
-            let before = profile.fragmentation(model: state.model, cpuFree: state.cpuFree, memoryFree: state.memoryFree, gpuFree: state.gpuFree)
-            var best: (gpus: [Int], delta: Double, free: Int)?
-            for choice in choices {
-                // On equal fit, the fullest GPU that fits: the emptier ones stay whole.
-                let free = choice.reduce(0) { $0 + state.gpuFree[$1] }
-                var gpuFree = state.gpuFree
-                for index in choice { gpuFree[index] -= demand.gpuMilliEach }
-                let after = profile.fragmentation(
-                    model: state.model, cpuFree: state.cpuFree - demand.cpuCores * 1000, memoryFree: state.memoryFree - demand.memoryMiB, gpuFree: gpuFree
-                )
-                let delta = after - before
-                if best == nil || delta < best!.delta - 1e-9 || (abs(delta - best!.delta) <= 1e-9 && free < best!.free) { best = (choice, delta, free) }
-            }
-            guard let best else { continue }
-            let leftOver = state.gpuFree.reduce(0, +) - demand.gpuMilli
-            feasible.append((Placement(nodeId: node.nodeId, priceMicroPerUnitHour: price, gpuIndices: best.gpus, fragmentationDelta: best.delta), leftOver, node.runsActive))
+    /// A feasible placement with what orders it against others.
+    struct Scored {
+        var placement: Placement
+        /// GPU thousandths the node has left afterwards: on equal fit the fuller node goes first.
+        var leftOver: Int
+        var runsActive: Int
+        /// Position in the supply, for gangs' round trips.
+        var index: Int
+    }
+
+    /// Where `demand` would go on `node` (its best GPU choice and what that costs in fragmentation), or nil when it
+    /// may not go there.
+    func score(_ demand: Demand, on node: SupplyNode, index: Int, atMs: Int64) -> Scored? {
+        guard case .success(let price) = node.terms(for: demand, atMs: atMs), let choices = node.gpuChoices(for: demand) else { return nil }
+        let state = node.packingState
+        let before = profile.fragmentation(model: state.model, cpuFree: state.cpuFree, memoryFree: state.memoryFree, gpuFree: state.gpuFree)
+        var best: (gpus: [Int], delta: Double, free: Int)?
+        for choice in choices {
+            // On equal fit, the fullest GPU that fits: the emptier ones stay whole.
+            let free = choice.reduce(0) { $0 + state.gpuFree[$1] }
+            var gpuFree = state.gpuFree
+            for gpu in choice { gpuFree[gpu] -= demand.gpuMilliEach }
+            let after = profile.fragmentation(
+                model: state.model, cpuFree: state.cpuFree - demand.cpuCores * 1000, memoryFree: state.memoryFree - demand.memoryMiB, gpuFree: gpuFree
+            )
+            let delta = after - before
+            if best == nil || delta < best!.delta - 1e-9 || (abs(delta - best!.delta) <= 1e-9 && free < best!.free) { best = (choice, delta, free) }
         }
+        guard let best else { return nil }
+        return Scored(
+            placement: Placement(nodeId: node.nodeId, priceMicroPerUnitHour: price, gpuIndices: best.gpus, fragmentationDelta: best.delta),
+            leftOver: state.gpuFree.reduce(0, +) - demand.gpuMilli, runsActive: node.runsActive, index: index
+        )
+    }
+
+    /// The order of placements whose asks are all within the band: fit, then the fuller node, the cheaper, the less
+    /// busy, the id.
+    static func fitsBetter(_ lhs: Scored, _ rhs: Scored) -> Bool {
+        let delta = lhs.placement.fragmentationDelta - rhs.placement.fragmentationDelta
+        if abs(delta) > 1e-9 { return delta < 0 }
+        if lhs.leftOver != rhs.leftOver { return lhs.leftOver < rhs.leftOver }
+        if lhs.placement.priceMicroPerUnitHour != rhs.placement.priceMicroPerUnitHour {
+            return lhs.placement.priceMicroPerUnitHour < rhs.placement.priceMicroPerUnitHour
+        }
+        if lhs.runsActive != rhs.runsActive { return lhs.runsActive < rhs.runsActive }
+        return lhs.placement.nodeId < rhs.placement.nodeId
+    }
+
+    func band(above cheapest: Int64) -> Int64 { cheapest + cheapest * priceBandBps / 10_000 }
+
+    func ranked(_ demand: Demand, among supply: [SupplyNode], atMs: Int64) -> [Scored] {
+        let feasible = supply.enumerated().compactMap { score(demand, on: $1, index: $0, atMs: atMs) }
         guard let cheapest = feasible.map(\.placement.priceMicroPerUnitHour).min() else { return [] }
-        let band = cheapest + cheapest * priceBandBps / 10_000
+        let band = band(above: cheapest)
         return feasible.sorted { lhs, rhs in
             let lhsInBand = lhs.placement.priceMicroPerUnitHour <= band, rhsInBand = rhs.placement.priceMicroPerUnitHour <= band
             if lhsInBand != rhsInBand { return lhsInBand }
             if !lhsInBand, lhs.placement.priceMicroPerUnitHour != rhs.placement.priceMicroPerUnitHour {
                 return lhs.placement.priceMicroPerUnitHour < rhs.placement.priceMicroPerUnitHour
             }
-            let delta = lhs.placement.fragmentationDelta - rhs.placement.fragmentationDelta
-            if abs(delta) > 1e-9 { return delta < 0 }
-            // Equal fit: the fuller node, so emptier ones stay whole; then the cheaper, the less busy, the id.
-            if lhs.leftOver != rhs.leftOver { return lhs.leftOver < rhs.leftOver }
-            if lhs.placement.priceMicroPerUnitHour != rhs.placement.priceMicroPerUnitHour {
-                return lhs.placement.priceMicroPerUnitHour < rhs.placement.priceMicroPerUnitHour
-            }
-            if lhs.runsActive != rhs.runsActive { return lhs.runsActive < rhs.runsActive }
-            return lhs.placement.nodeId < rhs.placement.nodeId
+            return Self.fitsBetter(lhs, rhs)
         }
-        .map(\.placement)
+    }
+
+    /// Every node that may take `demand` at `atMs`, best first.
+    public func rank(_ demand: Demand, among supply: [SupplyNode], atMs: Int64) -> [Placement] {
+        ranked(demand, among: supply, atMs: atMs).map(\.placement)
+    }
+
+    /// The first of `rank`'s order, found without scoring every node: `supply` is in ascending order of the ask that
+    /// applies to `demand` (the GPU ask for GPU work), so the scan stops at the first ask beyond the band of the
+    /// cheapest feasible one. This is the index by price that lets a decision skip most of a large network.
+    public func best(_ demand: Demand, amongAskOrdered supply: [SupplyNode], atMs: Int64) -> Placement? {
+        var best: Scored?
+        var band = Int64.max
+        for (index, node) in supply.enumerated() {
+            if node.policy.askMicroPerUnitHour(gpuMilli: demand.gpuMilli) > band { break }
+            guard let scored = score(demand, on: node, index: index, atMs: atMs) else { continue }
+            if best == nil { band = self.band(above: scored.placement.priceMicroPerUnitHour) }
+            if best == nil || Self.fitsBetter(scored, best!) { best = scored }
+        }
+        return best?.placement
+    }
+
+    /// Places a job of `members` equal parts, one per node, all at once or not at all: each part where `rank` would
+    /// put it, every pair of members within `maxRoundTripMs` of each other by `roundTripMs` (nil: never measured, so
+    /// never together), on nodes that `clusterReady` admits. Tries groups grown from each of the best `seedsMax`
+    /// candidates and keeps the cheapest complete one (then the least fragmenting). The result's order is the
+    /// members' ranks; rank 0 hosts the rendezvous.
+    public func placeGang(
+        _ member: Demand, members: Int, maxRoundTripMs: Double, among supply: [SupplyNode], atMs: Int64, seedsMax: Int = 16,
+        clusterReady: (SupplyNode) -> Bool = { _ in true }, roundTripMs: (SupplyNode, SupplyNode) -> Double?
+    ) -> [Placement]? {
+        guard members >= 1 else { return nil }
+        let candidates = ranked(member, among: supply, atMs: atMs).filter { clusterReady(supply[$0.index]) }
+        guard candidates.count >= members else { return nil }
+        var chosen: (group: [Scored], price: Int64, delta: Double)?
+        for seed in candidates.prefix(seedsMax) {
+            var group = [seed]
+            for candidate in candidates where group.count < members && candidate.index != seed.index {
+                let fits = group.allSatisfy { peer in
+                    guard let rtt = roundTripMs(supply[peer.index], supply[candidate.index]) else { return false }
+                    return rtt <= maxRoundTripMs
+                }
+                if fits { group.append(candidate) }
+            }
+            guard group.count == members else { continue }
+            let price = group.reduce(0) { $0 + $1.placement.priceMicroPerUnitHour }
+            let delta = group.reduce(0) { $0 + $1.placement.fragmentationDelta }
+            if chosen == nil || price < chosen!.price || (price == chosen!.price && delta < chosen!.delta - 1e-9) {
+                chosen = (group, price, delta)
+            }
+        }
+        return chosen?.group.map(\.placement)
     }
 }
