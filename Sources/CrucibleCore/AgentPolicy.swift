@@ -1,6 +1,6 @@
 /// A node agent's own rules for which offers it takes (ARCHITECTURE §6). The agent applies them locally;
 /// the coordinator also learns them at registration and never offers what they would refuse.
-public struct AgentPolicy: Codable, Sendable, Equatable {
+public struct AgentPolicy: Codable, Sendable, Hashable {
     /// What the node charges per GPU-hour and per CPU-core-hour, in µCRU.
     public var askMicroPerGpuHour: Int64
     public var askMicroPerCpuCoreHour: Int64
@@ -24,7 +24,7 @@ public struct AgentPolicy: Codable, Sendable, Equatable {
 
     /// A span of hours in UTC, from `fromHour` up to but not including `toHour`; it wraps past midnight when
     /// `toHour` ≤ `fromHour` (22–6 is the night).
-    public struct HourWindow: Codable, Sendable, Equatable {
+    public struct HourWindow: Codable, Sendable, Hashable {
         public var fromHour: Int
         public var toHour: Int
 
@@ -155,31 +155,58 @@ public struct AgentPolicy: Codable, Sendable, Equatable {
         max(minPriceMicroPerUnitHour, minPriceMicroPerUnitHourByKind[kind.rawValue] ?? 0)
     }
 
+    /// Why a policy refuses an offer. Kept as data so that the engine, which asks thousands of policies per
+    /// decision, pays for words only when someone reads them.
+    public enum Rejection: Sendable, Equatable {
+        case kind(JobSpec.Kind)
+        case price(offered: Int64, floor: Int64, kind: JobSpec.Kind)
+        case blockedRequester
+        case requesterNotAllowed
+        case outsideHours(hour: Int)
+        case tooLong(maxDurationS: Int, limitS: Int)
+        case undeclaredDataRegion
+        case dataRegion(String)
+        case busy(running: Int, limit: Int)
+
+        public var reason: String {
+            switch self {
+            case .kind(let kind): "kind \(kind.rawValue) is not allowed by policy"
+            case .price(let offered, let floor, let kind): "price \(Amount.format(offered)) is below the minimum \(Amount.format(floor)) for \(kind.rawValue)"
+            case .blockedRequester: "requester is blocked by policy"
+            case .requesterNotAllowed: "requester is not on the policy's allow list"
+            case .outsideHours(let hour): "outside the node's hours (UTC hour \(hour))"
+            case .tooLong(let duration, let limit): "jobs of up to \(limit) s only; this one may run \(duration) s"
+            case .undeclaredDataRegion: "the policy takes only jobs that declare where their data comes from"
+            case .dataRegion(let origin): "data from \(origin) is refused by policy"
+            case .busy(let running, let limit): "already running \(running) of \(limit) runs"
+            }
+        }
+    }
+
     /// Decides an offer by the node's rules, given how many runs the node has now. The agent decides with its
     /// own clock; the coordinator asks the same question before offering, so an offer is refused only when the
     /// agent's policy file changed or the node is busy with work the coordinator does not know about.
     public func decide(_ terms: OfferTerms, runningNow: Int) -> Decision {
-        if !allowedKinds.contains(terms.kind) { return .reject(reason: "kind \(terms.kind.rawValue) is not allowed by policy") }
+        rejection(terms, runningNow: runningNow).map { .reject(reason: $0.reason) } ?? .accept
+    }
+
+    /// The rule that refuses the offer, or nil when the policy takes it.
+    public func rejection(_ terms: OfferTerms, runningNow: Int) -> Rejection? {
+        if !allowedKinds.contains(terms.kind) { return .kind(terms.kind) }
         let floor = minPriceMicroPerUnitHour(for: terms.kind)
-        if terms.priceMicroPerUnitHour < floor {
-            return .reject(reason: "price \(Amount.format(terms.priceMicroPerUnitHour)) is below the minimum \(Amount.format(floor)) for \(terms.kind.rawValue)")
-        }
-        if blockedRequesters.contains(terms.requester) { return .reject(reason: "requester is blocked by policy") }
-        if !allowedRequesters.isEmpty, !allowedRequesters.contains(terms.requester) { return .reject(reason: "requester is not on the policy's allow list") }
+        if terms.priceMicroPerUnitHour < floor { return .price(offered: terms.priceMicroPerUnitHour, floor: floor, kind: terms.kind) }
+        if !blockedRequesters.isEmpty, blockedRequesters.contains(terms.requester) { return .blockedRequester }
+        if !allowedRequesters.isEmpty, !allowedRequesters.contains(terms.requester) { return .requesterNotAllowed }
         if !availableHoursUTC.isEmpty {
             let hour = Int((terms.atMs / 3_600_000) % 24)
-            if !availableHoursUTC.contains(where: { $0.contains(hour: hour) }) { return .reject(reason: "outside the node's hours (UTC hour \(hour))") }
+            if !availableHoursUTC.contains(where: { $0.contains(hour: hour) }) { return .outsideHours(hour: hour) }
         }
-        if maxJobDurationS > 0, terms.maxDurationS > maxJobDurationS {
-            return .reject(reason: "jobs of up to \(maxJobDurationS) s only; this one may run \(terms.maxDurationS) s")
-        }
+        if maxJobDurationS > 0, terms.maxDurationS > maxJobDurationS { return .tooLong(maxDurationS: terms.maxDurationS, limitS: maxJobDurationS) }
         if !acceptDataFrom.isEmpty || !refuseDataFrom.isEmpty {
-            guard let origin = terms.dataRegion else { return .reject(reason: "the policy takes only jobs that declare where their data comes from") }
-            if refuseDataFrom.contains(origin) || (!acceptDataFrom.isEmpty && !acceptDataFrom.contains(origin)) {
-                return .reject(reason: "data from \(origin) is refused by policy")
-            }
+            guard let origin = terms.dataRegion else { return .undeclaredDataRegion }
+            if refuseDataFrom.contains(origin) || (!acceptDataFrom.isEmpty && !acceptDataFrom.contains(origin)) { return .dataRegion(origin) }
         }
-        if runningNow >= maxConcurrentRuns { return .reject(reason: "already running \(runningNow) of \(maxConcurrentRuns) runs") }
-        return .accept
+        if runningNow >= maxConcurrentRuns { return .busy(running: runningNow, limit: maxConcurrentRuns) }
+        return nil
     }
 }

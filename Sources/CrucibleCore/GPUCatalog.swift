@@ -65,6 +65,9 @@ public enum GPUCatalog {
     )
 
     /// The model with this catalog id, the CPU entry included.
+    /// The ids of the catalog's GPU models, for checks on the engine's hot path.
+    public static let gpuIds = Set(models.map(\.id))
+
     public static func model(id: String) -> GPUModel? {
         id == cpu.id ? cpu : models.first { $0.id == id }
     }

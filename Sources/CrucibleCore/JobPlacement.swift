@@ -1,6 +1,6 @@
 /// Where a job's tasks may run (ARCHITECTURE §6): which GPUs, how much memory and proven speed per GPU, and which
 /// regions. The engine never places across these rules, and the coordinator refuses an offer that would.
-public struct JobPlacement: Codable, Sendable, Equatable {
+public struct JobPlacement: Codable, Sendable, Hashable {
     /// Catalog model ids the job accepts; empty accepts any catalog GPU.
     public var gpuModels: [String]
     /// Least memory per GPU, in MiB; 0 for any.
@@ -54,7 +54,7 @@ public struct JobPlacement: Codable, Sendable, Equatable {
 
     /// Whether one GPU of `model`, with `memoryMiB` and a proven `tops`, meets the job's rules.
     public func accepts(model: String?, memoryMiB: Int, provenTops: Double) -> Bool {
-        guard let model, GPUCatalog.model(id: model)?.kind == .gpu else { return false }
+        guard let model, GPUCatalog.gpuIds.contains(model) else { return false }
         return (gpuModels.isEmpty || gpuModels.contains(model)) && memoryMiB >= minGpuMemoryMiB && provenTops >= Double(minTopsPerGpu)
     }
 

@@ -46,6 +46,11 @@ public struct PlacementEngine: Sendable {
     /// may not go there.
     func score(_ demand: Demand, on node: SupplyNode, index: Int, atMs: Int64) -> Scored? {
         guard case .success(let price) = node.terms(for: demand, atMs: atMs), let choices = node.gpuChoices(for: demand) else { return nil }
+        return score(demand, on: node, index: index, price: price, choices: choices)
+    }
+
+    /// The score of a node already known to accept `demand` at `price` on one of `choices`.
+    func score(_ demand: Demand, on node: SupplyNode, index: Int, price: Int64, choices: [[Int]]) -> Scored? {
         let state = node.packingState
         let before = profile.fragmentation(model: state.model, cpuFree: state.cpuFree, memoryFree: state.memoryFree, gpuFree: state.gpuFree)
         var best: (gpus: [Int], delta: Double, free: Int)?
@@ -83,7 +88,11 @@ public struct PlacementEngine: Sendable {
     func band(above cheapest: Int64) -> Int64 { cheapest + cheapest * priceBandBps / 10_000 }
 
     func ranked(_ demand: Demand, among supply: [SupplyNode], atMs: Int64) -> [Scored] {
-        let feasible = supply.enumerated().compactMap { score(demand, on: $1, index: $0, atMs: atMs) }
+        order(supply.enumerated().compactMap { score(demand, on: $1, index: $0, atMs: atMs) })
+    }
+
+    /// Feasible placements in the engine's order: asks within the band of the cheapest by fit, then the rest by price.
+    func order(_ feasible: [Scored]) -> [Scored] {
         guard let cheapest = feasible.map(\.placement.priceMicroPerUnitHour).min() else { return [] }
         let band = band(above: cheapest)
         return feasible.sorted { lhs, rhs in
@@ -125,15 +134,24 @@ public struct PlacementEngine: Sendable {
         _ member: Demand, members: Int, maxRoundTripMs: Double, among supply: [SupplyNode], atMs: Int64, seedsMax: Int = 16,
         clusterReady: (SupplyNode) -> Bool = { _ in true }, roundTripMs: (SupplyNode, SupplyNode) -> Double?
     ) -> [Placement]? {
+        gang(from: ranked(member, among: supply, atMs: atMs), members: members, maxRoundTripMs: maxRoundTripMs, seedsMax: seedsMax) { lhs, rhs in
+            roundTripMs(supply[lhs], supply[rhs])
+        } clusterReady: { clusterReady(supply[$0]) }
+    }
+
+    /// The gang search over candidates in ranked order; nodes are named by their index in whatever holds them.
+    func gang(
+        from ranked: [Scored], members: Int, maxRoundTripMs: Double, seedsMax: Int, roundTripMs: (Int, Int) -> Double?, clusterReady: (Int) -> Bool
+    ) -> [Placement]? {
         guard members >= 1 else { return nil }
-        let candidates = ranked(member, among: supply, atMs: atMs).filter { clusterReady(supply[$0.index]) }
+        let candidates = ranked.filter { clusterReady($0.index) }
         guard candidates.count >= members else { return nil }
         var chosen: (group: [Scored], price: Int64, delta: Double)?
         for seed in candidates.prefix(seedsMax) {
             var group = [seed]
             for candidate in candidates where group.count < members && candidate.index != seed.index {
                 let fits = group.allSatisfy { peer in
-                    guard let rtt = roundTripMs(supply[peer.index], supply[candidate.index]) else { return false }
+                    guard let rtt = roundTripMs(peer.index, candidate.index) else { return false }
                     return rtt <= maxRoundTripMs
                 }
                 if fits { group.append(candidate) }

@@ -11,12 +11,15 @@ public struct SupplyNode: Sendable, Equatable {
         public var provenTops: Double
         /// Thousandths of the GPU not held by offered or running work.
         public var freeMilli: Int
+        /// Whether the catalog knows the model: only such GPUs are ever placed on.
+        public let known: Bool
 
         public init(model: String?, memoryMiB: Int, provenTops: Double, freeMilli: Int = 1000) {
             self.model = model
             self.memoryMiB = memoryMiB
             self.provenTops = provenTops
             self.freeMilli = freeMilli
+            known = model.map(GPUCatalog.gpuIds.contains) ?? false
         }
     }
 
@@ -53,23 +56,29 @@ public struct SupplyNode: Sendable, Equatable {
     /// first free ones it accepts.
     public func gpuChoices(for demand: Demand) -> [[Int]]? {
         guard demand.gpus > 0 else { return [[]] }
-        let accepted = gpus.indices.filter { index in
-            demand.placement.accepts(model: gpus[index].model, memoryMiB: gpus[index].memoryMiB, provenTops: gpus[index].provenTops)
+        let restricted = demand.placement.restrictsGPUs
+        func accepted(_ gpu: GPU) -> Bool {
+            gpu.known && (!restricted || demand.placement.accepts(model: gpu.model, memoryMiB: gpu.memoryMiB, provenTops: gpu.provenTops))
         }
         if demand.gpuMilliEach < 1000 {
-            var seen = Set<Int>()
-            let choices = accepted.filter { gpus[$0].freeMilli >= demand.gpuMilliEach && seen.insert(gpus[$0].freeMilli).inserted }
-            return choices.isEmpty ? nil : choices.map { [$0] }
+            var choices = [[Int]]()
+            for index in gpus.indices where gpus[index].freeMilli >= demand.gpuMilliEach && accepted(gpus[index]) {
+                // One choice per distinct free amount: GPUs with equal free capacity are interchangeable.
+                if !choices.contains(where: { gpus[$0[0]].freeMilli == gpus[index].freeMilli }) { choices.append([index]) }
+            }
+            return choices.isEmpty ? nil : choices
         }
-        let whole = accepted.filter { gpus[$0].freeMilli == 1000 }
-        return whole.count >= demand.gpus ? [Array(whole.prefix(demand.gpus))] : nil
+        var whole = [Int]()
+        whole.reserveCapacity(demand.gpus)
+        for index in gpus.indices where whole.count < demand.gpus && gpus[index].freeMilli == 1000 && accepted(gpus[index]) { whole.append(index) }
+        return whole.count == demand.gpus ? [whole] : nil
     }
 
     /// Whether `gpuIndices` is a valid choice for `demand` here: distinct GPUs the job accepts, each with room.
     public func canHold(_ demand: Demand, on gpuIndices: [Int]) -> Bool {
         guard gpuIndices.count == demand.gpus, Set(gpuIndices).count == gpuIndices.count else { return false }
         return gpuIndices.allSatisfy { index in
-            gpus.indices.contains(index) && gpus[index].freeMilli >= demand.gpuMilliEach
+            gpus.indices.contains(index) && gpus[index].freeMilli >= demand.gpuMilliEach && gpus[index].known
                 && demand.placement.accepts(model: gpus[index].model, memoryMiB: gpus[index].memoryMiB, provenTops: gpus[index].provenTops)
         }
     }
@@ -77,32 +86,42 @@ public struct SupplyNode: Sendable, Equatable {
     /// The price this node would be paid for `demand` (its ask, within the requester's maximum) and, when it may
     /// not take the demand at all, why not. Everything but the GPU choice: rules, capacity, price and policy.
     public func terms(for demand: Demand, atMs: Int64) -> Result<Int64, Refusal> {
-        if demand.excludedNodes.contains(nodeId) { return .failure(.excluded("the run already left this node")) }
-        if demand.excludedOperators.contains(operatorAddress) { return .failure(.excluded("the run checks this operator's work")) }
-        if !demand.placement.allows(region: region) { return .failure(.placement("region \(region) is not allowed by the job")) }
-        if runSlotsFree <= 0 { return .failure(.capacity("no run slot free")) }
-        if cpuCoresFree < demand.cpuCores || memoryMiBFree < demand.memoryMiB { return .failure(.capacity("not enough CPU or memory free")) }
+        // Cheapest tests first: the engine asks this of every node state near the best price.
+        if runSlotsFree <= 0 { return .failure(.noRunSlot) }
+        if cpuCoresFree < demand.cpuCores || memoryMiBFree < demand.memoryMiB { return .failure(.hostCapacity) }
         let ask = policy.askMicroPerUnitHour(gpuMilli: demand.gpuMilli)
-        if ask > demand.maxPriceMicroPerUnitHour { return .failure(.price("the node asks \(Amount.format(ask)), above the job's maximum")) }
+        if ask > demand.maxPriceMicroPerUnitHour { return .failure(.price(ask: ask)) }
+        if !demand.excludedNodes.isEmpty, demand.excludedNodes.contains(nodeId) { return .failure(.excludedNode) }
+        if !demand.excludedOperators.isEmpty, demand.excludedOperators.contains(operatorAddress) { return .failure(.excludedOperator) }
+        if !demand.placement.allows(region: region) { return .failure(.region(region)) }
         let terms = AgentPolicy.OfferTerms(
             kind: demand.kind, priceMicroPerUnitHour: ask, requester: demand.requester, maxDurationS: demand.maxDurationS,
             dataRegion: demand.placement.dataRegion, atMs: atMs
         )
         // The run slots are checked above; the policy's own concurrency rule is the same number.
-        if case .reject(let reason) = policy.decide(terms, runningNow: 0) { return .failure(.policy(reason)) }
+        if let rejection = policy.rejection(terms, runningNow: 0) { return .failure(.policy(rejection)) }
         return .success(ask)
     }
 
+    /// Why a node may not take a demand, as data; `reason` puts it in words.
     public enum Refusal: Error, Equatable, Sendable {
-        case excluded(String)
-        case placement(String)
-        case capacity(String)
-        case price(String)
-        case policy(String)
+        case noRunSlot
+        case hostCapacity
+        case price(ask: Int64)
+        case excludedNode
+        case excludedOperator
+        case region(String)
+        case policy(AgentPolicy.Rejection)
 
         public var reason: String {
             switch self {
-            case .excluded(let reason), .placement(let reason), .capacity(let reason), .price(let reason), .policy(let reason): reason
+            case .noRunSlot: "no run slot free"
+            case .hostCapacity: "not enough CPU or memory free"
+            case .price(let ask): "the node asks \(Amount.format(ask)), above the job's maximum"
+            case .excludedNode: "the run already left this node"
+            case .excludedOperator: "the run checks this operator's work"
+            case .region(let region): "region \(region) is not allowed by the job"
+            case .policy(let rejection): rejection.reason
             }
         }
     }

@@ -30,19 +30,41 @@ public enum Traces {
     /// Jobs with arrivals in seconds since the trace's first one, in arrival order.
     public static func jobs(path: String) throws -> [TraceJob] {
         let rows = try table(path: path, header: ["timestamp", "duration", "num_gpus", "gpu_time", "cluster"])
-        let parser = DateFormatter()
-        parser.locale = Locale(identifier: "en_US_POSIX")
-        parser.timeZone = TimeZone(identifier: "UTC")
-        parser.dateFormat = "yyyy-MM-dd HH:mm:ss"
         var parsed = [(Int64, Int64, Int)]()
         for (index, fields) in rows.enumerated() {
-            guard let date = parser.date(from: fields[0]), let duration = Double(fields[1]), duration >= 0, let gpus = Int(fields[2]), gpus > 0 else {
+            guard let date = utcSeconds(fields[0]), let duration = Double(fields[1]), duration >= 0, let gpus = Int(fields[2]), gpus > 0 else {
                 throw bad(path, line: index + 2, "expected a timestamp, a duration in seconds and a GPU count")
             }
-            parsed.append((Int64(date.timeIntervalSince1970), Int64(duration.rounded()), gpus))
+            parsed.append((date, Int64(duration.rounded()), gpus))
         }
         guard let first = parsed.map(\.0).min() else { return [] }
         return parsed.map { TraceJob(arrivalS: $0.0 - first, durationS: $0.1, gpus: $0.2) }.sorted { $0.arrivalS < $1.arrivalS }
+    }
+
+    /// "2017-10-09 07:01:55" (UTC) → seconds since 1970, or nil for anything else. DateFormatter took a third of a
+    /// `sim market` run on Philly's 82,000 rows.
+    public static func utcSeconds(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 19, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x20, bytes[13] == 0x3A, bytes[16] == 0x3A else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard (0x30...0x39).contains(bytes[index]) else { return nil }
+                value = value * 10 + Int(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
     static func table(path: String, header: [String]) throws -> [[String]] {
