@@ -97,11 +97,18 @@ public struct MarketBook: Sendable {
         join(index)
     }
 
-    /// The first GPUs of the node at `index` that would hold `demand` now, if the node may take it at all: what a
-    /// first-fit scheduler asks of each node in turn.
-    public func firstFit(_ demand: Demand, on index: Int, atMs: Int64) -> [Int]? {
-        guard case .success = nodes[index].terms(for: demand, atMs: atMs) else { return nil }
-        return nodes[index].gpuChoices(for: demand)?.first
+    /// First fit, the baseline the engine is measured against: `members` nodes in index (registration) order, each
+    /// the first that may take `demand` on its first free GPUs and that `joins` admits beside those already chosen.
+    public func firstFit(
+        _ demand: Demand, members: Int = 1, atMs: Int64, joins: (_ candidate: Int, _ chosen: [Int]) -> Bool = { _, _ in true }
+    ) -> [(node: Int, gpus: [Int])]? {
+        var chosen = [(node: Int, gpus: [Int])]()
+        for index in nodes.indices where chosen.count < members {
+            guard Self.mayHold(demand, nodes[index]), case .success = nodes[index].terms(for: demand, atMs: atMs), let gpus = nodes[index].gpuChoices(for: demand)?.first,
+                  joins(index, chosen.map(\.node)) else { continue }
+            chosen.append((index, gpus))
+        }
+        return chosen.count == members ? chosen : nil
     }
 
     /// What `PlacementEngine.rank(…).first` would answer over `nodes`.
@@ -109,6 +116,7 @@ public struct MarketBook: Sendable {
         var best: PlacementEngine.Scored?
         var band = Int64.max
         func consider(_ group: Int) {
+            guard let key = groupKeys[group], Self.mayHold(demand, key) else { return }
             for scored in scores(demand, in: group, atMs: atMs, firstOnly: true) where best == nil || PlacementEngine.fitsBetter(scored, best!) {
                 if best == nil { band = engine.band(above: scored.placement.priceMicroPerUnitHour) }
                 best = scored
@@ -116,13 +124,13 @@ public struct MarketBook: Sendable {
         }
         if demand.gpuMilli > 0 {
             for ask in asks {
-                if ask > band { break }
+                if ask > band || ask > demand.maxPriceMicroPerUnitHour { break }
                 for group in groupsByAsk[ask] ?? [] { consider(group) }
             }
         } else {
             // CPU work is priced by the CPU ask, which the index is not ordered by: every group, cheapest first.
             for (group, key) in groupIds.map({ ($0.value, $0.key) }).sorted(by: { $0.1.askCpu < $1.1.askCpu }) {
-                if key.askCpu > band { break }
+                if key.askCpu > band || key.askCpu > demand.maxPriceMicroPerUnitHour { break }
                 consider(group)
             }
         }
@@ -135,7 +143,26 @@ public struct MarketBook: Sendable {
     }
 
     func ranked(_ demand: Demand, atMs: Int64) -> [PlacementEngine.Scored] {
-        engine.order(groupIds.values.flatMap { scores(demand, in: $0, atMs: atMs, firstOnly: false) })
+        engine.order(groupIds.compactMap { Self.mayHold(demand, $0.key) ? $0.value : nil }.flatMap { scores(demand, in: $0, atMs: atMs, firstOnly: false) })
+    }
+
+    /// Whether a node in the group's state could hold `demand` at all, from the key alone: slots, CPU, memory and
+    /// free GPU capacity. Most groups fail here without a node being looked at.
+    static func mayHold(_ demand: Demand, _ key: GroupKey) -> Bool {
+        guard key.runSlotsFree > 0, key.cpuCoresFree >= demand.cpuCores, key.memoryMiBFree >= demand.memoryMiB else { return false }
+        guard demand.gpus > 0 else { return true }
+        if demand.gpuMilliEach < 1000 { return key.gpuFree.contains { $0 >= demand.gpuMilliEach } }
+        var whole = 0
+        for free in key.gpuFree where free == 1000 { whole += 1 }
+        return whole >= demand.gpus
+    }
+
+    static func mayHold(_ demand: Demand, _ node: SupplyNode) -> Bool {
+        guard node.runSlotsFree > 0, node.cpuCoresFree >= demand.cpuCores, node.memoryMiBFree >= demand.memoryMiB else { return false }
+        guard demand.gpus > 0 else { return true }
+        var room = 0
+        for gpu in node.gpus where gpu.freeMilli >= demand.gpuMilliEach { room += 1 }
+        return room >= demand.gpus
     }
 
     /// `PlacementEngine.placeGang` over the index; nodes are named by their index in `nodes`.

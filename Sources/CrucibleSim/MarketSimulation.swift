@@ -257,15 +257,10 @@ public struct MarketSimulation {
                 )
                 return gang?.map { (book.index(of: $0.nodeId)!, $0.gpuIndices) }
             case .firstFitFIFO:
-                var chosen = [(node: Int, gpus: [Int])]()
-                for index in 0..<fleet.nodes.count where chosen.count < job.members {
-                    if job.members > 1 {
-                        guard fleet.clusterReady[index],
-                              chosen.allSatisfy({ fleet.roundTripMs($0.node, index) <= configuration.gangRoundTripMs }) else { continue }
-                    }
-                    if let gpus = book.firstFit(job.member, on: index, atMs: atMs) { chosen.append((index, gpus)) }
+                return book.firstFit(job.member, members: job.members, atMs: atMs) { candidate, chosen in
+                    job.members == 1 || (fleet.clusterReady[candidate]
+                        && chosen.allSatisfy { fleet.roundTripMs($0, candidate) <= configuration.gangRoundTripMs })
                 }
-                return chosen.count == job.members ? chosen : nil
             }
         }
 
