@@ -250,6 +250,12 @@ public actor Coordinator {
         }
     }
 
+    /// Why a job waits, by this coordinator's clock and the nodes it sees online now.
+    public func whyWaiting(jobId: String) -> String? {
+        let now = clock()
+        return state.whyWaiting(jobId: jobId, onlineNodes: onlineNodes(atMs: now), atMs: now)
+    }
+
     func onlineNodes(atMs now: Int64) -> Set<String> {
         Set(lastSeenMs.filter { now - $0.value <= state.parameters.onlineWindowMs }.keys)
     }

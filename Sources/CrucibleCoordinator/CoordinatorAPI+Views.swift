@@ -96,7 +96,7 @@ extension CoordinatorAPI {
         )
     }
 
-    func jobView(_ job: JobRecord, state: NetworkState) -> Components.Schemas.Job {
+    func jobView(_ job: JobRecord, state: NetworkState, waiting: String? = nil) -> Components.Schemas.Job {
         let spec = job.spec
         let tasks = job.tasks.map { task in
             Components.Schemas.TaskStatus(
@@ -123,7 +123,8 @@ extension CoordinatorAPI {
             placement: spec.placement.isUnrestricted ? nil : .init(
                 gpuModels: spec.placement.gpuModels, minGpuMemoryMiB: spec.placement.minGpuMemoryMiB, minTopsPerGpu: spec.placement.minTopsPerGpu,
                 allowRegions: spec.placement.allowRegions, denyRegions: spec.placement.denyRegions, dataRegion: spec.placement.dataRegion
-            )
+            ),
+            waiting: waiting
         )
     }
 }

@@ -173,7 +173,8 @@ public struct CoordinatorAPI: APIProtocol {
     public func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
         await handle(Operations.GetJob.Output.default) {
             let state = await coordinator.state
-            return .ok(.init(body: .json(jobView(try state.job(input.path.jobId), state: state))))
+            let waiting = await coordinator.whyWaiting(jobId: input.path.jobId)
+            return .ok(.init(body: .json(jobView(try state.job(input.path.jobId), state: state, waiting: waiting))))
         }
     }
 

@@ -3,8 +3,9 @@ import CrucibleMarket
 
 extension NetworkState {
     /// A node as the matching engine sees it now: per GPU what its offered and running runs leave free, CPU,
-    /// memory and run slots left, region, asks and policy. Nil when the node may not be matched at all.
-    public func supplyNode(_ nodeId: String) -> SupplyNode? {
+    /// memory and run slots left, region, asks and policy (with `idle`, as if it ran nothing). Nil when the node may
+    /// not be matched at all.
+    public func supplyNode(_ nodeId: String, idle: Bool = false) -> SupplyNode? {
         guard let node = nodes[nodeId], isMatchable(node) else { return nil }
         let registration = node.registration
         let hardware = registration.hardware
@@ -13,7 +14,7 @@ extension NetworkState {
         var gpus = hardware.gpus.enumerated().map { index, gpu in
             SupplyNode.GPU(model: gpu.model, memoryMiB: gpu.memoryMiB, provenTops: tops[index])
         }
-        let active = (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
+        let active = idle ? [] : (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
         var cpuCores = hardware.cpuCores
         var memoryMiB = hardware.memoryMiB
         for run in active {
@@ -68,5 +69,40 @@ extension NetworkState {
     public func gpuDevices(of run: RunRecord, on nodeId: String) -> [Int]? {
         guard let gpus = nodes[nodeId]?.registration.hardware.gpus else { return nil }
         return run.gpuIndices.compactMap { gpus.indices.contains($0) ? gpus[$0].index : nil }
+    }
+}
+
+extension NetworkState {
+    /// Why the job's oldest queued run has no node at `nowMs`, counted over the nodes online then, most common reason
+    /// first — what a requester whose job waits needs to change (price, rules) or to wait for. Nil when the job has
+    /// no queued run.
+    public func whyWaiting(jobId: String, onlineNodes: Set<String>, atMs nowMs: Int64) -> String? {
+        guard let run = queuedRunIds.compactMap({ runs[$0] }).filter({ $0.jobId == jobId }).min(by: { $0.ordinal < $1.ordinal }),
+              let demand = demand(of: run, atMs: nowMs)
+        else { return nil }
+        guard !onlineNodes.isEmpty else { return "no node is online" }
+        var reasons = [String: Int]()
+        for nodeId in onlineNodes {
+            guard let node = nodes[nodeId] else { continue }
+            guard let supply = supplyNode(nodeId), let idle = supplyNode(nodeId, idle: true) else {
+                reasons[isStaked(node) ? "the node has not proven its hardware" : "the operator's stake does not cover the node", default: 0] += 1
+                continue
+            }
+            // A rule that refuses even the idle node comes first: waiting will not help there.
+            let reason: String
+            if case .failure(let refusal) = idle.terms(for: demand, atMs: nowMs) {
+                reason = refusal.reason
+            } else if idle.gpuChoices(for: demand) == nil {
+                reason = "the node has no GPU that the job accepts"
+            } else if case .failure(let refusal) = supply.terms(for: demand, atMs: nowMs) {
+                reason = refusal.reason
+            } else {
+                reason = supply.gpuChoices(for: demand) == nil ? "its GPUs are busy" : "a node can take it: it is offered next"
+            }
+            reasons[reason, default: 0] += 1
+        }
+        return reasons.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+            .map { "\($0.key) (\($0.value) of \(onlineNodes.count) online nodes)" }
+            .joined(separator: "; ")
     }
 }

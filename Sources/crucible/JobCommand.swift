@@ -120,6 +120,7 @@ enum JobText {
             "  \(job.taskCount) tasks, verification \(job.verification)\(job.verification == "replicate" ? " at \(Double(job.samplePpm) / 10_000)%" : ""), max \(Amount.format(job.maxPriceMicroPerUnitHour)) CRU per \(job.gpuMilli > 0 ? "GPU" : "CPU-core")-hour, \(job.maxDurationS) s limit",
             "  escrow \(Amount.format(job.escrowLockedMicro)) CRU: paid \(Amount.format(job.paidMicro)), fee burned \(Amount.format(job.burnedMicro)), refunded \(Amount.format(job.refundedMicro))",
         ]
+        if let waiting = job.waiting { lines.append("  waiting: \(waiting)") }
         var rows = [[String]]()
         for task in job.tasks {
             for run in task.runs {

@@ -37,9 +37,17 @@ import Testing
         gpuSpec.resources.gpuMilli = 1000
         gpuSpec.placement = JobPlacement(gpuModels: ["A10"], allowRegions: ["local"])
         let cpuSpec = TestNetwork.shellSpec("cpu", script: script)
+        var elsewhere = cpuSpec
+        elsewhere.placement.denyRegions = ["local"]
         let (gpuJob, cpuJob) = try await withAgents([agent]) {
             let gpu = try await network.client.submitJob(gpuSpec, by: network.requester)
             let cpu = try await network.client.submitJob(cpuSpec, by: network.requester)
+            // A job that no online node may take says why, and waits.
+            let stuck = try await network.client.submitJob(elsewhere, by: network.requester)
+            try await waitUntil("the agent is online") { try await network.client.nodes().contains(where: \.online) }
+            let waiting = try await network.client.job(stuck.id)
+            #expect(waiting.state == "queued")
+            #expect(waiting.waiting == "region local is not allowed by the job (1 of 1 online nodes)")
             return (try await settled(network, gpu.id), try await settled(network, cpu.id))
         }
         #expect(gpuJob.placement?.gpuModels == ["A10"])

@@ -143,4 +143,23 @@ import Testing
         #expect(copy.ledger == state.ledger)
         #expect(copy.jobs.isEmpty)
     }
+
+    @Test func aWaitingJobSaysWhyCountedOverTheNodesOnline() throws {
+        var state = try genesis()
+        let online: Set<String> = [gpuNode.address, cpuNode.address]
+        let denied = try submit(&state, gpuMilli: 1000, placement: .init(denyRegions: ["eu-west"]))
+        let why = try #require(state.whyWaiting(jobId: denied, onlineNodes: online, atMs: 10))
+        #expect(why.contains("region eu-west is not allowed by the job (1 of 2 online nodes)"))
+        #expect(why.contains("the node has no GPU that the job accepts (1 of 2 online nodes)"))
+        #expect(state.whyWaiting(jobId: denied, onlineNodes: [], atMs: 10) == "no node is online")
+        let fine = try submit(&state, gpuMilli: 1000)
+        #expect(state.whyWaiting(jobId: fine, onlineNodes: online, atMs: 10)?.hasPrefix("a node can take it") == true)
+        // Once offered, nothing of the job waits; a third job finds both A10s held and says so.
+        try state.apply(try #require(decide(state)), atMs: 10)
+        #expect(state.whyWaiting(jobId: fine, onlineNodes: online, atMs: 10) == nil)
+        _ = try submit(&state, gpuMilli: 1000)
+        try state.apply(try #require(decide(state)), atMs: 10)
+        let third = try submit(&state, gpuMilli: 1000)
+        #expect(state.whyWaiting(jobId: third, onlineNodes: [gpuNode.address], atMs: 10) == "its GPUs are busy (1 of 1 online nodes)")
+    }
 }
