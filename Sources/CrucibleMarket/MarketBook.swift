@@ -149,19 +149,18 @@ public struct MarketBook: Sendable {
     /// Whether a node in the group's state could hold `demand` at all, from the key alone: slots, CPU, memory and
     /// free GPU capacity. Most groups fail here without a node being looked at.
     static func mayHold(_ demand: Demand, _ key: GroupKey) -> Bool {
-        guard key.runSlotsFree > 0, key.cpuCoresFree >= demand.cpuCores, key.memoryMiBFree >= demand.memoryMiB else { return false }
-        guard demand.gpus > 0 else { return true }
-        if demand.gpuMilliEach < 1000 { return key.gpuFree.contains { $0 >= demand.gpuMilliEach } }
-        var whole = 0
-        for free in key.gpuFree where free == 1000 { whole += 1 }
-        return whole >= demand.gpus
+        mayHold(demand, runSlotsFree: key.runSlotsFree, cpuCoresFree: key.cpuCoresFree, memoryMiBFree: key.memoryMiBFree, gpuFree: key.gpuFree)
     }
 
     static func mayHold(_ demand: Demand, _ node: SupplyNode) -> Bool {
-        guard node.runSlotsFree > 0, node.cpuCoresFree >= demand.cpuCores, node.memoryMiBFree >= demand.memoryMiB else { return false }
+        mayHold(demand, runSlotsFree: node.runSlotsFree, cpuCoresFree: node.cpuCoresFree, memoryMiBFree: node.memoryMiBFree, gpuFree: node.gpus.lazy.map(\.freeMilli))
+    }
+
+    static func mayHold(_ demand: Demand, runSlotsFree: Int, cpuCoresFree: Int, memoryMiBFree: Int, gpuFree: some Sequence<Int>) -> Bool {
+        guard runSlotsFree > 0, cpuCoresFree >= demand.cpuCores, memoryMiBFree >= demand.memoryMiB else { return false }
         guard demand.gpus > 0 else { return true }
         var room = 0
-        for gpu in node.gpus where gpu.freeMilli >= demand.gpuMilliEach { room += 1 }
+        for free in gpuFree where free >= demand.gpuMilliEach { room += 1 }
         return room >= demand.gpus
     }
 

@@ -110,21 +110,6 @@ public struct PlacementEngine: Sendable {
         ranked(demand, among: supply, atMs: atMs).map(\.placement)
     }
 
-    /// The first of `rank`'s order, found without scoring every node: `supply` is in ascending order of the ask that
-    /// applies to `demand` (the GPU ask for GPU work), so the scan stops at the first ask beyond the band of the
-    /// cheapest feasible one. This is the index by price that lets a decision skip most of a large network.
-    public func best(_ demand: Demand, amongAskOrdered supply: [SupplyNode], atMs: Int64) -> Placement? {
-        var best: Scored?
-        var band = Int64.max
-        for (index, node) in supply.enumerated() {
-            if node.policy.askMicroPerUnitHour(gpuMilli: demand.gpuMilli) > band { break }
-            guard let scored = score(demand, on: node, index: index, atMs: atMs) else { continue }
-            if best == nil { band = self.band(above: scored.placement.priceMicroPerUnitHour) }
-            if best == nil || Self.fitsBetter(scored, best!) { best = scored }
-        }
-        return best?.placement
-    }
-
     /// Places a job of `members` equal parts, one per node, all at once or not at all: each part where `rank` would
     /// put it, every pair of members within `maxRoundTripMs` of each other by `roundTripMs` (nil: never measured, so
     /// never together), on nodes that `clusterReady` admits. Tries groups grown from each of the best `seedsMax`

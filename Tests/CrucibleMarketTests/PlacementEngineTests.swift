@@ -132,28 +132,6 @@ import Testing
         #expect(rank(cpu(max: 100), supply, workload: [gpuTask, cpu()]).map(\.nodeId) == ["cpu", "gpu"])
     }
 
-    @Test func theAskOrderedScanFindsWhatTheFullRankingPutsFirst() {
-        var random = SplitMix64(seed: 7)
-        let models = ["A10", "L4", "A100-80GB"]
-        for round in 0..<200 {
-            let supply = (0..<Int.random(in: 1...40, using: &random)).map { index in
-                node(
-                    "n\(index)", region: ["eu", "us"][Int.random(in: 0...1, using: &random)],
-                    gpuAsk: Int64(Int.random(in: 10...14, using: &random)) * 100_000, cores: Int.random(in: 1...16, using: &random),
-                    slots: Int.random(in: 0...3, using: &random), active: Int.random(in: 0...2, using: &random),
-                    gpus: gpus(models[Int.random(in: 0..<3, using: &random)], (0..<Int.random(in: 1...4, using: &random)).map { _ in [0, 250, 500, 1000, 1000][Int.random(in: 0...4, using: &random)] })
-                )
-            }
-            .sorted { $0.policy.askMicroPerGpuHour < $1.policy.askMicroPerGpuHour }
-            let shapes: [(Int, Int)] = [(1, 250), (1, 500), (1, 1000), (2, 1000)]
-            let shape = shapes[Int.random(in: 0..<shapes.count, using: &random)]
-            let demand = Demand(gpus: shape.0, gpuMilliEach: shape.1, cpuCores: 1, memoryMiB: 1, maxPriceMicroPerUnitHour: 1_300_000,
-                                placement: .init(denyRegions: round % 3 == 0 ? ["us"] : []))
-            let engine = PlacementEngine(profile: WorkloadProfile(shapes.map { PodDemand(cpuMilli: 1_000, memoryMiB: 1, gpus: $0.0, gpuMilli: $0.1) }))
-            #expect(engine.best(demand, amongAskOrdered: supply, atMs: Self.noon) == engine.rank(demand, among: supply, atMs: Self.noon).first, "round \(round)")
-        }
-    }
-
     @Test func aGangIsPlacedWholeWithinItsRoundTripOrNotAtAll() {
         // Three sites: two 2 ms apart, one 80 ms from both. The cheapest nodes sit at the far site, alone.
         let site = ["a": 0.0, "b": 2.0, "far": 80.0]
