@@ -15,15 +15,6 @@ import Testing
         await network.coordinator.state.ledger.balance(of: identity.address)
     }
 
-    func settled(_ network: TestNetwork, _ id: String) async throws -> Components.Schemas.Job {
-        var job = try await network.client.job(id)
-        try await waitUntil("job \(id) is closed", timeoutS: 90) {
-            job = try await network.client.job(id)
-            return job.state == "settled" || job.state == "cancelled"
-        }
-        return job
-    }
-
     @Test func jobRunsOnTwoAgentsIsReplicatedAndSettles() async throws {
         let network = try await TestNetwork.start()
         let text = "proof of work\nfor crucible\n"
@@ -40,7 +31,7 @@ import Testing
             let submitted = try await network.client.submitJob(spec, by: network.requester)
             #expect(submitted.state == "queued" || submitted.state == "matched")
             #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - submitted.escrowLockedMicro)
-            return try await settled(network, submitted.id)
+            return try await network.settled(submitted.id)
         }
 
         #expect(job.state == "settled")
@@ -115,7 +106,7 @@ import Testing
         // Each run writes its own run id: the replica cannot match the primary.
         let spec = TestNetwork.shellSpec("unstable", script: "echo $CRUCIBLE_RUN_ID > \"$CRUCIBLE_OUTPUT_DIR/id.txt\"", tasks: 2, replicate: 1_000_000)
         let job = try await withAgents([network.agent(operatorKey: network.operatorA), network.agent(operatorKey: network.operatorB)]) {
-            try await settled(network, try await network.client.submitJob(spec, by: network.requester).id)
+            try await network.settled(try await network.client.submitJob(spec, by: network.requester).id)
         }
         #expect(job.tasks.allSatisfy { $0.state == "disputed" })
         #expect(job.paidMicro == 0 && job.burnedMicro == 0)
@@ -175,7 +166,7 @@ import Testing
             // Stop the coordinator while runs are in flight; the agents keep working and retry their reports.
             await network.stop()
             network = try await TestNetwork.start(reusing: network)
-            return try await settled(network, submitted.id)
+            return try await network.settled(submitted.id)
         }
         #expect(job.state == "settled")
         #expect(job.tasks.allSatisfy { $0.state == "verified" })
@@ -207,7 +198,7 @@ import Testing
         _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: silent)
 
         let agent = network.agent(operatorKey: network.operatorA)
-        let job = try await withAgents([agent]) { try await settled(network, submitted.id) }
+        let job = try await withAgents([agent]) { try await network.settled(submitted.id) }
         let runs = job.tasks[0].runs
         #expect(runs.first?.state == "lost")
         #expect(runs.first?.failure?.contains("heartbeat") == true)
@@ -226,7 +217,7 @@ import Testing
         let job = try await withAgents([picky, willing]) {
             try await waitUntil("both agents are online") { try await network.client.nodes().filter(\.online).count == 2 }
             let submitted = try await network.client.submitJob(TestNetwork.shellSpec("next", script: "true"), by: network.requester)
-            return try await settled(network, submitted.id)
+            return try await network.settled(submitted.id)
         }
         let runs = job.tasks[0].runs
         #expect(runs.count == 1)
@@ -241,7 +232,7 @@ import Testing
         let agent = network.agent(operatorKey: network.operatorA)
         let job = try await withAgents([agent]) {
             let submitted = try await network.client.submitJob(TestNetwork.shellSpec("runaway", script: "sleep 60", maxDurationS: 1), by: network.requester)
-            return try await settled(network, submitted.id)
+            return try await network.settled(submitted.id)
         }
         #expect(job.tasks[0].state == "failed")
         #expect(job.tasks[0].runs.count == TestNetwork.fastParameters.attemptsMax)

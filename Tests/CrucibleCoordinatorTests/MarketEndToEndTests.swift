@@ -16,15 +16,6 @@ import Testing
         return parameters
     }
 
-    func settled(_ network: TestNetwork, _ id: String) async throws -> Components.Schemas.Job {
-        var job = try await network.client.job(id)
-        try await waitUntil("job \(id) is closed", timeoutS: 90) {
-            job = try await network.client.job(id)
-            return job.state == "settled" || job.state == "cancelled"
-        }
-        return job
-    }
-
     @Test func eachRunSeesExactlyTheGPUsItWasGiven() async throws {
         let network = try await TestNetwork.start(parameters: Self.parameters)
         let gpus = [2, 7].map { HardwareProfile.GPU(index: $0, uuid: "GPU-\($0)", name: "NVIDIA A10", memoryMiB: 24_576, driverVersion: "550", model: "A10") }
@@ -48,7 +39,7 @@ import Testing
             let waiting = try await network.client.job(stuck.id)
             #expect(waiting.state == "queued")
             #expect(waiting.waiting == "region local is not allowed by the job (1 of 1 online nodes)")
-            return (try await settled(network, gpu.id), try await settled(network, cpu.id))
+            return (try await network.settled(gpu.id), try await network.settled(cpu.id))
         }
         #expect(gpuJob.placement?.gpuModels == ["A10"])
         for run in (gpuJob.tasks + cpuJob.tasks).flatMap(\.runs) {

@@ -100,6 +100,16 @@ final class TestNetwork: Sendable {
 
     var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
+    /// Waits until job `id` is settled or cancelled and returns it.
+    func settled(_ id: String) async throws -> Components.Schemas.Job {
+        var job = try await client.job(id)
+        try await waitUntil("job \(id) is closed", timeoutS: 90) {
+            job = try await client.job(id)
+            return job.state == "settled" || job.state == "cancelled"
+        }
+        return job
+    }
+
     /// An in-process node agent with a real key, real HTTP and real child processes.
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
