@@ -10,6 +10,7 @@ extension NetworkParameters {
         switch name {
         case "feeBps": \.feeBps
         case "replicaWaitMs": \.replicaWaitMs
+        case "priceBandBps": \.priceBandBps
         case "challenges.floorBps": \.challenges.floorBps
         case "challenges.slackPercent": \.challenges.slackPercent
         case "challenges.meanIntervalMs": \.challenges.meanIntervalMs
@@ -40,7 +41,7 @@ extension NetworkParameters {
     }
 
     public static let governedNames: [String] = [
-        "feeBps", "replicaWaitMs", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
+        "feeBps", "replicaWaitMs", "priceBandBps", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
         "economy.stakeFlagshipMicro", "economy.stakeHighMicro", "economy.stakeMidMicro", "economy.stakeEntryMicro", "economy.stakeCpuMicro",
         "economy.unbondingMs", "economy.slashFailedWorkBps", "economy.slashSpoofBps", "economy.slashReporterBps", "economy.slashTreasuryBps",
         "economy.epochMs", "economy.emissionMicroPerEpoch", "economy.workShareBps", "economy.availabilityShareBps", "economy.treasuryShareBps",

@@ -86,7 +86,7 @@ public struct Scheduler {
         guard !state.queuedRunIds.isEmpty, !onlineNodes.isEmpty else { return nil }
         let supply = onlineNodes.sorted().compactMap { state.supplyNode($0) }.filter { $0.runSlotsFree > 0 }
         guard !supply.isEmpty else { return nil }
-        let engine = PlacementEngine(profile: state.openWorkload)
+        let engine = PlacementEngine(profile: state.openWorkload, priceBandBps: state.parameters.priceBandBps)
         let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }
         for run in queued {
             guard let demand = state.demand(of: run, atMs: nowMs) else { continue }

@@ -162,4 +162,35 @@ import Testing
         let third = try submit(&state, gpuMilli: 1000)
         #expect(state.whyWaiting(jobId: third, onlineNodes: [gpuNode.address], atMs: 10) == "its GPUs are busy (1 of 1 online nodes)")
     }
+
+    @Test func thePriceBandIsAGovernedParameterTheSchedulerUses() throws {
+        // A one-GPU task: the 5%-dearer single-A10 node fits it best (the two-A10 node stays whole for the
+        // two-GPU task behind it); with no band, price alone decides.
+        func firstOffer(bandBps: Int64) throws -> String? {
+            var parameters = self.parameters
+            parameters.priceBandBps = bandBps
+            var state = NetworkState()
+            try state.apply(.genesis(.init(coordinator: SigningIdentity().address, parameters: parameters, allocations: [
+                .init(address: requester.address, amountMicro: 1_000_000_000),
+            ])), atMs: 0)
+            func a10s(_ count: Int) -> [HardwareProfile.GPU] {
+                (0..<count).map { HardwareProfile.GPU(index: $0, uuid: "GPU-\($0)", name: "NVIDIA A10", memoryMiB: 24_576, driverVersion: "550", model: "A10") }
+            }
+            for (node, cards, ask) in [(gpuNode, 2, Int64(1_000_000)), (cpuNode, 1, Int64(1_050_000))] {
+                let registration = NodeRegistration.authorized(
+                    node: node.address, by: operatorA, hardware: HardwareProfile(gpus: a10s(cards), cpuModel: "c", cpuCores: 16, memoryMiB: 65_536, os: "l"),
+                    policy: AgentPolicy(askMicroPerGpuHour: ask), region: "eu", agentVersion: "t"
+                )
+                try state.apply(.envelope(try SignedEnvelope.sign(registration, kind: .registerNode, by: node)), atMs: 0)
+            }
+            _ = try submit(&state, gpuMilli: 1000)
+            _ = try submit(&state, gpuMilli: 2000)
+            guard case .offer(_, let nodeId, _, _, _) = decide(state) else { return nil }
+            return nodeId
+        }
+        #expect(try firstOffer(bandBps: 1_000) == cpuNode.address)
+        #expect(try firstOffer(bandBps: 0) == gpuNode.address)
+        #expect(try parameters.applying([.init(name: "priceBandBps", value: 2_500)]).priceBandBps == 2_500)
+        #expect(throws: CrucibleError.self) { try parameters.applying([.init(name: "priceBandBps", value: 10_001)]) }
+    }
 }
