@@ -46,11 +46,6 @@ public struct PlacementEngine: Sendable {
     /// may not go there.
     func score(_ demand: Demand, on node: SupplyNode, index: Int, atMs: Int64) -> Scored? {
         guard case .success(let price) = node.terms(for: demand, atMs: atMs), let choices = node.gpuChoices(for: demand) else { return nil }
-        return score(demand, on: node, index: index, price: price, choices: choices)
-    }
-
-    /// The score of a node already known to accept `demand` at `price` on one of `choices`.
-    func score(_ demand: Demand, on node: SupplyNode, index: Int, price: Int64, choices: [[Int]]) -> Scored? {
         let state = node.packingState
         let before = profile.fragmentation(model: state.model, cpuFree: state.cpuFree, memoryFree: state.memoryFree, gpuFree: state.gpuFree)
         var best: (gpus: [Int], delta: Double, free: Int)?

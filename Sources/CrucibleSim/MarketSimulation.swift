@@ -183,11 +183,6 @@ public struct MarketSimulation {
         schedulers.map(run)
     }
 
-    struct Running {
-        var job: Int
-        var placements: [(node: Int, gpus: [Int])]
-    }
-
     struct Event: Comparable {
         var timeS: Double
         /// 0: a job ends (capacity first), 1: an hour begins (policies' hours), 2: a job arrives.
@@ -212,7 +207,8 @@ public struct MarketSimulation {
         }
         var queue = [Int]()
         var queueHead = 0
-        var running = [Int: Running]()
+        // What each running job holds, by job index.
+        var running = [Int: [(node: Int, gpus: [Int])]]()
         var delays = [Double]()
         var buckets = (0..<configuration.buckets).map { index in
             Bucket(
@@ -272,7 +268,7 @@ public struct MarketSimulation {
                 price += Double(book.nodes[placement.node].policy.askMicroPerGpuHour) / 1_000_000
             }
             price /= Double(placements.count)
-            running[jobIndex] = Running(job: jobIndex, placements: placements)
+            running[jobIndex] = placements
             busyGPUs += Double(job.gpus)
             delays.append(nowS - job.arrivalS)
             let weight = Double(job.gpus) * job.durationS
@@ -288,9 +284,9 @@ public struct MarketSimulation {
         }
 
         func finish(_ jobIndex: Int) {
-            guard let run = running.removeValue(forKey: jobIndex) else { return }
+            guard let placements = running.removeValue(forKey: jobIndex) else { return }
             let job = jobs[jobIndex]
-            for placement in run.placements { book.release(job.member, on: placement.node, gpus: placement.gpus) }
+            for placement in placements { book.release(job.member, on: placement.node, gpus: placement.gpus) }
             busyGPUs -= Double(job.gpus)
         }
 
