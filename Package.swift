@@ -90,6 +90,8 @@ let package = Package(
                 "CrucibleCore", "CrucibleProof", "CrucibleClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             // The challenge worker and its CUDA kernels; CChallengeKernels compiles the same challenge_kernels.h.
             resources: [.copy("Resources")],

@@ -20,12 +20,25 @@ public actor NodeAgent {
         public var heartbeatIntervalMs: Int
         /// What answers proof-of-GPU challenges.
         public var challengeBackend: any ChallengeBackend
+        /// The address other nodes reach this one at, for link probes and cluster peers; nil: the node joins no cluster.
+        public var peerHost: String?
+        /// The link probe's port (0: any free one).
+        public var peerProbePort: Int
+        /// How often the agent looks for peers it has not measured, and how old a measurement may get before it is
+        /// taken again (well inside the coordinator's `linkFreshMs`).
+        public var linkCheckIntervalMs: Int
+        public var linkRemeasureMs: Int
 
         public init(
             coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
-            pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend()
+            pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
+            peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000
         ) {
+            self.peerHost = peerHost
+            self.peerProbePort = peerProbePort
+            self.linkCheckIntervalMs = linkCheckIntervalMs
+            self.linkRemeasureMs = linkRemeasureMs
             self.challengeBackend = challengeBackend
             self.coordinatorURL = coordinatorURL
             self.nodeKey = nodeKey
@@ -48,6 +61,13 @@ public actor NodeAgent {
     let logger: Logger
     private var active: [String: (task: Task<Void, Never>, control: RunControl)] = [:]
     private var answered: [String] = []
+    /// Cluster runs accepted and waiting for the rest of their gang, with the port each will listen on.
+    private var awaitingGang: [String: (order: RunOrder, peerPort: Int, deadlineMs: Int64)] = [:]
+    private var probe: PeerProbeServer?
+    /// When each peer's link was last measured.
+    private var linkMeasuredMs: [String: Int64] = [:]
+    /// How many links this agent has measured and reported.
+    public private(set) var linksReported = 0
     public private(set) var completedRuns = 0
     /// Challenges answered, and how the last one ended.
     public internal(set) var challengesAnswered = 0
@@ -66,23 +86,33 @@ public actor NodeAgent {
     public var nodeId: String { configuration.nodeKey.address }
     public var activeRunIds: [String] { Array(active.keys) }
 
-    /// Registers, then polls and heartbeats until the task is cancelled; running work is stopped on the way out.
+    /// Registers, then polls and heartbeats (and measures links to peers, when it joins clusters) until the task is
+    /// cancelled; running work is stopped on the way out.
     public func run() async throws {
+        if let host = configuration.peerHost, probe == nil {
+            probe = try await PeerProbeServer.start(host: host, port: configuration.peerProbePort)
+        }
         try await register()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.heartbeatLoop() }
+            if self.probe != nil { group.addTask { await self.linkLoop() } }
             await group.waitForAll()
         }
         for (_, entry) in active { await entry.control.stop("agent shutting down") }
         for (_, entry) in active { await entry.task.value }
+        await probe?.close()
+        probe = nil
     }
+
+    /// `host:port` of the link probe while it listens.
+    public var peerEndpoint: String? { probe?.endpoint }
 
     /// Registers with the coordinator, retrying while it cannot be reached.
     public func register() async throws {
         let registration = NodeRegistration.authorized(
             node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: configuration.policy,
-            region: configuration.region, agentVersion: Self.version
+            region: configuration.region, agentVersion: Self.version, peerEndpoint: probe?.endpoint
         )
         var delayMs = 200
         while true {
@@ -105,10 +135,11 @@ public actor NodeAgent {
         var delayMs = 200
         while !Task.isCancelled {
             do {
-                let poll = try await client.poll(waitMs: configuration.pollWaitMs, by: configuration.nodeKey)
+                let poll = try await client.poll(waitMs: configuration.pollWaitMs, awaiting: Array(awaitingGang.keys), by: configuration.nodeKey)
                 delayMs = 200
                 // A challenge first: it is timed, and the node is not matched until it is answered.
                 for notice in poll.challenges { await answer(notice) }
+                launchStartedGangs(poll.clusterRuns)
                 for offer in poll.offers { await consider(offer) }
             } catch let error as CrucibleError where error.code == .notFound {
                 // The coordinator forgot us (a fresh data folder): enrol again.
@@ -152,17 +183,33 @@ public actor NodeAgent {
                 kind: kind, priceMicroPerUnitHour: offer.priceMicroPerUnitHour, requester: offer.requester, maxDurationS: offer.maxDurationS,
                 dataRegion: offer.dataRegion, atMs: Clock.nowMs()
             )
-            decision = configuration.policy.decide(terms, runningNow: active.count)
+            decision = offer.cluster != nil && probe == nil
+                ? .reject(reason: "this node joins no clusters (no peer host)")
+                : configuration.policy.decide(terms, runningNow: active.count + awaitingGang.count)
         } else {
             decision = .reject(reason: "unknown kind \(offer.kind)")
         }
-        let response: OfferResponse
+        var response: OfferResponse
         switch decision {
         case .accept: response = OfferResponse(runId: offer.runId, accept: true)
         case .reject(let reason): response = OfferResponse(runId: offer.runId, accept: false, reason: reason)
         }
+        if response.accept, offer.cluster != nil, let host = probe?.host {
+            // The member will listen here once its gang starts; its peers learn the port from the coordinator.
+            do {
+                response.peerPort = try await LinkMeasurer.freePort(host: host)
+            } catch {
+                response = OfferResponse(runId: offer.runId, accept: false, reason: "no free port for its peers")
+            }
+        }
         do {
             let ack = try await client.respondOffer(response, by: configuration.nodeKey)
+            if response.accept, let port = response.peerPort, ack.state == "offered" || ack.state == "running" {
+                // A cluster member launches when the poll says its whole gang has accepted, with every peer's address.
+                awaitingGang[offer.runId] = (RunOrder(offer), port, offer.deadlineMs + 60_000)
+                logger.info("accepted a cluster run; waiting for its gang", metadata: ["run": "\(offer.runId)", "port": "\(port)"])
+                return
+            }
             guard response.accept, ack.state == "running" else {
                 logger.info("declined an offer", metadata: ["run": "\(offer.runId)", "reason": "\(response.reason)"])
                 return
@@ -175,6 +222,70 @@ public actor NodeAgent {
         }
         logger.info("running", metadata: ["run": "\(offer.runId)", "price": "\(Amount.format(offer.priceMicroPerUnitHour)) CRU/h"])
         start(RunOrder(offer))
+    }
+
+    /// Launches each awaited cluster run whose gang started, with its rank and peers; forgets those withdrawn (a
+    /// member refused or let its offer lapse) or past their wait.
+    private func launchStartedGangs(_ clusterRuns: [Components.Schemas.ClusterRun]) {
+        let now = Clock.nowMs()
+        let listed = Dictionary(clusterRuns.map { ($0.runId, $0) }, uniquingKeysWith: { first, _ in first })
+        for (runId, waiting) in awaitingGang {
+            guard let run = listed[runId], now <= waiting.deadlineMs else {
+                awaitingGang[runId] = nil
+                logger.info("a cluster run was withdrawn before its gang started", metadata: ["run": "\(runId)"])
+                continue
+            }
+            guard run.state == .started else { continue }
+            awaitingGang[runId] = nil
+            var order = waiting.order
+            order.cluster = ClusterAssignment(
+                rank: run.rank, worldSize: run.worldSize, peers: run.peers.map { .init(rank: $0.rank, host: $0.host, port: $0.port) }
+            )
+            logger.info("gang started", metadata: ["run": "\(runId)", "rank": "\(run.rank)", "world": "\(run.worldSize)"])
+            start(order)
+        }
+    }
+
+    /// Measures the link to every peer that has a probe and was not measured lately, and reports them, until
+    /// cancelled. Peers in the node's own region come first; at most `LinkReport.linksMax` are kept.
+    private func linkLoop() async {
+        while !Task.isCancelled {
+            await measureLinks()
+            try? await Task.sleep(for: .milliseconds(configuration.linkCheckIntervalMs))
+        }
+    }
+
+    /// One round of link measurements; returns how many links it reported.
+    @discardableResult
+    public func measureLinks() async -> Int {
+        guard let nodes = try? await client.nodes() else { return 0 }
+        let now = Clock.nowMs()
+        let due = nodes
+            .filter { $0.id != nodeId && $0.peerEndpoint != nil }
+            .filter { now - (linkMeasuredMs[$0.id] ?? .min / 2) >= Int64(configuration.linkRemeasureMs) }
+            .sorted { ($0.region == configuration.region ? 0 : 1, $0.id) < ($1.region == configuration.region ? 0 : 1, $1.id) }
+            .prefix(LinkReport.linksMax)
+        var links = [LinkReport.Link]()
+        for peer in due {
+            guard let endpoint = peer.peerEndpoint, let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]) else { continue }
+            do {
+                let result = try await LinkMeasurer.measure(host: String(endpoint[..<colon]), port: port)
+                links.append(.init(peer: peer.id, roundTripUs: result.roundTripUs, bandwidthMbps: result.bandwidthMbps))
+            } catch {
+                logger.debug("link not measured", metadata: ["peer": "\(Address.short(peer.id))", "error": "\(error)"])
+            }
+        }
+        guard !links.isEmpty else { return 0 }
+        do {
+            _ = try await client.reportLinks(LinkReport(links: links), by: configuration.nodeKey)
+            for link in links { linkMeasuredMs[link.peer] = now }
+            linksReported += links.count
+            logger.info("links measured", metadata: ["peers": "\(links.count)"])
+            return links.count
+        } catch {
+            logger.warning("link report refused", metadata: ["error": "\(error)"])
+            return 0
+        }
     }
 
     private func start(_ order: RunOrder) {

@@ -2,6 +2,52 @@ import CrucibleAPI
 import CrucibleCore
 import Foundation
 
+/// Where a cluster member stands in its gang once every member accepted: its rank and every member's address.
+public struct ClusterAssignment: Sendable, Equatable {
+    public struct Peer: Sendable, Equatable {
+        public var rank: Int
+        public var host: String
+        public var port: Int
+
+        public init(rank: Int, host: String, port: Int) {
+            self.rank = rank
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public var rank: Int
+    public var worldSize: Int
+    /// Every member by rank, this one included; rank 0 hosts the rendezvous.
+    public var peers: [Peer]
+
+    public init(rank: Int, worldSize: Int, peers: [Peer]) {
+        self.rank = rank
+        self.worldSize = worldSize
+        self.peers = peers.sorted { $0.rank < $1.rank }
+    }
+
+    public var master: Peer? { peers.first { $0.rank == 0 } }
+    public var ownPort: Int? { peers.first { $0.rank == rank }?.port }
+
+    /// What the run's process reads: CRUCIBLE_* names, and the rendezvous under the names torchrun and
+    /// torch.distributed read (MASTER_ADDR, MASTER_PORT).
+    public var environment: [String: String] {
+        var environment = [
+            "CRUCIBLE_RANK": String(rank), "CRUCIBLE_WORLD_SIZE": String(worldSize),
+            "CRUCIBLE_PEERS": peers.map { "\($0.host):\($0.port)" }.joined(separator: ","),
+        ]
+        if let master {
+            environment["CRUCIBLE_MASTER_ADDR"] = master.host
+            environment["CRUCIBLE_MASTER_PORT"] = String(master.port)
+            environment["MASTER_ADDR"] = master.host
+            environment["MASTER_PORT"] = String(master.port)
+        }
+        if let ownPort { environment["CRUCIBLE_PEER_PORT"] = String(ownPort) }
+        return environment
+    }
+}
+
 /// What an accepted offer asks the agent to run.
 public struct RunOrder: Sendable, Equatable {
     public var runId: String
@@ -15,11 +61,14 @@ public struct RunOrder: Sendable, Equatable {
     public var maxDurationS: Int
     /// The GPUs the run holds, as `nvidia-smi` numbers them: the only ones it sees.
     public var gpuDevices: [Int]
+    /// Set for a member of a cluster job, once its gang started.
+    public var cluster: ClusterAssignment?
 
     public init(
         runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile],
-        maxDurationS: Int, gpuDevices: [Int] = []
+        maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil
     ) {
+        self.cluster = cluster
         self.runId = runId
         self.jobId = jobId
         self.taskIndex = taskIndex
@@ -41,11 +90,17 @@ public struct RunOrder: Sendable, Equatable {
         )
     }
 
-    /// Arguments with `{index}` and `{count}` replaced, so one spec can address its tasks.
+    /// Arguments with `{index}` and `{count}` replaced, so one spec can address its tasks, and for a cluster member
+    /// `{rank}`, `{worldSize}`, `{masterAddr}`, `{masterPort}` and `{peerPort}` (a torchrun command line needs them).
     public var expandedArgs: [String] {
-        args.map {
-            $0.replacingOccurrences(of: "{index}", with: String(taskIndex))
-                .replacingOccurrences(of: "{count}", with: String(taskCount))
+        var values = ["{index}": String(taskIndex), "{count}": String(taskCount)]
+        if let cluster {
+            values["{rank}"] = String(cluster.rank)
+            values["{worldSize}"] = String(cluster.worldSize)
+            values["{masterAddr}"] = cluster.master?.host ?? ""
+            values["{masterPort}"] = cluster.master.map { String($0.port) } ?? ""
+            values["{peerPort}"] = cluster.ownPort.map(String.init) ?? ""
         }
+        return args.map { arg in values.reduce(arg) { $0.replacingOccurrences(of: $1.key, with: $1.value) } }
     }
 }

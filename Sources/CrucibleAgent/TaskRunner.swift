@@ -85,6 +85,7 @@ public struct TaskRunner: Sendable {
         environment["CRUCIBLE_OUTPUT_DIR"] = outputDirectory.path
         // A run sees the GPUs it holds and no others (none for CPU work), so runs sharing a node do not collide.
         environment["CUDA_VISIBLE_DEVICES"] = order.gpuDevices.map(String.init).joined(separator: ",")
+        environment.merge(order.cluster?.environment ?? [:]) { $1 }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         let pipe = Pipe()

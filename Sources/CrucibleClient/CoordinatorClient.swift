@@ -166,9 +166,19 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    /// Offers and challenges for the node, waiting up to `waitMs` for one.
-    public func poll(waitMs: Int, by node: SigningIdentity) async throws -> Components.Schemas.PollResult {
-        switch try await reach({ try await client.pollOffers(body: .json(Self.signed(OfferPoll(waitMs: waitMs), .pollOffers, node))) }) {
+    /// Offers and challenges for the node, waiting up to `waitMs` for one — or for one of the cluster runs it
+    /// awaits to start or be withdrawn.
+    public func poll(waitMs: Int, awaiting: [String] = [], by node: SigningIdentity) async throws -> Components.Schemas.PollResult {
+        let poll = OfferPoll(waitMs: waitMs, awaitingRunIds: awaiting.isEmpty ? nil : awaiting)
+        switch try await reach({ try await client.pollOffers(body: .json(Self.signed(poll, .pollOffers, node))) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    /// Reports what the node measured to its peers.
+    public func reportLinks(_ report: LinkReport, by node: SigningIdentity) async throws -> Components.Schemas.Node {
+        switch try await reach({ try await client.reportLinks(body: .json(Self.signed(report, .reportLinks, node))) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)
         }

@@ -16,6 +16,7 @@ import Foundation
 /// verification: {policy: replicate, sampleRate: 0.5}
 /// placement: {gpuModels: [A100-80GB, H100-SXM], minGpuMemoryGiB: 40, minTopsPerGpu: 500,
 ///             allowRegions: [eu-west], denyRegions: [], dataRegion: eu}
+/// cluster: {nodes: 2, roundTripMs: 5}   # each task runs on 2 nodes at once, within 5 ms of each other
 /// ```
 public struct JobSpecFile: Sendable {
     public struct Input: Sendable, Equatable {
@@ -43,6 +44,12 @@ public struct JobSpecFile: Sendable {
         var maxDuration: String
         var verification: Verification?
         var placement: Placement?
+        var cluster: Cluster?
+
+        struct Cluster: Decodable {
+            var nodes: Int
+            var roundTripMs: Int
+        }
 
         struct Placement: Decodable {
             var gpuModels: [String]?
@@ -81,10 +88,11 @@ public struct JobSpecFile: Sendable {
         }
     }
 
-    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification", "placement"]
+    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification", "placement", "cluster"]
     static let nestedKeys: [String: Set<String>] = [
         "resources": ["gpus", "cpuCores", "memoryMiB"],
         "verification": ["policy", "sampleRate"],
+        "cluster": ["nodes", "roundTripMs"],
         "placement": ["gpuModels", "minGpuMemoryGiB", "minTopsPerGpu", "allowRegions", "denyRegions", "dataRegion"],
     ]
 
@@ -141,7 +149,8 @@ public struct JobSpecFile: Sendable {
         var spec = JobSpec(
             name: document.name, kind: kind, command: document.command, args: document.args ?? [],
             inputs: [], taskCount: document.tasks ?? 1, resources: resources,
-            maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification, placement: placement
+            maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification, placement: placement,
+            cluster: document.cluster.map { JobSpec.Cluster(nodes: $0.nodes, roundTripMsMax: $0.roundTripMs) }
         )
         // Validate with placeholder digests so a bad spec is refused before anything is read or uploaded.
         spec.inputs = inputs.map { .init(name: $0.name, sha256: String(repeating: "0", count: 64), sizeBytes: 0) }

@@ -125,6 +125,8 @@ public actor Coordinator {
     func commit(_ event: LogEvent, admitted: Bool = false) throws -> (seq: Int64, applied: NetworkState.Applied) {
         let now = clock()
         let content = String(decoding: try CanonicalJSON.encode(event), as: UTF8.self)
+        // Nodes whose waiting polls this event concerns, read before the event moves the runs off them.
+        let nodesToWake = nodesToWake(by: event)
         // `apply` changes nothing when it throws, so the live state is updated in place.
         let applied = try state.apply(event, atMs: now, signatureVerified: admitted)
         let entry = LogEntry.make(after: head, timestampMs: now, content: content, signer: identity)
@@ -138,9 +140,8 @@ public actor Coordinator {
             pending.checkpoints.append(LogCheckpoint.make(entries: uncheckpointed, signer: identity))
             uncheckpointed = []
         }
+        for nodeId in nodesToWake { wakeOfferWaiters(nodeId) }
         switch event {
-        case .offer(_, let nodeId, _, _, _):
-            wakeOfferWaiters(nodeId)
         case .challengesIssued(let issues):
             for issue in issues {
                 nextChallengeMs[issue.nodeId] = nil
@@ -153,6 +154,25 @@ public actor Coordinator {
         }
         startFlushing()
         return (entry.seq, applied)
+    }
+
+    /// The nodes a waiting long-poll should answer after `event`: a new offer's node, and every member's node of a gang
+    /// that is offered, started or withdrawn.
+    private func nodesToWake(by event: LogEvent) -> [String] {
+        func gangNodes(_ runId: String) -> [String] {
+            guard let run = state.runs[runId], run.rank != nil else { return [] }
+            return state.gang(of: run).compactMap(\.nodeId)
+        }
+        switch event {
+        case .offer(_, let nodeId, _, _, _): return [nodeId]
+        case .gangOffer(let offer): return offer.members.map(\.nodeId)
+        case .offerLapsed(let runId), .runLost(let runId, _): return gangNodes(runId)
+        case .envelope(let envelope) where envelope.kind == .respondOffer:
+            return (try? envelope.decodePayload(as: OfferResponse.self)).map { gangNodes($0.runId) } ?? []
+        case .envelope(let envelope) where envelope.kind == .reportResult:
+            return (try? envelope.decodePayload(as: RunReport.self)).map { gangNodes($0.runId) } ?? []
+        default: return []
+        }
     }
 
     private func startFlushing() {
@@ -208,6 +228,9 @@ public actor Coordinator {
     }
 
     public var logHead: Int64 { head?.seq ?? 0 }
+
+    /// The coordinator's clock now, which every time-bound rule (offers, links, leases) is read against.
+    public var nowMs: Int64 { clock() }
 
     // MARK: - Decisions
 
@@ -366,10 +389,12 @@ public actor Coordinator {
         return try state.run(report.runId)
     }
 
-    /// What a poll returns: offers to answer and challenges to start.
+    /// What a poll returns: offers to answer, challenges to start, and the cluster runs the node accepted (waiting for
+    /// their peers, or started).
     public struct Poll: Sendable {
         public var offers: [RunRecord]
         public var challenges: [ChallengeRecord]
+        public var clusterRuns: [RunRecord]
     }
 
     /// Long-poll: answers at once with open offers and challenges for the node, or waits up to `waitMs` for one.
@@ -379,18 +404,36 @@ public actor Coordinator {
         guard (0...OfferPoll.waitMsMax).contains(poll.waitMs) else {
             throw CrucibleError(.malformed, "waitMs must be between 0 and \(OfferPoll.waitMsMax)")
         }
+        let awaiting = poll.awaitingRunIds ?? []
+        guard awaiting.count <= OfferPoll.awaitingRunIdsMax else {
+            throw CrucibleError(.tooLarge, "at most \(OfferPoll.awaitingRunIdsMax) awaited cluster runs per poll")
+        }
         let nodeId = envelope.signer
         guard state.nodes[nodeId] != nil else { throw CrucibleError(.notFound, "node is not registered; register first") }
         lastSeenMs[nodeId] = clock()
         decide()
         var offers = state.openOffers(for: nodeId, atMs: clock())
-        if offers.isEmpty && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
+        // An awaited cluster run that started, or that is no longer this node's accepted offer, is news at once.
+        let awaitedMoved = awaiting.contains { runId in
+            guard let run = state.runs[runId], run.nodeId == nodeId, run.acceptedMs != nil else { return true }
+            return run.state != .offered
+        }
+        if offers.isEmpty && !awaitedMoved && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
             await waitForOffer(nodeId, timeoutMs: poll.waitMs)
             lastSeenMs[nodeId] = clock()
             offers = state.openOffers(for: nodeId, atMs: clock())
         }
         await drain()
-        return Poll(offers: offers, challenges: challengeNotices(for: nodeId))
+        return Poll(offers: offers, challenges: challengeNotices(for: nodeId), clusterRuns: state.acceptedGangRuns(for: nodeId))
+    }
+
+    /// Records what a node measured to its peers (the latency matrix that places clusters).
+    public func reportLinks(_ envelope: SignedEnvelope) async throws -> NodeRecord {
+        try admit(envelope, as: .reportLinks)
+        lastSeenMs[envelope.signer] = clock()
+        _ = try await commitAdmitted(envelope)
+        guard let node = state.nodes[envelope.signer] else { throw CrucibleError(.notFound, "node is not registered; register first") }
+        return node
     }
 
     /// Records a heartbeat; returns the runs the node must stop (cancelled, lost, or never leased to it).

@@ -6,6 +6,10 @@ import CrucibleProof
 extension CoordinatorAPI {
     func nodeView(_ node: NodeRecord, state: NetworkState) async -> Components.Schemas.Node {
         let registration = node.registration
+        let nowMs = await coordinator.nowMs
+        let links = (state.links[node.id] ?? [:]).filter { nowMs - $0.value.measuredMs <= state.parameters.linkFreshMs }
+            .sorted { $0.key < $1.key }
+            .map { Components.Schemas.Link(peer: $0.key, roundTripUs: $0.value.roundTripUs, bandwidthMbps: $0.value.bandwidthMbps, measuredMs: $0.value.measuredMs) }
         return Components.Schemas.Node(
             id: node.id, operatorAddress: registration.operatorAddress, region: registration.region,
             hardware: registration.hardware.summary, gpuCount: registration.hardware.gpus.count,
@@ -21,7 +25,10 @@ extension CoordinatorAPI {
                 status: .init(rawValue: node.proof.status.rawValue)!, provenTops: node.proof.provenTops, deviceTops: node.proof.deviceTops,
                 passed: node.proof.passed, failed: node.proof.failed, lastJudgedMs: node.proof.lastJudgedMs,
                 openChallengeId: node.proof.openChallengeId
-            )
+            ),
+            peerEndpoint: registration.peerEndpoint,
+            clusterReady: state.isClusterReady(node.id, atMs: nowMs),
+            links: links.isEmpty ? nil : links
         )
     }
 
@@ -82,7 +89,20 @@ extension CoordinatorAPI {
             inputs: spec.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
             maxDurationS: spec.maxDurationS, priceMicroPerUnitHour: run.priceMicroPerUnitHour, requester: job.requester,
-            deadlineMs: deadline, gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }, dataRegion: spec.placement.dataRegion
+            deadlineMs: deadline, gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }, dataRegion: spec.placement.dataRegion,
+            cluster: spec.cluster.flatMap { cluster in
+                run.rank.map { .init(rank: $0, worldSize: cluster.nodes, roundTripMsMax: cluster.roundTripMsMax) }
+            }
+        )
+    }
+
+    /// A cluster run the node accepted: still waiting for its peers, or started with every member's address.
+    func clusterRunView(_ run: RunRecord, state: NetworkState) -> Components.Schemas.ClusterRun? {
+        guard let rank = run.rank, let cluster = state.jobs[run.jobId]?.spec.cluster else { return nil }
+        let started = run.state == .running
+        return Components.Schemas.ClusterRun(
+            runId: run.id, state: started ? .started : .waiting, rank: rank, worldSize: cluster.nodes,
+            peers: started ? state.peers(of: run).map { .init(rank: $0.rank, nodeId: $0.nodeId, host: $0.host, port: $0.port) } : []
         )
     }
 
@@ -107,7 +127,8 @@ extension CoordinatorAPI {
                         priceMicroPerUnitHour: run.priceMicroPerUnitHour, startedMs: run.startedMs, endedMs: run.endedMs,
                         exitCode: run.exitCode.map(Int.init), digest: run.digest, failure: run.failure, paidMicro: run.paidMicro,
                         outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
-                        gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }
+                        gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) },
+                        rank: run.rank, peerPort: run.peerPort
                     )
                 }
             )
@@ -124,6 +145,7 @@ extension CoordinatorAPI {
                 gpuModels: spec.placement.gpuModels, minGpuMemoryMiB: spec.placement.minGpuMemoryMiB, minTopsPerGpu: spec.placement.minTopsPerGpu,
                 allowRegions: spec.placement.allowRegions, denyRegions: spec.placement.denyRegions, dataRegion: spec.placement.dataRegion
             ),
+            cluster: spec.cluster.map { .init(nodes: $0.nodes, roundTripMsMax: $0.roundTripMsMax) },
             waiting: waiting
         )
     }

@@ -80,8 +80,17 @@ public struct CoordinatorAPI: APIProtocol {
             let state = await coordinator.state
             return .ok(.init(body: .json(.init(
                 offers: poll.offers.compactMap { offerView($0, state: state) },
-                challenges: poll.challenges.map { .init(challengeId: $0.id, reason: .init(rawValue: $0.issue.reason.rawValue)!, devices: $0.issue.devices.count) }
+                challenges: poll.challenges.map { .init(challengeId: $0.id, reason: .init(rawValue: $0.issue.reason.rawValue)!, devices: $0.issue.devices.count) },
+                clusterRuns: poll.clusterRuns.compactMap { clusterRunView($0, state: state) }
             ))))
+        }
+    }
+
+    public func reportLinks(_ input: Operations.ReportLinks.Input) async throws -> Operations.ReportLinks.Output {
+        await handle(Operations.ReportLinks.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let node = try await coordinator.reportLinks(try SignedEnvelope(body))
+            return .ok(.init(body: .json(await nodeView(node, state: coordinator.state))))
         }
     }
 

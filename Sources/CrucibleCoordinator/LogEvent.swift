@@ -12,7 +12,9 @@ public enum LogEvent: Sendable, Equatable {
     /// `gpus`: indices into the node's GPU list that the run holds (empty for CPU work, and in offers logged before
     /// per-GPU placement, when the state takes the first GPUs that fit).
     case offer(runId: String, nodeId: String, priceMicroPerUnitHour: Int64, deadlineMs: Int64, gpus: [Int] = [])
-    /// The node did not answer the offer in time; the run goes back to the queue.
+    /// Every member of a cluster task's gang offered at once, in rank order, each at its node's ask.
+    case gangOffer(GangOffer)
+    /// The node did not answer the offer in time; the run goes back to the queue (a gang member's whole gang does).
     case offerLapsed(runId: String)
     /// A running lease stopped heartbeating or overran; the run is lost and the task rescheduled.
     case runLost(runId: String, reason: String)
@@ -59,6 +61,7 @@ public enum LogEvent: Sendable, Equatable {
         case .genesis: "genesis"
         case .envelope: "envelope"
         case .offer: "offer"
+        case .gangOffer: "gang_offer"
         case .offerLapsed: "offer_lapsed"
         case .runLost: "run_lost"
         case .sampled: "sampled"
@@ -105,7 +108,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, gpus, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId
+        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -122,6 +125,8 @@ extension LogEvent: Codable {
             try container.encode(price, forKey: .priceMicroPerUnitHour)
             try container.encode(deadline, forKey: .deadlineMs)
             if !gpus.isEmpty { try container.encode(gpus, forKey: .gpus) }
+        case .gangOffer(let offer):
+            try container.encode(offer, forKey: .gangOffer)
         case .offerLapsed(let runId):
             try container.encode(runId, forKey: .runId)
         case .runLost(let runId, let reason):
@@ -174,6 +179,8 @@ extension LogEvent: Codable {
                 deadlineMs: try container.decode(Int64.self, forKey: .deadlineMs),
                 gpus: try container.decodeIfPresent([Int].self, forKey: .gpus) ?? []
             )
+        case "gang_offer":
+            self = .gangOffer(try container.decode(GangOffer.self, forKey: .gangOffer))
         case "offer_lapsed":
             self = .offerLapsed(runId: try container.decode(String.self, forKey: .runId))
         case "run_lost":

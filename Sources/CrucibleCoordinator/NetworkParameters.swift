@@ -28,6 +28,8 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     /// Asks within this share above the cheapest that may take a run compete on fit (fragmentation) rather than
     /// price, in basis points: the most a requester pays to keep the network's big holes free for the next job.
     public var priceBandBps: Int64
+    /// A link measurement older than this no longer places a cluster: agents measure their links again well before.
+    public var linkFreshMs: Int64
     /// How hardware is challenged and judged (ARCHITECTURE §4).
     public var challenges: ChallengePolicy
     /// Stake, slashing, epochs and their emission, and governance (ARCHITECTURE §7).
@@ -37,13 +39,14 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
         declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000, priceBandBps: Int64 = 1_000,
-        challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
+        linkFreshMs: Int64 = 1_800_000, challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
     ) {
         self.challenges = challenges
         self.economy = economy
         self.declineCooldownMs = declineCooldownMs
         self.replicaWaitMs = replicaWaitMs
         self.priceBandBps = priceBandBps
+        self.linkFreshMs = linkFreshMs
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
         self.leaseTimeoutMs = leaseTimeoutMs
@@ -59,7 +62,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs, priceBandBps, challenges, economy
+        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, challenges, economy
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -77,6 +80,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         declineCooldownMs = try container.decodeIfPresent(Int64.self, forKey: .declineCooldownMs) ?? defaults.declineCooldownMs
         replicaWaitMs = try container.decodeIfPresent(Int64.self, forKey: .replicaWaitMs) ?? defaults.replicaWaitMs
         priceBandBps = try container.decodeIfPresent(Int64.self, forKey: .priceBandBps) ?? defaults.priceBandBps
+        linkFreshMs = try container.decodeIfPresent(Int64.self, forKey: .linkFreshMs) ?? defaults.linkFreshMs
         challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
         // A genesis written before the economy existed ran without stake or emissions, and replays so.
         economy = try container.decodeIfPresent(EconomyPolicy.self, forKey: .economy) ?? .none
@@ -87,7 +91,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         func fail(_ message: String) -> CrucibleError { CrucibleError(.malformed, "parameters: \(message)") }
         guard (0...10_000).contains(feeBps) else { throw fail("feeBps must be between 0 and 10000") }
         guard offerTimeoutMs > 0, leaseTimeoutMs > 0, leaseGraceMs >= 0, timestampWindowMs > 0, onlineWindowMs > 0,
-              declineCooldownMs >= 0, replicaWaitMs > 0
+              declineCooldownMs >= 0, replicaWaitMs > 0, linkFreshMs > 0
         else { throw fail("times must be positive") }
         guard (0...10_000).contains(priceBandBps) else { throw fail("priceBandBps must be between 0 and 10000") }
         guard attemptsMax >= 1, checkpointInterval >= 1 else { throw fail("attemptsMax and checkpointInterval must be at least 1") }

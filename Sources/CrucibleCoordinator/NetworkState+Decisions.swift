@@ -28,6 +28,7 @@ extension NetworkState {
         case .offer(let runId, let nodeId, let price, let deadlineMs, let offeredGPUs):
             let run = try run(runId)
             guard run.state == .queued else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not queued") }
+            guard run.rank == nil else { throw CrucibleError(.conflict, "run \(runId) is a member of a gang; it is offered with its gang") }
             var gpus = offeredGPUs
             if gpus.isEmpty, let demand = demand(of: run, atMs: nowMs), demand.gpus > 0 {
                 gpus = supplyNode(nodeId)?.gpuChoices(for: demand)?.first ?? []
@@ -42,10 +43,17 @@ extension NetworkState {
             }
             setRunState(runId, .offered, changes: &changes)
 
+        case .gangOffer(let offer):
+            try offerGang(offer, atMs: nowMs, changes: &changes)
+
         case .offerLapsed(let runId):
             let run = try run(runId)
             guard run.state == .offered, let deadline = run.offerDeadlineMs, nowMs > deadline else {
                 throw CrucibleError(.conflict, "run \(runId) has no lapsed offer")
+            }
+            if run.rank != nil {
+                lapseGangOffer(run, atMs: nowMs, changes: &changes)
+                return
             }
             setRunState(runId, .queued, changes: &changes)
             updateRun(runId) {
@@ -220,10 +228,11 @@ extension NetworkState {
         let job = try job(jobId)
         guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
         let task = job.tasks[taskIndex]
-        guard task.state == .verifying, let replicate = task.replicate, let primary = completedRun(of: task, role: .primary) else {
+        guard task.state == .verifying, let replicate = task.replicate, let primary = completedGang(of: task)?.first ?? completedRun(of: task, role: .primary) else {
             throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not ready for a verdict")
         }
-        var paidRuns = [primary]
+        // A cluster task pays every member of the gang that completed it.
+        var paidRuns = completedGang(of: task) ?? [primary]
         var outcome = TaskVerdict.Outcome.verified
         var loser: RunRecord?
         if replicate {

@@ -5,7 +5,7 @@ import Foundation
 extension NetworkState {
     /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
     /// change nothing that a replay needs.
-    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer]
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer, .reportLinks]
 
     /// Applies a signed input whose signature `apply` has checked (or the coordinator, on admission).
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
@@ -41,6 +41,8 @@ extension NetworkState {
             for payment in transfer.payments {
                 try moveLedger(.transfer(from: envelope.signer, to: payment.to, amountMicro: payment.amountMicro), changes: &changes)
             }
+        case .reportLinks:
+            try reportLinks(envelope.signer, try envelope.decodePayload(as: LinkReport.self), atMs: nowMs, changes: &changes)
         case .pollOffers, .heartbeat, .appendTaskLog, .putBlob, .startChallenge:
             throw CrucibleError(.wrongKind, "\(envelope.kind.rawValue) envelopes are not logged")
         }
@@ -58,10 +60,16 @@ extension NetworkState {
         try registration.policy.validate()
         guard !registration.region.isEmpty, registration.region.utf8.count <= 64 else { throw CrucibleError(.malformed, "region must be 1 to 64 bytes") }
         guard registration.agentVersion.utf8.count <= 64 else { throw CrucibleError(.malformed, "agentVersion is at most 64 bytes") }
+        if let endpoint = registration.peerEndpoint {
+            guard endpoint.utf8.count <= 255, registration.peerHostPort != nil else {
+                throw CrucibleError(.malformed, "peerEndpoint must be host:port with a port from 1 to 65535")
+            }
+        }
         if var existing = nodes[nodeId] {
             guard existing.registration.operatorAddress == registration.operatorAddress else {
                 throw CrucibleError(.conflict, "this node is enrolled under another operator")
             }
+            if existing.registration.peerEndpoint != registration.peerEndpoint { forgetLinks(of: nodeId) }
             existing.proof = proofOnRegistration(registration, previous: existing)
             existing.registration = registration
             nodes[nodeId] = existing
@@ -88,7 +96,11 @@ extension NetworkState {
         )
         jobOrder.append(id)
         for index in 0..<spec.taskCount {
-            createRun(jobId: id, taskIndex: index, role: .primary, attempt: 1, changes: &changes)
+            if let cluster = spec.cluster {
+                for rank in 0..<cluster.nodes { createRun(jobId: id, taskIndex: index, role: .primary, attempt: 1, rank: rank, changes: &changes) }
+            } else {
+                createRun(jobId: id, taskIndex: index, role: .primary, attempt: 1, changes: &changes)
+            }
         }
         return id
     }
@@ -117,6 +129,11 @@ extension NetworkState {
             throw CrucibleError(.offerExpired, "the offer for run \(run.id) expired")
         }
         guard response.reason.utf8.count <= 512 else { throw CrucibleError(.malformed, "reason is at most 512 bytes") }
+        if run.rank != nil {
+            try respondGangOffer(run, response, atMs: nowMs, changes: &changes)
+            return
+        }
+        guard response.peerPort == nil else { throw CrucibleError(.malformed, "peerPort is only for members of a cluster job") }
         if response.accept {
             setRunState(run.id, .running, changes: &changes)
             updateRun(run.id) { $0.startedMs = nowMs }
@@ -147,6 +164,12 @@ extension NetworkState {
         setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)
         if !succeeded {
             retryOrFail(runId: run.id, atMs: nowMs, changes: &changes)
+        } else if run.rank != nil {
+            // A gang's task is done when every member is; its members are not replicated.
+            if gang(of: run).allSatisfy({ $0.state == .completed }) {
+                setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)
+                jobs[run.jobId]!.tasks[run.taskIndex].replicate = false
+            }
         } else if run.role == .primary {
             setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)
             if jobs[run.jobId]?.spec.verification.policy == JobSpec.Verification.Policy.none {

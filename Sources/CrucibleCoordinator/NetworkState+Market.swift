@@ -82,6 +82,11 @@ extension NetworkState {
         else { return nil }
         guard !onlineNodes.isEmpty else { return "no node is online" }
         var reasons = [String: Int]()
+        var clusterNote = ""
+        if let cluster = jobs[jobId]?.spec.cluster {
+            let ready = onlineNodes.filter { isClusterReady($0, atMs: nowMs) }.count
+            clusterNote = "needs \(cluster.nodes) cluster-ready nodes within \(cluster.roundTripMsMax) ms of each other; \(ready) of \(onlineNodes.count) online nodes are cluster-ready (peer endpoint, proof, links measured both ways). Per node: "
+        }
         for nodeId in onlineNodes {
             guard let node = nodes[nodeId] else { continue }
             guard let supply = supplyNode(nodeId), let idle = supplyNode(nodeId, idle: true) else {
@@ -101,7 +106,7 @@ extension NetworkState {
             }
             reasons[reason, default: 0] += 1
         }
-        return reasons.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        return clusterNote + reasons.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
             .map { "\($0.key) (\($0.value) of \(onlineNodes.count) online nodes)" }
             .joined(separator: "; ")
     }

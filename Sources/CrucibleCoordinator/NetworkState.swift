@@ -42,6 +42,8 @@ public struct NetworkState: Sendable {
     public internal(set) var epochs: [EpochRecord] = []
     public internal(set) var slashes: [SlashRecord] = []
     public internal(set) var governance = Governance()
+    /// Link measurements by reporting node, then by peer: the latency matrix cluster placement reads.
+    public internal(set) var links: [String: [String: LinkMeasurement]] = [:]
     /// Disputed tasks per operator whose node ran one of their runs: stake cannot leave while one stands.
     public internal(set) var openDisputes: [String: Int] = [:]
 
@@ -109,14 +111,14 @@ public struct NetworkState: Sendable {
 
     mutating func createRun(
         jobId: String, taskIndex: Int, role: RunRecord.Role, attempt: Int, declinedBy: [String: Int64] = [:], excludedOperators: [String] = [],
-        changes: inout Changes
+        rank: Int? = nil, changes: inout Changes
     ) {
         runOrdinal += 1
-        let id = RunRecord.makeId(jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt)
+        let id = RunRecord.makeId(jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt, rank: rank)
         precondition(runs[id] == nil, "run \(id) created twice")
         runs[id] = RunRecord(
             id: id, jobId: jobId, taskIndex: taskIndex, role: role, attempt: attempt, ordinal: runOrdinal,
-            state: .queued, declinedBy: declinedBy, excludedOperators: excludedOperators
+            state: .queued, declinedBy: declinedBy, excludedOperators: excludedOperators, rank: rank
         )
         queuedRunIds.insert(id)
         jobs[jobId]!.tasks[taskIndex].runIds.append(id)
@@ -162,7 +164,9 @@ public struct NetworkState: Sendable {
         guard let run = runs[runId], let job = jobs[run.jobId] else { return }
         let task = job.tasks[run.taskIndex]
         guard !task.state.isFinal else { return }
-        if run.attempt < parameters.attemptsMax {
+        if run.rank != nil {
+            retryOrFailGang(of: run, atMs: nowMs, changes: &changes)
+        } else if run.attempt < parameters.attemptsMax {
             var declined = run.declinedBy
             if let node = run.nodeId { declined[node] = nowMs }
             createRun(
@@ -210,10 +214,10 @@ public struct NetworkState: Sendable {
         return run
     }
 
-    /// Runs currently offered to `nodeId` whose deadline has not passed.
+    /// Runs currently offered to `nodeId` whose deadline has not passed and that it has not accepted yet.
     public func openOffers(for nodeId: String, atMs nowMs: Int64) -> [RunRecord] {
         (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
-            .filter { $0.state == .offered && ($0.offerDeadlineMs ?? 0) >= nowMs }
+            .filter { $0.state == .offered && $0.acceptedMs == nil && ($0.offerDeadlineMs ?? 0) >= nowMs }
             .sorted { $0.ordinal < $1.ordinal }
     }
 }

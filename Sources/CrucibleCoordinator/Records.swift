@@ -59,9 +59,15 @@ public struct RunRecord: Sendable, Equatable {
     }
     /// The operators whose work a replica or an arbiter checks; it must run under another.
     public var excludedOperators: [String] = []
+    /// A member of a cluster job's gang: its rank (0 hosts the rendezvous). Nil for a run on one node.
+    public var rank: Int?
+    /// When this gang member's node accepted, and the port its peers reach it on; the gang starts when every
+    /// member has accepted.
+    public var acceptedMs: Int64?
+    public var peerPort: Int?
 
-    public static func makeId(jobId: String, taskIndex: Int, role: Role, attempt: Int) -> String {
-        "\(jobId).\(taskIndex).\(role == .primary ? "p" : role == .replica ? "r" : "a")\(attempt)"
+    public static func makeId(jobId: String, taskIndex: Int, role: Role, attempt: Int, rank: Int? = nil) -> String {
+        "\(jobId).\(taskIndex).\(role == .primary ? "p" : role == .replica ? "r" : "a")\(attempt)" + (rank.map { ".m\($0)" } ?? "")
     }
 }
 

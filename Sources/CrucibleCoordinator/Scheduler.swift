@@ -88,8 +88,15 @@ public struct Scheduler {
         guard !supply.isEmpty else { return nil }
         let engine = PlacementEngine(profile: state.openWorkload, priceBandBps: state.parameters.priceBandBps)
         let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }
+        var gangsTried = Set<String>()
         for run in queued {
             guard let demand = state.demand(of: run, atMs: nowMs) else { continue }
+            if run.rank != nil {
+                // A gang is placed whole, once per pass, from its lowest-ordinal member.
+                guard gangsTried.insert("\(run.jobId)/\(run.taskIndex)/\(run.attempt)").inserted else { continue }
+                if let offer = gangOffer(for: run, demand: demand, in: state, supply: supply, engine: engine) { return .gangOffer(offer) }
+                continue
+            }
             if let best = engine.rank(demand, among: supply, atMs: nowMs).first {
                 return .offer(
                     runId: run.id, nodeId: best.nodeId, priceMicroPerUnitHour: best.priceMicroPerUnitHour,
@@ -98,5 +105,29 @@ public struct Scheduler {
             }
         }
         return nil
+    }
+
+    /// Cluster-ready nodes for every member of `run`'s gang, each pair within the job's round trip by the agents'
+    /// own measurements, kept off every node any member may not go to.
+    func gangOffer(for run: RunRecord, demand: Demand, in state: NetworkState, supply: [SupplyNode], engine: PlacementEngine) -> GangOffer? {
+        guard let cluster = state.jobs[run.jobId]?.spec.cluster else { return nil }
+        let members = state.gang(of: run)
+        guard members.count == cluster.nodes, members.allSatisfy({ $0.state == .queued }) else { return nil }
+        var member = demand
+        for other in members {
+            member.excludedNodes.formUnion(other.excludedNodes(atMs: nowMs, cooldownMs: state.parameters.declineCooldownMs))
+        }
+        let now = nowMs
+        guard let placed = engine.placeGang(
+            member, members: cluster.nodes, maxRoundTripMs: Double(cluster.roundTripMsMax), among: supply, atMs: now,
+            clusterReady: { state.isClusterReady($0.nodeId, atMs: now) },
+            roundTripMs: { state.roundTripMs(between: $0.nodeId, and: $1.nodeId, atMs: now) }
+        ) else { return nil }
+        return GangOffer(
+            members: zip(members, placed).map {
+                GangOffer.Member(runId: $0.id, nodeId: $1.nodeId, priceMicroPerUnitHour: $1.priceMicroPerUnitHour, gpus: $1.gpuIndices)
+            },
+            deadlineMs: nowMs + state.parameters.offerTimeoutMs
+        )
     }
 }

@@ -12,14 +12,29 @@ public struct NodeRegistration: Codable, Sendable, Equatable {
     public var policy: AgentPolicy
     public var region: String
     public var agentVersion: String
+    /// `host:port` where peers reach this node's link probe; the host is also where cluster peers reach its runs.
+    /// Nil: the node does not join clusters.
+    public var peerEndpoint: String?
 
-    public init(operatorAddress: String, operatorSignature: Data, hardware: HardwareProfile, policy: AgentPolicy, region: String, agentVersion: String) {
+    public init(
+        operatorAddress: String, operatorSignature: Data, hardware: HardwareProfile, policy: AgentPolicy, region: String, agentVersion: String,
+        peerEndpoint: String? = nil
+    ) {
         self.operatorAddress = operatorAddress
         self.operatorSignature = operatorSignature
         self.hardware = hardware
         self.policy = policy
         self.region = region
         self.agentVersion = agentVersion
+        self.peerEndpoint = peerEndpoint
+    }
+
+    /// The peer endpoint split into host and port, or nil when it is absent or not of the form `host:port`.
+    public var peerHostPort: (host: String, port: Int)? {
+        guard let peerEndpoint, let colon = peerEndpoint.lastIndex(of: ":") else { return nil }
+        let host = String(peerEndpoint[..<colon])
+        guard !host.isEmpty, let port = Int(peerEndpoint[peerEndpoint.index(after: colon)...]), (1...65_535).contains(port) else { return nil }
+        return (host, port)
     }
 
     public static func authorizationBytes(node: String) -> Data {
@@ -29,12 +44,12 @@ public struct NodeRegistration: Codable, Sendable, Equatable {
     /// Builds a registration signed off by `operatorIdentity` for the node `node`.
     public static func authorized(
         node: String, by operatorIdentity: SigningIdentity, hardware: HardwareProfile, policy: AgentPolicy,
-        region: String, agentVersion: String
+        region: String, agentVersion: String, peerEndpoint: String? = nil
     ) -> NodeRegistration {
         NodeRegistration(
             operatorAddress: operatorIdentity.address,
             operatorSignature: operatorIdentity.sign(authorizationBytes(node: node)),
-            hardware: hardware, policy: policy, region: region, agentVersion: agentVersion
+            hardware: hardware, policy: policy, region: region, agentVersion: agentVersion, peerEndpoint: peerEndpoint
         )
     }
 }
@@ -42,8 +57,17 @@ public struct NodeRegistration: Codable, Sendable, Equatable {
 /// `poll_offers`: the agent waits up to `waitMs` for offers addressed to it.
 public struct OfferPoll: Codable, Sendable, Equatable {
     public var waitMs: Int
-    public init(waitMs: Int) { self.waitMs = waitMs }
+    /// Cluster runs the node accepted and waits to launch: the poll answers at once when one of them starts or is
+    /// withdrawn, so every member launches within a round trip of the last acceptance.
+    public var awaitingRunIds: [String]?
+
+    public init(waitMs: Int, awaitingRunIds: [String]? = nil) {
+        self.waitMs = waitMs
+        self.awaitingRunIds = awaitingRunIds
+    }
+
     public static let waitMsMax = 30_000
+    public static let awaitingRunIdsMax = 64
 }
 
 /// `heartbeat`: the runs the agent is working on right now.
@@ -57,11 +81,43 @@ public struct OfferResponse: Codable, Sendable, Equatable {
     public var runId: String
     public var accept: Bool
     public var reason: String
-    public init(runId: String, accept: Bool, reason: String = "") {
+    /// For a member of a cluster job: the port on the node's peer host where this member listens for its peers
+    /// (rank 0's is the rendezvous). Required when accepting a cluster offer, absent otherwise.
+    public var peerPort: Int?
+
+    public init(runId: String, accept: Bool, reason: String = "", peerPort: Int? = nil) {
         self.runId = runId
         self.accept = accept
         self.reason = reason
+        self.peerPort = peerPort
     }
+}
+
+/// `report_links`: what the node measured to other nodes' peer endpoints — round trip and bandwidth — from which the
+/// coordinator keeps the latency matrix that cluster placement reads.
+public struct LinkReport: Codable, Sendable, Equatable {
+    public struct Link: Codable, Sendable, Equatable {
+        /// The peer's node id.
+        public var peer: String
+        /// Median round trip of a one-byte exchange, in microseconds.
+        public var roundTripUs: Int64
+        /// Throughput of one bulk transfer to the peer, in megabits per second.
+        public var bandwidthMbps: Int64
+
+        public init(peer: String, roundTripUs: Int64, bandwidthMbps: Int64) {
+            self.peer = peer
+            self.roundTripUs = roundTripUs
+            self.bandwidthMbps = bandwidthMbps
+        }
+    }
+
+    public var links: [Link]
+    public init(links: [Link]) { self.links = links }
+
+    public static let linksMax = 256
+    /// A minute: past that, a link is useless for a cluster, and the figure is refused as nonsense.
+    public static let roundTripUsMax: Int64 = 60_000_000
+    public static let bandwidthMbpsMax: Int64 = 10_000_000
 }
 
 /// `report_result`: how a run ended and the content addresses of what it wrote.

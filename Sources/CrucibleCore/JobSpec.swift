@@ -49,6 +49,24 @@ public struct JobSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// A job whose every task runs as one gang of nodes (data-parallel training, a Ray cluster): all members start
+    /// together or not at all, each pair within a measured round trip of each other, and each member learns its rank
+    /// and its peers' addresses.
+    public struct Cluster: Codable, Sendable, Equatable {
+        /// Members per task, one per node, each holding the job's `resources`.
+        public var nodes: Int
+        /// The longest round trip allowed between any two members, measured by the agents themselves.
+        public var roundTripMsMax: Int
+
+        public init(nodes: Int, roundTripMsMax: Int) {
+            self.nodes = nodes
+            self.roundTripMsMax = roundTripMsMax
+        }
+
+        public static let nodesMax = 64
+        public static let roundTripMsMaxLimit = 1_000
+    }
+
     public var name: String
     public var kind: Kind
     public var command: String
@@ -61,11 +79,13 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var maxDurationS: Int
     public var verification: Verification
     public var placement: JobPlacement
+    /// Nil: each task runs on one node.
+    public var cluster: Cluster?
 
     public init(
         name: String, kind: Kind = .batch, command: String, args: [String] = [], inputs: [InputFile] = [],
         taskCount: Int = 1, resources: Resources = .init(), maxPriceMicroPerUnitHour: Int64,
-        maxDurationS: Int, verification: Verification = .init(), placement: JobPlacement = .init()
+        maxDurationS: Int, verification: Verification = .init(), placement: JobPlacement = .init(), cluster: Cluster? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -78,10 +98,11 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.maxDurationS = maxDurationS
         self.verification = verification
         self.placement = placement
+        self.cluster = cluster
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, command, args, inputs, taskCount, resources, maxPriceMicroPerUnitHour, maxDurationS, verification, placement
+        case name, kind, command, args, inputs, taskCount, resources, maxPriceMicroPerUnitHour, maxDurationS, verification, placement, cluster
     }
 
     // Specs signed before placement rules existed have no `placement`: they may run anywhere.
@@ -98,6 +119,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         maxDurationS = try container.decode(Int.self, forKey: .maxDurationS)
         verification = try container.decode(Verification.self, forKey: .verification)
         placement = try container.decodeIfPresent(JobPlacement.self, forKey: .placement) ?? JobPlacement()
+        cluster = try container.decodeIfPresent(Cluster.self, forKey: .cluster)
     }
 
     // Limits on everything a requester can ask for, so one spec cannot exhaust the coordinator.
@@ -120,7 +142,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
         resources.gpuMilli > 0 ? Int64(resources.gpuMilli) : Int64(resources.cpuCores) * 1000
     }
 
-    public var runsPerTaskMax: Int64 { verification.policy == .replicate ? 2 : 1 }
+    /// Nodes each task runs on at once: the cluster's members, or one.
+    public var membersPerTask: Int { cluster?.nodes ?? 1 }
+
+    public var runsPerTaskMax: Int64 { Int64(membersPerTask) * (verification.policy == .replicate ? 2 : 1) }
 
     /// The most this job can cost including the burned fee: the escrow locked at submission.
     public func maxCostMicro(feeBps: Int64) -> Int64 {
@@ -153,6 +178,16 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
         }
         try placement.validate(usesGPUs: resources.gpuMilli > 0)
+        if let cluster {
+            guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }
+            guard (1...Cluster.roundTripMsMaxLimit).contains(cluster.roundTripMsMax) else {
+                throw fail("cluster.roundTripMs must be between 1 and \(Cluster.roundTripMsMaxLimit) ms")
+            }
+            // Replicating a whole gang on another operator's nodes is not offered: members of one gang check nothing
+            // about each other's outputs here, so a cluster job says plainly that it is not verified.
+            guard verification.policy == .none else { throw fail("cluster jobs take verification policy none; replicating a gang is not supported") }
+            guard taskCount * cluster.nodes <= Self.taskCountMax else { throw fail("tasks × cluster.nodes must be at most \(Self.taskCountMax)") }
+        }
         guard inputs.count <= Self.inputCountMax else { throw fail("at most \(Self.inputCountMax) input files") }
         var names = Set<String>()
         for input in inputs {

@@ -99,4 +99,5 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case propose = "propose"
     case vote = "vote"
     case transfer = "transfer"
+    case reportLinks = "report_links"
 }

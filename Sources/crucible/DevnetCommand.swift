@@ -132,7 +132,7 @@ struct DevnetCommand: AsyncParsableCommand {
                     "--operator-key", directory.file("keys/\(setup.operatorName).key"),
                     "--policy", directory.file("demo/node-\(setup.index)-policy.yaml"),
                     "--work", directory.file("agents/node-\(setup.index)"),
-                    "--region", "devnet", "--parent-pid", "\(getpid())",
+                    "--region", "devnet", "--peer-host", "127.0.0.1", "--parent-pid", "\(getpid())",
                 ],
                 logPath: directory.file("logs/node-\(setup.index).log")
             ))

@@ -35,6 +35,12 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "What answers proof-of-GPU challenges: auto (the CUDA worker when GPUs are found and it runs, else the CPU solver), cpu, cuda, or numpy (the worker's CPU engine).")
         var challengeEngine: String = "auto"
 
+        @Option(help: "The address other nodes reach this machine at (an IP or host name). Set it to join cluster jobs: the agent then listens for link probes and measures its round trip and bandwidth to peers.")
+        var peerHost: String?
+
+        @Option(help: "Port of the link probe on --peer-host (0: any free port).")
+        var peerPort: Int = 0
+
         @Option(help: .hidden)
         var parentPid: Int32?
 
@@ -76,13 +82,18 @@ struct NodeCommand: AsyncParsableCommand {
             guard let url = URL(string: coordinator), url.scheme == "http" || url.scheme == "https" else {
                 throw ValidationError("--coordinator must be an http(s) URL")
             }
+            guard (0...65_535).contains(peerPort) else { throw ValidationError("--peer-port must be between 0 and 65535") }
+            if let peerHost, peerHost.isEmpty || peerHost.contains(":") {
+                throw ValidationError("--peer-host must be an IPv4 address or a host name")
+            }
             let hardware = HardwareDiscovery.discover()
             logger.info("hardware", metadata: ["summary": "\(hardware.summary)", "cpu": "\(hardware.cpuModel)", "memoryMiB": "\(hardware.memoryMiB)"])
             let backend = try await Self.challengeBackend(challengeEngine, hardware: hardware, logger: logger)
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
-                    hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend
+                    hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
+                    peerHost: peerHost, peerProbePort: peerPort
                 ),
                 logger: logger
             )
