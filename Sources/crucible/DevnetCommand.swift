@@ -76,7 +76,7 @@ struct DevnetCommand: AsyncParsableCommand {
             _ = try KeyFile.readOrCreate(directory.file("keys/node-\(setup.index).key"))
             try DevnetDemo.policy(setup).write(toFile: directory.file("demo/node-\(setup.index)-policy.yaml"), atomically: true, encoding: .utf8)
         }
-        let specFiles = DevnetDemo.specs(replicate: Set(setups.map(\.operatorName)).count > 1)
+        let specFiles = DevnetDemo.specs(replicate: Set(setups.map(\.operatorName)).count > 1, gang: setups.count > 1)
         for (name, text) in specFiles {
             try text.write(toFile: directory.file("demo/\(name)"), atomically: true, encoding: .utf8)
         }
@@ -132,7 +132,7 @@ struct DevnetCommand: AsyncParsableCommand {
                     "--operator-key", directory.file("keys/\(setup.operatorName).key"),
                     "--policy", directory.file("demo/node-\(setup.index)-policy.yaml"),
                     "--work", directory.file("agents/node-\(setup.index)"),
-                    "--region", "devnet", "--peer-host", "127.0.0.1", "--parent-pid", "\(getpid())",
+                    "--region", "devnet", "--peer-host", "127.0.0.1", "--link-interval", "1", "--parent-pid", "\(getpid())",
                 ],
                 logPath: directory.file("logs/node-\(setup.index).log")
             ))

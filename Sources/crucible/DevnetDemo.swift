@@ -29,11 +29,31 @@ enum DevnetDemo {
         """
     }
 
-    /// (file name, YAML) of each demo job. `replicate` is false when there is only one operator to run on.
-    static func specs(replicate: Bool) -> [(String, String)] {
+    /// (file name, YAML) of each demo job. `replicate` is false when there is only one operator to run on; `gang` is
+    /// false when there is only one node.
+    static func specs(replicate: Bool, gang: Bool) -> [(String, String)] {
         let verifyAll = replicate ? "{policy: replicate, sampleRate: 1.0}" : "{policy: none}"
         let verifyHalf = replicate ? "{policy: replicate, sampleRate: 0.5}" : "{policy: none}"
-        return [
+        let gangSpec = ("gang.yaml", """
+            # One task on two nodes at once, as distributed training runs: the coordinator places both members together
+            # on nodes whose agents measured the link between them, starts them when both have accepted, and hands each
+            # its rank and every member's address (rank 0's is the rendezvous, also in MASTER_ADDR and MASTER_PORT).
+            name: gang
+            command: sh
+            args:
+              - -c
+              - |
+                echo "rank {rank} of {worldSize}: rendezvous {masterAddr}:{masterPort}, peers $CRUCIBLE_PEERS"
+                echo "$CRUCIBLE_PEERS" > "$CRUCIBLE_OUTPUT_DIR/peers-{rank}.txt"
+            tasks: 1
+            resources: {gpus: 0, cpuCores: 1, memoryMiB: 64}
+            maxPricePerHour: 2.0
+            maxDuration: 1m
+            verification: {policy: none}
+            cluster: {nodes: 2, roundTripMs: 100}
+
+            """)
+        return (gang ? [gangSpec] : []) + [
             ("hash-chain.yaml", """
             # Each task hashes its seed 400 times in a chain: deterministic work whose result a replica must match.
             name: hash-chain

@@ -120,13 +120,16 @@ enum JobText {
             "  \(job.taskCount) tasks, verification \(job.verification)\(job.verification == "replicate" ? " at \(Double(job.samplePpm) / 10_000)%" : ""), max \(Amount.format(job.maxPriceMicroPerUnitHour)) CRU per \(job.gpuMilli > 0 ? "GPU" : "CPU-core")-hour, \(job.maxDurationS) s limit",
             "  escrow \(Amount.format(job.escrowLockedMicro)) CRU: paid \(Amount.format(job.paidMicro)), fee burned \(Amount.format(job.burnedMicro)), refunded \(Amount.format(job.refundedMicro))",
         ]
+        if let cluster = job.cluster {
+            lines.append("  each task runs on \(cluster.nodes) nodes at once, every pair within \(cluster.roundTripMsMax) ms")
+        }
         if let waiting = job.waiting { lines.append("  waiting: \(waiting)") }
         var rows = [[String]]()
         for task in job.tasks {
             for run in task.runs {
                 let duration = run.startedMs.flatMap { start in run.endedMs.map { String(format: "%.1f s", Double($0 - start) / 1000) } } ?? ""
                 rows.append([
-                    "\(task.index)", task.state, run.role, "\(run.attempt)", run.state, run.nodeId.map(Address.short) ?? "",
+                    "\(task.index)", task.state, run.rank.map { "rank \($0)" } ?? run.role, "\(run.attempt)", run.state, run.nodeId.map(Address.short) ?? "",
                     duration, run.digest.map { String($0.prefix(12)) } ?? "", Amount.format(run.paidMicro), run.failure ?? "",
                 ])
             }

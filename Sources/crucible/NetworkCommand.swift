@@ -2,6 +2,7 @@ import ArgumentParser
 import CrucibleAPI
 import CrucibleClient
 import CrucibleCore
+import Foundation
 
 struct NetworkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,8 +25,17 @@ struct NetworkCommand: AsyncParsableCommand {
             [
                 Address.short(node.id), node.online ? "online" : "offline", node.hardware, ProofFormat.describe(node.proof), Address.short(node.operatorAddress),
                 Amount.format(node.askMicroPerCpuCoreHour), "\(node.runsActive)", "\(node.runsDone)", Amount.format(node.earnedMicro),
+                Self.cluster(node),
             ]
         }
-        print(TextTable.render(header: ["NODE", "STATUS", "HARDWARE", "PROOF", "OPERATOR", "ASK CRU/CORE-H", "ACTIVE", "DONE", "EARNED CRU"], rows: rows))
+        print(TextTable.render(header: ["NODE", "STATUS", "HARDWARE", "PROOF", "OPERATOR", "ASK CRU/CORE-H", "ACTIVE", "DONE", "EARNED CRU", "CLUSTER"], rows: rows))
+    }
+
+    /// Whether the node may join gangs, and its nearest measured peer.
+    static func cluster(_ node: Components.Schemas.Node) -> String {
+        guard node.peerEndpoint != nil else { return "no" }
+        guard let nearest = node.links?.min(by: { $0.roundTripUs < $1.roundTripUs }) else { return "measuring" }
+        let state = node.clusterReady == true ? "ready" : "not ready"
+        return "\(state), \(node.links?.count ?? 0) links, nearest \(String(format: "%.2f", Double(nearest.roundTripUs) / 1000)) ms"
     }
 }

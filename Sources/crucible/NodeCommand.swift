@@ -41,6 +41,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Port of the link probe on --peer-host (0: any free port).")
         var peerPort: Int = 0
 
+        @Option(help: "Seconds between looks for peers whose link is not measured yet (with --peer-host).")
+        var linkInterval: Int = 30
+
         @Option(help: .hidden)
         var parentPid: Int32?
 
@@ -83,6 +86,7 @@ struct NodeCommand: AsyncParsableCommand {
                 throw ValidationError("--coordinator must be an http(s) URL")
             }
             guard (0...65_535).contains(peerPort) else { throw ValidationError("--peer-port must be between 0 and 65535") }
+            guard (1...3_600).contains(linkInterval) else { throw ValidationError("--link-interval must be between 1 and 3600 seconds") }
             if let peerHost, peerHost.isEmpty || peerHost.contains(":") {
                 throw ValidationError("--peer-host must be an IPv4 address or a host name")
             }
@@ -93,7 +97,7 @@ struct NodeCommand: AsyncParsableCommand {
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
-                    peerHost: peerHost, peerProbePort: peerPort
+                    peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000
                 ),
                 logger: logger
             )

@@ -50,7 +50,7 @@ import Testing
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-devnet-\(UUID().uuidString)").path
         let run = try await crucible(["devnet", "--once", "--fresh", "--port", "0", "--nodes", "2", "--data", data])
         #expect(run.status == 0, "devnet failed:\n\(run.output)")
-        for name in ["hash-chain", "word-count", "primes"] {
+        for name in ["gang", "hash-chain", "word-count", "primes"] {
             #expect(run.output.contains { _ in true } && run.output.split(separator: "\n").contains { $0.contains("  \(name) ") && $0.contains("settled") },
                     "\(name) did not settle:\n\(run.output)")
         }
@@ -68,7 +68,7 @@ import Testing
         let again = try await crucible(["devnet", "--once", "--port", "0", "--nodes", "2", "--data", data])
         #expect(again.status == 0, "\(again.output)")
         #expect(again.output.contains("reusing the data folder"))
-        #expect(again.output.contains("6 jobs recomputed"))
+        #expect(again.output.contains("8 jobs recomputed"))
     }
 
     @Test func badArgumentsAreRefusedClearly() async throws {

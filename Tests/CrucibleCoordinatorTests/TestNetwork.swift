@@ -114,7 +114,7 @@ final class TestNetwork: Sendable {
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
-        challengeBackend: any ChallengeBackend = CPUChallengeBackend()
+        challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -123,7 +123,8 @@ final class TestNetwork: Sendable {
                 coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
-                pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend
+                pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
+                peerHost: peerHost, linkCheckIntervalMs: 300
             ),
             logger: logger
         )
