@@ -28,13 +28,20 @@ public actor NodeAgent {
         /// taken again (well inside the coordinator's `linkFreshMs`).
         public var linkCheckIntervalMs: Int
         public var linkRemeasureMs: Int
+        /// The policy file the policy came from: an edit is read, checked and registered within `policyCheckIntervalMs`,
+        /// so the coordinator offers by the new rules without a restart. Nil: the policy is fixed.
+        public var policyPath: String?
+        public var policyCheckIntervalMs: Int
 
         public init(
             coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
-            peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000
+            peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
+            policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000
         ) {
+            self.policyPath = policyPath
+            self.policyCheckIntervalMs = policyCheckIntervalMs
             self.peerHost = peerHost
             self.peerProbePort = peerProbePort
             self.linkCheckIntervalMs = linkCheckIntervalMs
@@ -68,6 +75,9 @@ public actor NodeAgent {
     private var linkMeasuredMs: [String: Int64] = [:]
     /// How many links this agent has measured and reported.
     public private(set) var linksReported = 0
+    /// The rules offers are decided by: the configured policy, then each valid edit of the policy file.
+    public private(set) var policy: AgentPolicy
+    private var policyModified: Date?
     public private(set) var completedRuns = 0
     /// Challenges answered, and how the last one ended.
     public internal(set) var challengesAnswered = 0
@@ -75,6 +85,8 @@ public actor NodeAgent {
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "crucible.agent")) {
         self.configuration = configuration
+        self.policy = configuration.policy
+        self.policyModified = configuration.policyPath.flatMap { Self.modificationDate($0) }
         self.client = CoordinatorClient(baseURL: configuration.coordinatorURL)
         self.logger = logger
         self.runner = TaskRunner(
@@ -97,6 +109,7 @@ public actor NodeAgent {
             group.addTask { await self.pollLoop() }
             group.addTask { await self.heartbeatLoop() }
             if self.probe != nil { group.addTask { await self.linkLoop() } }
+            if self.configuration.policyPath != nil { group.addTask { await self.policyLoop() } }
             await group.waitForAll()
         }
         for (_, entry) in active { await entry.control.stop("agent shutting down") }
@@ -111,7 +124,7 @@ public actor NodeAgent {
     /// Registers with the coordinator, retrying while it cannot be reached.
     public func register() async throws {
         let registration = NodeRegistration.authorized(
-            node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: configuration.policy,
+            node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: policy,
             region: configuration.region, agentVersion: Self.version, peerEndpoint: probe?.endpoint
         )
         var delayMs = 200
@@ -185,7 +198,7 @@ public actor NodeAgent {
             )
             decision = offer.cluster != nil && probe == nil
                 ? .reject(reason: "this node joins no clusters (no peer host)")
-                : configuration.policy.decide(terms, runningNow: active.count + awaitingGang.count)
+                : policy.decide(terms, runningNow: active.count + awaitingGang.count)
         } else {
             decision = .reject(reason: "unknown kind \(offer.kind)")
         }
@@ -222,6 +235,45 @@ public actor NodeAgent {
         }
         logger.info("running", metadata: ["run": "\(offer.runId)", "price": "\(Amount.format(offer.priceMicroPerUnitHour)) CRU/h"])
         start(RunOrder(offer))
+    }
+
+    private func policyLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(configuration.policyCheckIntervalMs))
+            await reloadPolicyIfEdited()
+        }
+    }
+
+    /// Reads the policy file again when it changed: a valid edit becomes the policy and is registered (the coordinator
+    /// then offers by it); an invalid one is reported and the running policy kept. Returns whether the policy changed.
+    @discardableResult
+    public func reloadPolicyIfEdited() async -> Bool {
+        guard let path = configuration.policyPath, let modified = Self.modificationDate(path), modified != policyModified else { return false }
+        policyModified = modified
+        let edited: AgentPolicy
+        do {
+            edited = try AgentPolicyFile.load(path: path)
+        } catch {
+            logger.warning("the edited policy file is refused; the running policy stays", metadata: ["file": "\(path)", "error": "\(error)"])
+            return false
+        }
+        guard edited != policy else { return false }
+        let previous = policy
+        policy = edited
+        do {
+            try await register()
+            logger.info("policy changed and registered", metadata: ["file": "\(path)"])
+            return true
+        } catch {
+            policy = previous
+            policyModified = nil
+            logger.warning("the edited policy was not registered; the running policy stays", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    static func modificationDate(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 
     /// Launches each awaited cluster run whose gang started, with its rank and peers; forgets those withdrawn (a

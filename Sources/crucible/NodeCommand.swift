@@ -23,7 +23,7 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "The operator wallet key that earns for this node (default: the node key itself).")
         var operatorKey: String?
 
-        @Option(help: "Policy file (YAML): asks, minimum price, allowed kinds, concurrency.")
+        @Option(help: "Policy file (YAML): asks, minimum price, allowed kinds, concurrency. Edits are picked up while running.")
         var policy: String?
 
         @Option(help: "Folder for task work folders.")
@@ -97,7 +97,7 @@ struct NodeCommand: AsyncParsableCommand {
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
-                    peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000
+                    peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy
                 ),
                 logger: logger
             )

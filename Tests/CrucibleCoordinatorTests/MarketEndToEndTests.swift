@@ -4,6 +4,7 @@ import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
 import Foundation
+import Logging
 import Testing
 
 /// The engine's placement seen from the agent's side: real agents, real processes, over HTTP.
@@ -51,6 +52,40 @@ import Testing
         }
         #expect(gpuJob.tasks.flatMap(\.runs).allSatisfy { [[2], [7]].contains($0.gpuDevices ?? []) })
         #expect(cpuJob.tasks.flatMap(\.runs).allSatisfy { $0.gpuDevices == [] })
+        await network.stop()
+    }
+
+    @Test func anEditedPolicyFileIsRegisteredWithoutARestartAndABadEditIsRefused() async throws {
+        let network = try await TestNetwork.start(parameters: Self.parameters)
+        let path = network.directory.appendingPathComponent("policy.yaml").path
+        try FileManager.default.createDirectory(at: network.directory, withIntermediateDirectories: true)
+        func write(_ text: String, second: TimeInterval) throws {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            // Distinct modification times, whatever the file system's resolution.
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_800_000_000 + second)], ofItemAtPath: path)
+        }
+        try write("askPerCpuCoreHour: 1.0\nmaxConcurrentRuns: 2\n", second: 0)
+        let node = SigningIdentity()
+        let agent = NodeAgent(configuration: .init(
+            coordinatorURL: network.url, nodeKey: node, operatorKey: network.operatorA, policy: try AgentPolicyFile.load(path: path),
+            hardware: HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
+            workDirectory: network.directory.appendingPathComponent("agent"), pollWaitMs: 1_000, heartbeatIntervalMs: 300,
+            policyPath: path, policyCheckIntervalMs: 3_600_000
+        ), logger: Logger(label: "crucible.test.quiet") { _ in SwiftLogNoOpLogHandler() })
+        try await agent.register()
+        func ask() async throws -> Int64 { try #require(try await network.client.nodes().first { $0.id == node.address }).askMicroPerCpuCoreHour }
+        #expect(try await ask() == 1_000_000)
+        #expect(await agent.reloadPolicyIfEdited() == false, "an unchanged file changes nothing")
+
+        try write("askPerCpuCoreHour: 3.0\nmaxConcurrentRuns: 4\n", second: 1)
+        #expect(await agent.reloadPolicyIfEdited())
+        #expect(try await ask() == 3_000_000)
+        #expect(try await network.client.nodes().first { $0.id == node.address }?.maxConcurrentRuns == 4)
+
+        try write("askPerCpuCoreHour: lots\n", second: 2)
+        #expect(await agent.reloadPolicyIfEdited() == false)
+        #expect(try await ask() == 3_000_000, "a bad edit keeps the running policy")
+        #expect(await agent.policy.askMicroPerCpuCoreHour == 3_000_000)
         await network.stop()
     }
 }

@@ -34,11 +34,12 @@ final class TestNetwork: Sendable {
     static let fastParameters = NetworkParameters(
         feeBps: 500, offerTimeoutMs: 5_000, leaseTimeoutMs: 4_000, leaseGraceMs: 2_000, attemptsMax: 2,
         checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000,
-        // Small challenges with ~7 s to answer and a 1% floor: debug builds share two cores with the whole suite, so a
-        // CPU node's 270 million operations must not be judged on milliseconds of HTTP. A CPU claiming an H100 must
-        // show 1% of 1,979 TOPS within ~0.1 s, which no CPU reaches (this one peaks near 2 TOPS).
+        // Small challenges with ~30 s to answer and a 0.3% floor: debug builds (the C kernels unoptimized) share two
+        // cores with the whole suite, where a CPU node's 270 million operations were seen to take over 10 s, and must
+        // not be judged on that. A CPU claiming an H100 must still show 0.3% of 1,979 TOPS (6 TOPS), which no CPU
+        // reaches (this one peaks near 2 TOPS).
         challenges: ChallengePolicy(
-            gpuN: 256, cpuN: 128, targetMs: 100, slackPercent: 10_000, floorBps: 100, openings: 8, entriesPerRow: 4,
+            gpuN: 256, cpuN: 128, targetMs: 100, slackPercent: 30_000, floorBps: 30, openings: 8, entriesPerRow: 4,
             roundTripMaxMs: 50, startTimeoutMs: 20_000, openTimeoutMs: 20_000, matricesMax: 64
         )
     )
