@@ -32,14 +32,17 @@ public actor NodeAgent {
         /// so the coordinator offers by the new rules without a restart. Nil: the policy is fixed.
         public var policyPath: String?
         public var policyCheckIntervalMs: Int
+        /// The Python with PyTorch that train runs use; nil: the node takes no train job and says so at registration.
+        public var training: TrainingRuntime?
 
         public init(
             coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
             peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
-            policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000
+            policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000, training: TrainingRuntime? = nil
         ) {
+            self.training = training
             self.policyPath = policyPath
             self.policyCheckIntervalMs = policyCheckIntervalMs
             self.peerHost = peerHost
@@ -91,7 +94,8 @@ public actor NodeAgent {
         self.logger = logger
         self.runner = TaskRunner(
             client: client, node: configuration.nodeKey,
-            workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger
+            workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger,
+            training: configuration.training
         )
     }
 
@@ -124,7 +128,7 @@ public actor NodeAgent {
     /// Registers with the coordinator, retrying while it cannot be reached.
     public func register() async throws {
         let registration = NodeRegistration.authorized(
-            node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: policy,
+            node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: registeredPolicy,
             region: configuration.region, agentVersion: Self.version, peerEndpoint: probe?.endpoint
         )
         var delayMs = 200
@@ -196,9 +200,13 @@ public actor NodeAgent {
                 kind: kind, priceMicroPerUnitHour: offer.priceMicroPerUnitHour, requester: offer.requester, maxDurationS: offer.maxDurationS,
                 dataRegion: offer.dataRegion, atMs: Clock.nowMs()
             )
-            decision = offer.cluster != nil && probe == nil
-                ? .reject(reason: "this node joins no clusters (no peer host)")
-                : policy.decide(terms, runningNow: active.count + awaitingGang.count)
+            if offer.cluster != nil && probe == nil {
+                decision = .reject(reason: "this node joins no clusters (no peer host)")
+            } else if kind == .train && configuration.training == nil {
+                decision = .reject(reason: "this node has no Python with PyTorch")
+            } else {
+                decision = policy.decide(terms, runningNow: active.count + awaitingGang.count)
+            }
         } else {
             decision = .reject(reason: "unknown kind \(offer.kind)")
         }
@@ -270,6 +278,14 @@ public actor NodeAgent {
             logger.warning("the edited policy was not registered; the running policy stays", metadata: ["error": "\(error)"])
             return false
         }
+    }
+
+    /// The policy as the coordinator learns it: without `train` when this node has no PyTorch, so it is never offered
+    /// work it cannot run.
+    var registeredPolicy: AgentPolicy {
+        var registered = policy
+        if configuration.training == nil { registered.allowedKinds.removeAll { $0 == .train } }
+        return registered
     }
 
     static func modificationDate(_ path: String) -> Date? {

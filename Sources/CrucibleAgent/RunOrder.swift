@@ -63,12 +63,18 @@ public struct RunOrder: Sendable, Equatable {
     public var gpuDevices: [Int]
     /// Set for a member of a cluster job, once its gang started.
     public var cluster: ClusterAssignment?
+    /// `train` runs `command` (a Python script) under torchrun; `batch` runs it as it is.
+    public var kind: JobSpec.Kind
+    /// CPU cores the run holds: torch's thread count for a train run.
+    public var cpuCores: Int
 
     public init(
         runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile],
-        maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil
+        maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil, kind: JobSpec.Kind = .batch, cpuCores: Int = 1
     ) {
         self.cluster = cluster
+        self.kind = kind
+        self.cpuCores = cpuCores
         self.runId = runId
         self.jobId = jobId
         self.taskIndex = taskIndex
@@ -86,7 +92,8 @@ public struct RunOrder: Sendable, Equatable {
             runId: offer.runId, jobId: offer.jobId, taskIndex: offer.taskIndex, taskCount: offer.taskCount,
             role: offer.role.rawValue, command: offer.command, args: offer.args,
             inputs: offer.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
-            maxDurationS: offer.maxDurationS, gpuDevices: offer.gpuDevices ?? []
+            maxDurationS: offer.maxDurationS, gpuDevices: offer.gpuDevices ?? [], kind: JobSpec.Kind(rawValue: offer.kind) ?? .batch,
+            cpuCores: offer.cpuCores
         )
     }
 

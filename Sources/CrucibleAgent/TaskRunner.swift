@@ -10,12 +10,15 @@ public struct TaskRunner: Sendable {
     public let node: SigningIdentity
     public let workRoot: URL
     public let logger: Logger
+    /// The Python with PyTorch that train runs use; nil: this node runs no train job.
+    public let training: TrainingRuntime?
 
     /// Output forwarded to the coordinator per run; the rest stays in the local run.log.
     static let forwardedLogBytesMax = 8 << 20
     static let outputBytesMax: Int64 = 256 << 20
 
-    public init(client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger) {
+    public init(client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil) {
+        self.training = training
         self.client = client
         self.node = node
         self.workRoot = workRoot
@@ -48,9 +51,17 @@ public struct TaskRunner: Sendable {
         guard exit.code == 0 else {
             return RunReport(runId: order.runId, exitCode: exit.code, outputs: [], durationMs: durationMs, failure: nil)
         }
+        var checkpoints: [TrainingCheckpoint]?
+        if order.kind == .train {
+            do {
+                checkpoints = try TrainingRuntime.readCheckpoints(at: workDirectory.appendingPathComponent(Self.checkpointFile).path)
+            } catch {
+                return RunReport(runId: order.runId, exitCode: 0, outputs: [], durationMs: durationMs, failure: "bad checkpoint records: \(describe(error))")
+            }
+        }
         do {
             let outputs = try await uploadOutputs(from: outputDirectory)
-            return RunReport(runId: order.runId, exitCode: 0, outputs: outputs, durationMs: durationMs)
+            return RunReport(runId: order.runId, exitCode: 0, outputs: outputs, durationMs: durationMs, checkpoints: checkpoints)
         } catch {
             return RunReport(runId: order.runId, exitCode: 0, outputs: [], durationMs: durationMs, failure: "could not upload outputs: \(describe(error))")
         }
@@ -58,6 +69,44 @@ public struct TaskRunner: Sendable {
 
     struct ProcessExit {
         var code: Int32
+    }
+
+    /// Where a train run's helper appends its checkpoints, beside (not in) the uploaded outputs.
+    static let checkpointFile = "checkpoints.jsonl"
+
+    /// What `/usr/bin/env` runs: the command and its arguments, or for a train run torchrun over the script, as one
+    /// member of its gang (rank 0's address is the rendezvous) or alone on a free local port.
+    func commandLine(_ order: RunOrder, in directory: URL) throws -> [String] {
+        guard order.kind == .train else { return [order.command] + order.expandedArgs }
+        guard let training else { throw CrucibleError(.unavailable, "this node has no Python with PyTorch") }
+        let master: (host: String, port: Int)
+        if let cluster = order.cluster, let rendezvous = cluster.master {
+            master = (rendezvous.host, rendezvous.port)
+        } else {
+            master = ("127.0.0.1", try Self.freeLocalPort())
+        }
+        return [training.python] + TrainingRuntime.arguments(
+            script: order.command, scriptArgs: order.expandedArgs, nodes: order.cluster?.worldSize ?? 1, nodeRank: order.cluster?.rank ?? 0,
+            processesPerNode: max(order.gpuDevices.count, 1), masterAddr: master.host, masterPort: master.port,
+            logDirectory: directory.appendingPathComponent("torchrun-logs").path
+        )
+    }
+
+    /// A loopback port free a moment ago, for a single-node train run's rendezvous.
+    static func freeLocalPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CrucibleError(.unavailable, "no socket for a local port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CrucibleError(.unavailable, "no free local port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func fetchInputs(_ inputs: [JobSpec.InputFile], into directory: URL) async throws {
@@ -74,7 +123,7 @@ public struct TaskRunner: Sendable {
         let process = Process()
         // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [order.command] + order.expandedArgs
+        process.arguments = try commandLine(order, in: directory)
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "TMPDIR", "USER"].contains($0.key) }
         environment["CRUCIBLE_JOB_ID"] = order.jobId
@@ -86,6 +135,12 @@ public struct TaskRunner: Sendable {
         // A run sees the GPUs it holds and no others (none for CPU work), so runs sharing a node do not collide.
         environment["CUDA_VISIBLE_DEVICES"] = order.gpuDevices.map(String.init).joined(separator: ",")
         environment.merge(order.cluster?.environment ?? [:]) { $1 }
+        if order.kind == .train {
+            environment["PYTHONPATH"] = TrainingRuntime.helperDirectory
+            environment["CRUCIBLE_CHECKPOINT_FILE"] = directory.appendingPathComponent(Self.checkpointFile).path
+            environment["CRUCIBLE_DIST_BACKEND"] = order.gpuDevices.isEmpty ? "gloo" : "nccl"
+            environment["OMP_NUM_THREADS"] = String(order.cpuCores)
+        }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         let pipe = Pipe()

@@ -128,7 +128,8 @@ extension CoordinatorAPI {
                         exitCode: run.exitCode.map(Int.init), digest: run.digest, failure: run.failure, paidMicro: run.paidMicro,
                         outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
                         gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) },
-                        rank: run.rank, peerPort: run.peerPort
+                        rank: run.rank, peerPort: run.peerPort,
+                        checkpoints: run.checkpoints.isEmpty ? nil : run.checkpoints.map { .init(step: $0.step, digest: $0.digest) }
                     )
                 }
             )

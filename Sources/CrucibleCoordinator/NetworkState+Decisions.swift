@@ -234,6 +234,11 @@ extension NetworkState {
         // A cluster task pays every member of the gang that completed it.
         var paidRuns = completedGang(of: task) ?? [primary]
         var outcome = TaskVerdict.Outcome.verified
+        // Data-parallel members hold the same weights after every step: a train gang whose checkpoints differ has a
+        // member that did not train with the others, and nobody is paid until that is settled.
+        if job.spec.kind == .train, let gang = completedGang(of: task), Set(gang.map(\.checkpoints)).count > 1 {
+            outcome = .disputed
+        }
         var loser: RunRecord?
         if replicate {
             guard let replica = completedRun(of: task, role: .replica) else {

@@ -153,12 +153,17 @@ extension NetworkState {
         guard run.state == .running else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not running") }
         try OutputFile.validate(report.outputs)
         guard (report.failure?.utf8.count ?? 0) <= 1024 else { throw CrucibleError(.malformed, "failure is at most 1024 bytes") }
+        if let checkpoints = report.checkpoints {
+            guard jobs[run.jobId]?.spec.kind == .train else { throw CrucibleError(.malformed, "only train runs report checkpoints") }
+            try TrainingCheckpoint.validate(checkpoints)
+        }
         let succeeded = report.exitCode == 0 && report.failure == nil
         updateRun(run.id) {
             $0.endedMs = nowMs
             $0.exitCode = report.exitCode
             $0.outputs = report.outputs
             $0.digest = OutputFile.manifestDigest(report.outputs)
+            $0.checkpoints = report.checkpoints ?? []
             $0.failure = succeeded ? nil : (report.failure ?? "exited with status \(report.exitCode)")
         }
         setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)

@@ -65,6 +65,8 @@ public struct RunRecord: Sendable, Equatable {
     /// member has accepted.
     public var acceptedMs: Int64?
     public var peerPort: Int?
+    /// What a train run reported of its weights, step by step.
+    public var checkpoints: [TrainingCheckpoint] = []
 
     public static func makeId(jobId: String, taskIndex: Int, role: Role, attempt: Int, rank: Int? = nil) -> String {
         "\(jobId).\(taskIndex).\(role == .primary ? "p" : role == .replica ? "r" : "a")\(attempt)" + (rank.map { ".m\($0)" } ?? "")

@@ -120,6 +120,32 @@ public struct LinkReport: Codable, Sendable, Equatable {
     public static let bandwidthMbpsMax: Int64 = 10_000_000
 }
 
+/// A training run's weights at one step, as a digest: members of one data-parallel gang hold the same weights after
+/// every step, so their digests must agree.
+public struct TrainingCheckpoint: Codable, Sendable, Hashable {
+    public var step: Int
+    /// SHA-256 (hex) over the model's state: each tensor's name, dtype, shape and bytes, in name order.
+    public var digest: String
+
+    public init(step: Int, digest: String) {
+        self.step = step
+        self.digest = digest
+    }
+
+    public static let countMax = 10_000
+
+    /// Steps rising, digests well formed, at most `countMax`.
+    public static func validate(_ checkpoints: [TrainingCheckpoint]) throws {
+        guard checkpoints.count <= countMax else { throw CrucibleError(.tooLarge, "at most \(countMax) checkpoints per run") }
+        var previous = -1
+        for checkpoint in checkpoints {
+            guard checkpoint.step > previous else { throw CrucibleError(.malformed, "checkpoint steps must rise (step \(checkpoint.step) after \(previous))") }
+            guard Digest.isValidHex(checkpoint.digest) else { throw CrucibleError(.malformed, "checkpoint \(checkpoint.step): the digest is not 64 hex digits") }
+            previous = checkpoint.step
+        }
+    }
+}
+
 /// `report_result`: how a run ended and the content addresses of what it wrote.
 public struct RunReport: Codable, Sendable, Equatable {
     public var runId: String
@@ -127,13 +153,16 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var outputs: [OutputFile]
     public var durationMs: Int64
     public var failure: String?
+    /// A train run's checkpoints in step order; absent for other kinds.
+    public var checkpoints: [TrainingCheckpoint]?
 
-    public init(runId: String, exitCode: Int32, outputs: [OutputFile], durationMs: Int64, failure: String? = nil) {
+    public init(runId: String, exitCode: Int32, outputs: [OutputFile], durationMs: Int64, failure: String? = nil, checkpoints: [TrainingCheckpoint]? = nil) {
         self.runId = runId
         self.exitCode = exitCode
         self.outputs = outputs
         self.durationMs = durationMs
         self.failure = failure
+        self.checkpoints = checkpoints
     }
 
     public static let outputCountMax = 1024

@@ -4,7 +4,11 @@ import Foundation
 /// people write it as YAML (see `JobSpecFile` in CrucibleClient).
 public struct JobSpec: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// Any command, one process per task.
         case batch
+        /// A PyTorch script launched with torchrun on every member (one node, or a cluster's gang): `command` is the
+        /// script, the members report a digest of the weights at each checkpoint, and a gang's members must agree.
+        case train
     }
 
     public struct InputFile: Codable, Sendable, Equatable {
@@ -178,6 +182,16 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
         }
         try placement.validate(usesGPUs: resources.gpuMilli > 0)
+        if kind == .train {
+            guard Self.isPlainRelativePath(command), command.hasSuffix(".py") else {
+                throw fail("a train job's command is its Python script, a plain relative path ending in .py (usually one of its inputs)")
+            }
+            // torchrun starts one process per GPU: a share of one GPU is not a process.
+            guard resources.gpuMilli % 1000 == 0 else { throw fail("a train job takes whole GPUs per member (or 0 for CPU)") }
+            guard verification.policy == .none else {
+                throw fail("train jobs take verification policy none; their members' checkpoint digests are compared instead")
+            }
+        }
         if let cluster {
             guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }
             guard (1...Cluster.roundTripMsMaxLimit).contains(cluster.roundTripMsMax) else {

@@ -41,6 +41,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Port of the link probe on --peer-host (0: any free port).")
         var peerPort: Int = 0
 
+        @Option(help: "A Python with PyTorch for train jobs (default: /usr/bin/python3, where Debian's python3-torch installs, then python3 on PATH). Without one the node takes no train job.")
+        var python: String?
+
         @Option(help: "Seconds between looks for peers whose link is not measured yet (with --peer-host).")
         var linkInterval: Int = 30
 
@@ -93,11 +96,18 @@ struct NodeCommand: AsyncParsableCommand {
             let hardware = HardwareDiscovery.discover()
             logger.info("hardware", metadata: ["summary": "\(hardware.summary)", "cpu": "\(hardware.cpuModel)", "memoryMiB": "\(hardware.memoryMiB)"])
             let backend = try await Self.challengeBackend(challengeEngine, hardware: hardware, logger: logger)
+            let training = TrainingRuntime.find(candidates: python.map { [$0] } ?? TrainingRuntime.candidates)
+            if let training {
+                logger.info("train jobs run with PyTorch", metadata: ["python": "\(training.python)", "torch": "\(training.torchVersion)"])
+            } else {
+                logger.info("no Python with PyTorch found: this node takes no train job")
+            }
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
-                    peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy
+                    peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
+                    training: training
                 ),
                 logger: logger
             )

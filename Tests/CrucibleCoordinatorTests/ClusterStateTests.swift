@@ -295,4 +295,91 @@ import Testing
         try four.validate()
         #expect(four.maxCostMicro(feeBps: 500) == 4 * single.maxCostMicro(feeBps: 500))
     }
+
+    /// A train gang: started, both members finished with `checkpoints` each.
+    func finishedTrainGang(_ state: inout NetworkState, checkpoints: [[TrainingCheckpoint]]) throws -> (job: String, runs: [String]) {
+        try link(&state, a, b, microseconds: 500)
+        let spec = JobSpec(
+            name: "train", kind: .train, command: "train.py", resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 500_000,
+            maxDurationS: 600, cluster: .init(nodes: 2, roundTripMsMax: 5)
+        )
+        let job = try #require(try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 2).jobId)
+        let offer = try gangOffer(decide(state))
+        try state.apply(.gangOffer(offer), atMs: 10)
+        let identities = [a.address: a, b.address: b]
+        for member in offer.members { try respond(&state, identities[member.nodeId]!, member.runId) }
+        for (member, reported) in zip(offer.members, checkpoints) {
+            let report = RunReport(runId: member.runId, exitCode: 0, outputs: [], durationMs: 1000, checkpoints: reported)
+            try state.apply(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: identities[member.nodeId]!)), atMs: 60_000)
+        }
+        return (job, offer.members.map(\.runId))
+    }
+
+    func digest(_ text: String) -> String { Digest.sha256Hex(text) }
+
+    @Test func aTrainGangWhoseMembersAgreeIsPaidAndOneThatDisagreesIsDisputed() throws {
+        let agreed = [TrainingCheckpoint(step: 10, digest: digest("w10")), TrainingCheckpoint(step: 20, digest: digest("w20"))]
+        var state = try genesis()
+        let honest = try finishedTrainGang(&state, checkpoints: [agreed, agreed])
+        guard case .verdict(let verdict) = decide(state, atMs: 60_010) else { Issue.record("expected a verdict"); return }
+        #expect(verdict.outcome == .verified && verdict.payments.count == 2)
+        #expect(state.runs[honest.runs[1]]?.checkpoints == agreed)
+
+        // One member's weights at step 20 are not the others': a member that did not train with its gang.
+        var forged = agreed
+        forged[1].digest = digest("made up")
+        var disputed = try genesis()
+        _ = try finishedTrainGang(&disputed, checkpoints: [agreed, forged])
+        guard case .verdict(let split) = decide(disputed, atMs: 60_010) else { Issue.record("expected a verdict"); return }
+        #expect(split.outcome == .disputed && split.payments.isEmpty)
+        // A member that reports no checkpoint at all disagrees too.
+        var silent = try genesis()
+        _ = try finishedTrainGang(&silent, checkpoints: [agreed, []])
+        guard case .verdict(let missing) = decide(silent, atMs: 60_010) else { Issue.record("expected a verdict"); return }
+        #expect(missing.outcome == .disputed)
+    }
+
+    @Test func checkpointReportsAreCheckedAndARefusalChangesNothing() throws {
+        var state = try genesis()
+        try link(&state, a, b, microseconds: 500)
+        let spec = JobSpec(
+            name: "train", kind: .train, command: "train.py", resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 500_000,
+            maxDurationS: 600, cluster: .init(nodes: 2, roundTripMsMax: 5)
+        )
+        _ = try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 2)
+        let offer = try gangOffer(decide(state))
+        try state.apply(.gangOffer(offer), atMs: 10)
+        let identities = [a.address: a, b.address: b]
+        for member in offer.members { try respond(&state, identities[member.nodeId]!, member.runId) }
+        let member = offer.members[0], node = identities[member.nodeId]!
+        for bad in [
+            [TrainingCheckpoint(step: 20, digest: digest("x")), TrainingCheckpoint(step: 10, digest: digest("y"))],
+            [TrainingCheckpoint(step: 10, digest: "not-hex")],
+        ] {
+            let report = RunReport(runId: member.runId, exitCode: 0, outputs: [], durationMs: 1, checkpoints: bad)
+            expectRefused(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: node)), state, code: .malformed)
+        }
+        // Other kinds have no checkpoints to report.
+        var batch = try genesis()
+        try link(&batch, a, b, microseconds: 500)
+        _ = try submit(&batch)
+        let batchOffer = try gangOffer(decide(batch))
+        try batch.apply(.gangOffer(batchOffer), atMs: 10)
+        for member in batchOffer.members { try respond(&batch, identities[member.nodeId]!, member.runId) }
+        let report = RunReport(runId: batchOffer.members[0].runId, exitCode: 0, outputs: [], durationMs: 1, checkpoints: [.init(step: 1, digest: digest("x"))])
+        expectRefused(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: identities[batchOffer.members[0].nodeId]!)), batch, code: .malformed)
+    }
+
+    @Test func trainSpecsAreValidated() throws {
+        func train(_ command: String, gpuMilli: Int = 0, verification: JobSpec.Verification = .init()) -> JobSpec {
+            JobSpec(name: "t", kind: .train, command: command, resources: .init(gpuMilli: gpuMilli, cpuCores: 1), maxPriceMicroPerUnitHour: 1_000_000,
+                    maxDurationS: 60, verification: verification)
+        }
+        try train("train.py").validate()
+        try train("models/train.py", gpuMilli: 2000).validate()
+        for bad in [train("python3"), train("/abs/train.py"), train("../train.py"), train("train.py", gpuMilli: 500),
+                    train("train.py", verification: .init(policy: .replicate, samplePpm: 1_000_000))] {
+            #expect { try bad.validate() } throws: { ($0 as? CrucibleError)?.code == .invalidSpec }
+        }
+    }
 }

@@ -13,7 +13,8 @@ import Testing
         var parameters = TestNetwork.fastParameters
         parameters.economy = EconomyPolicy(
             stakeCpuMicro: 20 * Amount.microPerCRU, unbondingMs: 1_000, epochMs: 2_000, emissionMicroPerEpoch: 10 * Amount.microPerCRU,
-            votingPeriodMs: 1_000, proposalStakeMicro: 50 * Amount.microPerCRU
+            // Votes stay open 5 s: two votes over HTTP must both land while the whole suite loads the machine.
+            votingPeriodMs: 5_000, proposalStakeMicro: 50 * Amount.microPerCRU
         )
         return parameters
     }

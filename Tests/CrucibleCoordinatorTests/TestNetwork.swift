@@ -115,7 +115,7 @@ final class TestNetwork: Sendable {
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
-        challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil
+        challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -125,7 +125,7 @@ final class TestNetwork: Sendable {
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
-                peerHost: peerHost, linkCheckIntervalMs: 300
+                peerHost: peerHost, linkCheckIntervalMs: 300, training: training
             ),
             logger: logger
         )

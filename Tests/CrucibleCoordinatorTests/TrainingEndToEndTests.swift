@@ -1,0 +1,93 @@
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import Foundation
+import Testing
+
+/// A train job for real: two agents form a two-member cluster, each launches torchrun (gloo, CPU) with the rank and
+/// rendezvous the coordinator assigned, a small model trains data-parallel on each member's own shard, both report the
+/// same weight digests at every checkpoint, and the job settles. Needs PyTorch (Debian's python3-torch; `.ci/run`
+/// installs it).
+@Suite(.serialized) struct TrainingEndToEndTests {
+    static let script = """
+    import json, os, sys
+    import torch, torch.distributed as dist
+    import crucible_train
+
+    dist.init_process_group(crucible_train.backend())
+    rank, world = dist.get_rank(), dist.get_world_size()
+    steps, every = int(sys.argv[1]), int(sys.argv[2])
+    torch.manual_seed(0)  # the same initial weights on every rank
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.3)
+    shard = torch.Generator().manual_seed(100 + rank)  # each rank its own data
+    x = torch.randn(256, 8, generator=shard)
+    y = torch.sin(x @ (torch.arange(1.0, 9.0).unsqueeze(1) / 8))
+    losses = []
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss = ((ddp(x) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        mean = loss.detach().clone()
+        dist.all_reduce(mean)
+        losses.append(mean.item() / world)
+        if step % every == 0:
+            crucible_train.checkpoint(ddp, step)
+    if rank == 0:
+        json.dump({"world": world, "losses": losses}, open(os.path.join(os.environ["CRUCIBLE_OUTPUT_DIR"], "losses.json"), "w"))
+    dist.destroy_process_group()
+    """
+
+    struct Losses: Decodable {
+        var world: Int
+        var losses: [Double]
+    }
+
+    @Test func twoAgentsTrainOneModelTogetherAndTheirCheckpointsAgree() async throws {
+        let training = try #require(TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
+        let network = try await TestNetwork.start()
+        let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
+        let members = [network.operatorA, network.operatorB].map {
+            network.agent(operatorKey: $0, policy: policy, peerHost: "127.0.0.1", training: training)
+        }
+        let scriptData = Data(Self.script.utf8)
+        let sha256 = try await network.client.putBlob(scriptData, by: network.requester)
+        let spec = JobSpec(
+            name: "ddp", kind: .train, command: "train.py", args: ["60", "20"],
+            inputs: [.init(name: "train.py", sha256: sha256, sizeBytes: Int64(scriptData.count))],
+            resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 1024), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 300,
+            cluster: .init(nodes: 2, roundTripMsMax: 500)
+        )
+        let job = try await withAgents(members) {
+            try await waitUntil("both members are cluster-ready", timeoutS: 90) {
+                try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
+            }
+            let submitted = try await network.client.submitJob(spec, by: network.requester)
+            return try await network.settled(submitted.id)
+        }
+        let task = try #require(job.tasks.first)
+        let runs = task.runs.filter { $0.state == "completed" }.sorted { ($0.rank ?? -1) < ($1.rank ?? -1) }
+        #expect(job.state == "settled" && task.state == "verified", "\(task.runs.map { "\($0.id) \($0.state) \($0.failure ?? "")" })")
+        #expect(runs.map(\.rank) == [0, 1])
+        #expect(Set(runs.compactMap(\.nodeId)).count == 2)
+        // Every member checkpointed at steps 20, 40 and 60, and the weights agree at each.
+        let checkpoints = runs.map { ($0.checkpoints ?? []).map { "\($0.step):\($0.digest)" } }
+        #expect(checkpoints.first?.count == 3)
+        #expect(checkpoints.first?.map { $0.prefix(3) } == ["20:", "40:", "60:"])
+        #expect(Set(checkpoints).count == 1, "the members' weights differ: \(checkpoints)")
+        #expect(runs.allSatisfy { $0.paidMicro > 0 })
+
+        // Both ranks trained one model: the world was two processes, and the mean loss fell.
+        let output = try #require(runs.first?.outputs.first { $0.path == "losses.json" })
+        let losses = try JSONDecoder().decode(Losses.self, from: try await network.client.blob(output.sha256))
+        #expect(losses.world == 2)
+        #expect(losses.losses.count == 60)
+        let (first, last) = (try #require(losses.losses.first), try #require(losses.losses.last))
+        #expect(last < first / 2, "loss \(first) → \(last)")
+        await network.stop()
+    }
+}
