@@ -48,6 +48,20 @@ public struct ClusterAssignment: Sendable, Equatable {
     }
 }
 
+/// A validator's re-run of a train task: resume from the reference's state at `fromStep` as all of the gang's
+/// `processes` on this node, stop at `toStep`.
+public struct TrainingSegment: Sendable, Equatable {
+    public var fromStep: Int
+    public var toStep: Int
+    public var processes: Int
+
+    public init(fromStep: Int, toStep: Int, processes: Int) {
+        self.fromStep = fromStep
+        self.toStep = toStep
+        self.processes = processes
+    }
+}
+
 /// What an accepted offer asks the agent to run.
 public struct RunOrder: Sendable, Equatable {
     public var runId: String
@@ -67,11 +81,15 @@ public struct RunOrder: Sendable, Equatable {
     public var kind: JobSpec.Kind
     /// CPU cores the run holds: torch's thread count for a train run.
     public var cpuCores: Int
+    /// Set when this run validates a segment of a train task.
+    public var segment: TrainingSegment?
 
     public init(
         runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile],
-        maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil, kind: JobSpec.Kind = .batch, cpuCores: Int = 1
+        maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil, kind: JobSpec.Kind = .batch, cpuCores: Int = 1,
+        segment: TrainingSegment? = nil
     ) {
+        self.segment = segment
         self.cluster = cluster
         self.kind = kind
         self.cpuCores = cpuCores
@@ -93,7 +111,7 @@ public struct RunOrder: Sendable, Equatable {
             role: offer.role.rawValue, command: offer.command, args: offer.args,
             inputs: offer.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             maxDurationS: offer.maxDurationS, gpuDevices: offer.gpuDevices ?? [], kind: JobSpec.Kind(rawValue: offer.kind) ?? .batch,
-            cpuCores: offer.cpuCores
+            cpuCores: offer.cpuCores, segment: offer.segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) }
         )
     }
 

@@ -80,7 +80,13 @@ public struct TaskRunner: Sendable {
         guard order.kind == .train else { return [order.command] + order.expandedArgs }
         guard let training else { throw CrucibleError(.unavailable, "this node has no Python with PyTorch") }
         let master: (host: String, port: Int)
-        if let cluster = order.cluster, let rendezvous = cluster.master {
+        if let segment = order.segment {
+            // A validator stands in for the whole gang on this node: every rank, one rendezvous on loopback.
+            return [training.python] + TrainingRuntime.arguments(
+                script: order.command, scriptArgs: order.expandedArgs, nodes: 1, nodeRank: 0, processesPerNode: segment.processes,
+                masterAddr: "127.0.0.1", masterPort: try Self.freeLocalPort(), logDirectory: directory.appendingPathComponent("torchrun-logs").path
+            )
+        } else if let cluster = order.cluster, let rendezvous = cluster.master {
             master = (rendezvous.host, rendezvous.port)
         } else {
             master = ("127.0.0.1", try Self.freeLocalPort())
@@ -140,6 +146,11 @@ public struct TaskRunner: Sendable {
             environment["CRUCIBLE_CHECKPOINT_FILE"] = directory.appendingPathComponent(Self.checkpointFile).path
             environment["CRUCIBLE_DIST_BACKEND"] = order.gpuDevices.isEmpty ? "gloo" : "nccl"
             environment["OMP_NUM_THREADS"] = String(order.cpuCores)
+            if let segment = order.segment {
+                environment["CRUCIBLE_RESUME_STATE"] = directory.appendingPathComponent(JobSpec.trainResumeInput).path
+                environment["CRUCIBLE_RESUME_STEP"] = String(segment.fromStep)
+                environment["CRUCIBLE_STOP_STEP"] = String(segment.toStep)
+            }
         }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice

@@ -83,17 +83,32 @@ extension CoordinatorAPI {
     func offerView(_ run: RunRecord, state: NetworkState) -> Components.Schemas.Offer? {
         guard let job = state.jobs[run.jobId], let deadline = run.offerDeadlineMs else { return nil }
         let spec = job.spec
+        let segment = state.trainSegment(of: run)
+        // A validator's segment resumes from the reference's saved state, fetched like any input.
+        let resume = segment.map { [JobSpec.InputFile(name: JobSpec.trainResumeInput, sha256: $0.state.sha256, sizeBytes: $0.state.sizeBytes)] } ?? []
         return Components.Schemas.Offer(
             runId: run.id, jobId: job.id, taskIndex: run.taskIndex, taskCount: spec.taskCount,
             role: .init(rawValue: run.role.rawValue)!, kind: spec.kind.rawValue, command: spec.command, args: spec.args,
-            inputs: spec.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
+            inputs: (spec.inputs + resume).map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,
             maxDurationS: spec.maxDurationS, priceMicroPerUnitHour: run.priceMicroPerUnitHour, requester: job.requester,
             deadlineMs: deadline, gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) }, dataRegion: spec.placement.dataRegion,
             cluster: spec.cluster.flatMap { cluster in
                 run.rank.map { .init(rank: $0, worldSize: cluster.nodes, roundTripMsMax: cluster.roundTripMsMax) }
-            }
+            },
+            segment: segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) }
         )
+    }
+
+    /// The train segments validators re-ran for `job`, with how far each ended from the reference.
+    func segmentViews(_ job: JobRecord, state: NetworkState) -> [Components.Schemas.TrainSegment]? {
+        let views = job.tasks.compactMap { task -> Components.Schemas.TrainSegment? in
+            guard let from = task.segmentFromStep, let to = task.segmentToStep else { return nil }
+            let replica = task.runIds.compactMap { state.runs[$0] }.last { $0.role == .replica && $0.state == .completed }
+            let deviation = replica.flatMap { state.segmentDeviation(of: task, replica: $0) }
+            return .init(taskIndex: task.index, fromStep: from, toStep: to, deviationPpm: deviation.map { $0 * 1_000_000 })
+        }
+        return views.isEmpty ? nil : views
     }
 
     /// A cluster run the node accepted: still waiting for its peers, or started with every member's address.
@@ -129,7 +144,7 @@ extension CoordinatorAPI {
                         outputs: run.outputs.map { .init(path: $0.path, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
                         gpuDevices: run.nodeId.flatMap { state.gpuDevices(of: run, on: $0) },
                         rank: run.rank, peerPort: run.peerPort,
-                        checkpoints: run.checkpoints.isEmpty ? nil : run.checkpoints.map { .init(step: $0.step, digest: $0.digest) }
+                        checkpoints: run.checkpoints.isEmpty ? nil : run.checkpoints.map { .init(step: $0.step, digest: $0.digest, fingerprint: $0.fingerprint) }
                     )
                 }
             )
@@ -147,6 +162,7 @@ extension CoordinatorAPI {
                 allowRegions: spec.placement.allowRegions, denyRegions: spec.placement.denyRegions, dataRegion: spec.placement.dataRegion
             ),
             cluster: spec.cluster.map { .init(nodes: $0.nodes, roundTripMsMax: $0.roundTripMsMax) },
+            segments: segmentViews(job, state: state),
             waiting: waiting
         )
     }

@@ -19,7 +19,9 @@ public enum LogEvent: Sendable, Equatable {
     /// A running lease stopped heartbeating or overran; the run is lost and the task rescheduled.
     case runLost(runId: String, reason: String)
     /// Drawn after a primary result is in: does the task also run on another operator's node?
-    case sampled(jobId: String, taskIndex: Int, replicate: Bool)
+    /// `segment`: for a train task, which stretch between two of its checkpoints the validator re-runs (an index into
+    /// the reference run's checkpoints: from that one to the next).
+    case sampled(jobId: String, taskIndex: Int, replicate: Bool, segment: Int? = nil)
     /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
     case replicaWaived(jobId: String, taskIndex: Int)
     /// Primary and replica disagree: a third run, under neither's operator, decides.
@@ -108,7 +110,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, gpus, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer
+        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer, segment
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -132,10 +134,11 @@ extension LogEvent: Codable {
         case .runLost(let runId, let reason):
             try container.encode(runId, forKey: .runId)
             try container.encode(reason, forKey: .reason)
-        case .sampled(let jobId, let taskIndex, let replicate):
+        case .sampled(let jobId, let taskIndex, let replicate, let segment):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
             try container.encode(replicate, forKey: .replicate)
+            try container.encodeIfPresent(segment, forKey: .segment)
         case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
@@ -189,7 +192,8 @@ extension LogEvent: Codable {
             self = .sampled(
                 jobId: try container.decode(String.self, forKey: .jobId),
                 taskIndex: try container.decode(Int.self, forKey: .taskIndex),
-                replicate: try container.decode(Bool.self, forKey: .replicate)
+                replicate: try container.decode(Bool.self, forKey: .replicate),
+                segment: try container.decodeIfPresent(Int.self, forKey: .segment)
             )
         case "replica_waived":
             self = .replicaWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))

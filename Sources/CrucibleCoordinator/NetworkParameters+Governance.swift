@@ -12,6 +12,7 @@ extension NetworkParameters {
         case "replicaWaitMs": \.replicaWaitMs
         case "priceBandBps": \.priceBandBps
         case "linkFreshMs": \.linkFreshMs
+        case "trainDeviationPpmMax": \.trainDeviationPpmMax
         case "challenges.floorBps": \.challenges.floorBps
         case "challenges.slackPercent": \.challenges.slackPercent
         case "challenges.meanIntervalMs": \.challenges.meanIntervalMs
@@ -42,7 +43,7 @@ extension NetworkParameters {
     }
 
     public static let governedNames: [String] = [
-        "feeBps", "replicaWaitMs", "priceBandBps", "linkFreshMs", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
+        "feeBps", "replicaWaitMs", "priceBandBps", "linkFreshMs", "trainDeviationPpmMax", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
         "economy.stakeFlagshipMicro", "economy.stakeHighMicro", "economy.stakeMidMicro", "economy.stakeEntryMicro", "economy.stakeCpuMicro",
         "economy.unbondingMs", "economy.slashFailedWorkBps", "economy.slashSpoofBps", "economy.slashReporterBps", "economy.slashTreasuryBps",
         "economy.epochMs", "economy.emissionMicroPerEpoch", "economy.workShareBps", "economy.availabilityShareBps", "economy.treasuryShareBps",

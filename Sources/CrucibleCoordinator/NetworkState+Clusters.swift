@@ -228,7 +228,8 @@ extension NetworkState {
 
     /// The latest gang of a cluster task when every member of it completed: the runs its verdict pays.
     func completedGang(of task: TaskRecord) -> [RunRecord]? {
-        guard let last = task.runIds.last.flatMap({ runs[$0] }), last.rank != nil else { return nil }
+        // The newest gang member: a validator's run may come after it.
+        guard let last = task.runIds.lazy.reversed().compactMap({ self.runs[$0] }).first(where: { $0.rank != nil }) else { return nil }
         let members = gang(of: last)
         return members.allSatisfy({ $0.state == .completed }) ? members : nil
     }

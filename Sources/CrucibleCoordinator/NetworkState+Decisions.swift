@@ -75,21 +75,36 @@ extension NetworkState {
             setRunState(runId, .lost, changes: &changes)
             retryOrFail(runId: runId, atMs: nowMs, changes: &changes)
 
-        case .sampled(let jobId, let taskIndex, let replicate):
+        case .sampled(let jobId, let taskIndex, let replicate, let segment):
             let job = try job(jobId)
             guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
             let task = job.tasks[taskIndex]
             guard task.state == .verifying, task.replicate == nil, job.spec.verification.policy == .replicate,
                   let primary = completedRun(of: task, role: .primary)
             else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not awaiting a sample decision") }
+            // A train task's replica re-runs one segment, which must be one the reference run can be resumed at.
+            var steps: (from: Int, to: Int)?
+            if replicate, job.spec.kind == .train {
+                guard let segment, trainSegments(jobId: jobId, taskIndex: taskIndex).contains(segment),
+                      let reference = trainReference(of: task)
+                else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no segment \(segment.map(String.init) ?? "nil") to re-run") }
+                steps = (reference.checkpoints[segment].step, reference.checkpoints[segment + 1].step)
+            } else if segment != nil {
+                throw CrucibleError(.conflict, "only a replicated train task has a segment")
+            }
             jobs[jobId]!.tasks[taskIndex].replicate = replicate
             jobs[jobId]!.tasks[taskIndex].sampledMs = nowMs
+            jobs[jobId]!.tasks[taskIndex].segmentFromStep = steps?.from
+            jobs[jobId]!.tasks[taskIndex].segmentToStep = steps?.to
             changes.jobs.insert(jobId)
             if replicate {
-                let primaryOperator = primary.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
+                // The validator runs under none of the operators whose work it checks (every member of a gang).
+                let checked = completedGang(of: task) ?? [primary]
+                let operators = Set(checked.compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } }).sorted()
                 createRun(
                     jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: 1,
-                    declinedBy: primary.nodeId.map { [$0: nowMs] } ?? [:], excludedOperators: primaryOperator.map { [$0] } ?? [], changes: &changes
+                    declinedBy: Dictionary(checked.compactMap { $0.nodeId.map { ($0, nowMs) } }, uniquingKeysWith: max),
+                    excludedOperators: operators, changes: &changes
                 )
             }
 
@@ -195,7 +210,7 @@ extension NetworkState {
 
     /// A task whose primary and replica both completed with different outputs, and no arbiter asked for yet.
     public func needsArbitration(_ task: TaskRecord) -> Bool {
-        guard task.state == .verifying, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
+        guard task.state == .verifying, task.segmentFromStep == nil, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
               let primary = completedRun(of: task, role: .primary), let replica = completedRun(of: task, role: .replica)
         else { return false }
         return Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .mismatch
@@ -240,7 +255,19 @@ extension NetworkState {
             outcome = .disputed
         }
         var loser: RunRecord?
-        if replicate {
+        if replicate, job.spec.kind == .train {
+            guard let replica = completedRun(of: task, role: .replica) else {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its validator")
+            }
+            // The validator's weights at the segment's end must be the reference's, within the network's tolerance;
+            // otherwise the gang (or the validator) did not train as it says, and nobody is paid until that is settled.
+            if outcome == .verified, let deviation = segmentDeviation(of: task, replica: replica),
+               deviation * 1_000_000 <= Double(parameters.trainDeviationPpmMax) {
+                paidRuns.append(replica)
+            } else {
+                outcome = .disputed
+            }
+        } else if replicate {
             guard let replica = completedRun(of: task, role: .replica) else {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its replica")
             }

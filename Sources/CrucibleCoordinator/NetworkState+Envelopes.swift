@@ -170,10 +170,12 @@ extension NetworkState {
         if !succeeded {
             retryOrFail(runId: run.id, atMs: nowMs, changes: &changes)
         } else if run.rank != nil {
-            // A gang's task is done when every member is; its members are not replicated.
+            // A gang's task is done when every member is; only a train task's segment may then be sampled for a validator.
             if gang(of: run).allSatisfy({ $0.state == .completed }) {
                 setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)
-                jobs[run.jobId]!.tasks[run.taskIndex].replicate = false
+                if jobs[run.jobId]?.spec.verification.policy == JobSpec.Verification.Policy.none {
+                    jobs[run.jobId]!.tasks[run.taskIndex].replicate = false
+                }
             }
         } else if run.role == .primary {
             setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .verifying, changes: &changes)

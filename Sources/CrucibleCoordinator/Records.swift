@@ -107,6 +107,10 @@ public struct TaskRecord: Sendable, Equatable {
     public var arbiterWaived = false
     /// The verified manifest digest.
     public var digest: String?
+    /// A train task's sampled segment: the validator resumes from the reference run's state at the first step and
+    /// re-runs to the second.
+    public var segmentFromStep: Int?
+    public var segmentToStep: Int?
 }
 
 public struct JobRecord: Sendable, Equatable {

@@ -60,7 +60,11 @@ public struct Scheduler {
             guard let job = state.jobs[key.jobId] else { continue }
             if job.tasks[key.index].replicate == nil {
                 let replicate = Replication.shouldReplicate(samplePpm: job.spec.verification.samplePpm, using: &generator)
-                return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate)
+                guard replicate, job.spec.kind == .train else { return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate) }
+                // A train task is checked on one segment drawn at random; with no resumable segment it cannot be.
+                let segments = state.trainSegments(jobId: key.jobId, taskIndex: key.index)
+                guard !segments.isEmpty else { return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: false) }
+                return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: true, segment: segments.randomElement(using: &generator))
             }
             if let verdict = try? state.expectedVerdict(jobId: key.jobId, taskIndex: key.index) {
                 return .verdict(verdict)

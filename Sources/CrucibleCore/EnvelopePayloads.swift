@@ -126,13 +126,27 @@ public struct TrainingCheckpoint: Codable, Sendable, Hashable {
     public var step: Int
     /// SHA-256 (hex) over the model's state: each tensor's name, dtype, shape and bytes, in name order.
     public var digest: String
+    /// The weights projected on `fingerprintSize` fixed pseudo-random ±1 directions: two runs whose weights differ by
+    /// float rounding give nearly the same numbers, runs that trained differently do not. What a validator's
+    /// re-execution of a segment is compared on, within a tolerance.
+    public var fingerprint: [Double]?
 
-    public init(step: Int, digest: String) {
+    public init(step: Int, digest: String, fingerprint: [Double]? = nil) {
         self.step = step
         self.digest = digest
+        self.fingerprint = fingerprint
     }
 
     public static let countMax = 10_000
+    public static let fingerprintSize = 16
+
+    /// ‖a − b‖ / ‖b‖ of two fingerprints, or nil when either is missing or malformed.
+    public static func deviation(_ candidate: [Double]?, from reference: [Double]?) -> Double? {
+        guard let candidate, let reference, candidate.count == fingerprintSize, reference.count == fingerprintSize else { return nil }
+        let difference = zip(candidate, reference).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        let norm = reference.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        return difference / max(norm, 1e-12)
+    }
 
     /// Steps rising, digests well formed, at most `countMax`.
     public static func validate(_ checkpoints: [TrainingCheckpoint]) throws {
@@ -141,6 +155,11 @@ public struct TrainingCheckpoint: Codable, Sendable, Hashable {
         for checkpoint in checkpoints {
             guard checkpoint.step > previous else { throw CrucibleError(.malformed, "checkpoint steps must rise (step \(checkpoint.step) after \(previous))") }
             guard Digest.isValidHex(checkpoint.digest) else { throw CrucibleError(.malformed, "checkpoint \(checkpoint.step): the digest is not 64 hex digits") }
+            if let fingerprint = checkpoint.fingerprint {
+                guard fingerprint.count == fingerprintSize, fingerprint.allSatisfy(\.isFinite) else {
+                    throw CrucibleError(.malformed, "checkpoint \(checkpoint.step): a fingerprint is \(fingerprintSize) finite numbers")
+                }
+            }
             previous = checkpoint.step
         }
     }

@@ -146,6 +146,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
         resources.gpuMilli > 0 ? Int64(resources.gpuMilli) : Int64(resources.cpuCores) * 1000
     }
 
+    /// The input a validator of a train segment finds the reference's saved state in.
+    public static let trainResumeInput = "crucible-resume.pt"
+
     /// Nodes each task runs on at once: the cluster's members, or one.
     public var membersPerTask: Int { cluster?.nodes ?? 1 }
 
@@ -186,11 +189,11 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard Self.isPlainRelativePath(command), command.hasSuffix(".py") else {
                 throw fail("a train job's command is its Python script, a plain relative path ending in .py (usually one of its inputs)")
             }
+            guard !inputs.contains(where: { $0.name == Self.trainResumeInput }) else {
+                throw fail("input name \(Self.trainResumeInput) is where a validator's saved state goes")
+            }
             // torchrun starts one process per GPU: a share of one GPU is not a process.
             guard resources.gpuMilli % 1000 == 0 else { throw fail("a train job takes whole GPUs per member (or 0 for CPU)") }
-            guard verification.policy == .none else {
-                throw fail("train jobs take verification policy none; their members' checkpoint digests are compared instead")
-            }
         }
         if let cluster {
             guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }
@@ -199,7 +202,11 @@ public struct JobSpec: Codable, Sendable, Equatable {
             }
             // Replicating a whole gang on another operator's nodes is not offered: members of one gang check nothing
             // about each other's outputs here, so a cluster job says plainly that it is not verified.
-            guard verification.policy == .none else { throw fail("cluster jobs take verification policy none; replicating a gang is not supported") }
+            // A train job's sample is a segment between two checkpoints, re-run on one validator; other gangs are not
+            // replicated.
+            guard verification.policy == .none || kind == .train else {
+                throw fail("cluster jobs other than train take verification policy none; replicating a gang is not supported")
+            }
             guard taskCount * cluster.nodes <= Self.taskCountMax else { throw fail("tasks × cluster.nodes must be at most \(Self.taskCountMax)") }
         }
         guard inputs.count <= Self.inputCountMax else { throw fail("at most \(Self.inputCountMax) input files") }

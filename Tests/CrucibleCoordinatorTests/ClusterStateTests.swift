@@ -297,19 +297,22 @@ import Testing
     }
 
     /// A train gang: started, both members finished with `checkpoints` each.
-    func finishedTrainGang(_ state: inout NetworkState, checkpoints: [[TrainingCheckpoint]]) throws -> (job: String, runs: [String]) {
+    func finishedTrainGang(
+        _ state: inout NetworkState, checkpoints: [[TrainingCheckpoint]], outputs: [OutputFile] = [], verification: JobSpec.Verification = .init()
+    ) throws -> (job: String, runs: [String]) {
         try link(&state, a, b, microseconds: 500)
         let spec = JobSpec(
             name: "train", kind: .train, command: "train.py", resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 500_000,
-            maxDurationS: 600, cluster: .init(nodes: 2, roundTripMsMax: 5)
+            maxDurationS: 600, verification: verification, cluster: .init(nodes: 2, roundTripMsMax: 5)
         )
         let job = try #require(try state.apply(.envelope(try SignedEnvelope.sign(JobSubmission(spec: spec), kind: .submitJob, by: requester)), atMs: 2).jobId)
         let offer = try gangOffer(decide(state))
         try state.apply(.gangOffer(offer), atMs: 10)
         let identities = [a.address: a, b.address: b]
         for member in offer.members { try respond(&state, identities[member.nodeId]!, member.runId) }
-        for (member, reported) in zip(offer.members, checkpoints) {
-            let report = RunReport(runId: member.runId, exitCode: 0, outputs: [], durationMs: 1000, checkpoints: reported)
+        for (rank, (member, reported)) in zip(offer.members, checkpoints).enumerated() {
+            // Rank 0 saves the states a validator resumes from.
+            let report = RunReport(runId: member.runId, exitCode: 0, outputs: rank == 0 ? outputs : [], durationMs: 1000, checkpoints: reported)
             try state.apply(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: identities[member.nodeId]!)), atMs: 60_000)
         }
         return (job, offer.members.map(\.runId))
@@ -371,15 +374,71 @@ import Testing
     }
 
     @Test func trainSpecsAreValidated() throws {
-        func train(_ command: String, gpuMilli: Int = 0, verification: JobSpec.Verification = .init()) -> JobSpec {
-            JobSpec(name: "t", kind: .train, command: command, resources: .init(gpuMilli: gpuMilli, cpuCores: 1), maxPriceMicroPerUnitHour: 1_000_000,
-                    maxDurationS: 60, verification: verification)
+        func train(_ command: String, gpuMilli: Int = 0, inputs: [JobSpec.InputFile] = [], verification: JobSpec.Verification = .init()) -> JobSpec {
+            JobSpec(name: "t", kind: .train, command: command, inputs: inputs, resources: .init(gpuMilli: gpuMilli, cpuCores: 1),
+                    maxPriceMicroPerUnitHour: 1_000_000, maxDurationS: 60, verification: verification)
         }
         try train("train.py").validate()
         try train("models/train.py", gpuMilli: 2000).validate()
+        // A train task's sample is a segment re-run by a validator.
+        try train("train.py", verification: .init(policy: .replicate, samplePpm: 100_000)).validate()
+        let squatting = JobSpec.InputFile(name: JobSpec.trainResumeInput, sha256: digest("x"), sizeBytes: 1)
         for bad in [train("python3"), train("/abs/train.py"), train("../train.py"), train("train.py", gpuMilli: 500),
-                    train("train.py", verification: .init(policy: .replicate, samplePpm: 1_000_000))] {
+                    train("train.py", inputs: [squatting])] {
             #expect { try bad.validate() } throws: { ($0 as? CrucibleError)?.code == .invalidSpec }
         }
+    }
+
+    /// A train gang on a and b (operator A) checkpointed at 10, 20 and 30, with the states at 10 and 20 saved; every
+    /// task is sampled, so a validator of operator B re-runs one segment.
+    func sampledTrainGang(_ state: inout NetworkState) throws -> (job: String, reference: [TrainingCheckpoint], segment: Int) {
+        let reference = [10, 20, 30].map { step in
+            TrainingCheckpoint(step: step, digest: digest("w\(step)"), fingerprint: (0..<16).map { Double(step) + Double($0) * 0.25 })
+        }
+        let states = [10, 20].map { OutputFile(path: NetworkState.trainStatePath(step: $0), sha256: digest("state\($0)"), sizeBytes: 1_000) }
+        let (job, _) = try finishedTrainGang(&state, checkpoints: [reference, reference], outputs: states, verification: .init(policy: .replicate, samplePpm: 1_000_000))
+        #expect(state.trainSegments(jobId: job, taskIndex: 0) == [0, 1])
+        guard case .sampled(_, _, true, let drawn?) = decide(state, atMs: 60_010) else { Issue.record("expected a segment to be drawn"); throw CrucibleError(.conflict, "no sample") }
+        // A segment the reference cannot be resumed at, or none, is refused.
+        expectRefused(.sampled(jobId: job, taskIndex: 0, replicate: true, segment: 2), state, atMs: 60_010)
+        expectRefused(.sampled(jobId: job, taskIndex: 0, replicate: true), state, atMs: 60_010)
+        expectRefused(.sampled(jobId: job, taskIndex: 0, replicate: false, segment: 0), state, atMs: 60_010)
+        try state.apply(.sampled(jobId: job, taskIndex: 0, replicate: true, segment: drawn), atMs: 60_010)
+        return (job, reference, drawn)
+    }
+
+    /// The validator (c, operator B) takes the segment and reports `fingerprint` at its end; returns the verdict.
+    func validate(_ state: inout NetworkState, job: String, fingerprint: [Double], toStep: Int) throws -> TaskVerdict {
+        guard case .offer(let runId, let nodeId, let price, let deadline, let gpus) = decide(state, atMs: 60_020) else {
+            Issue.record("expected the validator's offer"); throw CrucibleError(.conflict, "no offer")
+        }
+        #expect(nodeId == c.address || nodeId == d.address, "a validator runs under another operator than the gang's")
+        #expect(state.runs[runId]?.excludedOperators == [operatorA.address])
+        try state.apply(.offer(runId: runId, nodeId: nodeId, priceMicroPerUnitHour: price, deadlineMs: deadline, gpus: gpus), atMs: 60_020)
+        let node = nodeId == c.address ? c : d
+        try respond(&state, node, runId, port: nil, atMs: 60_030)
+        let report = RunReport(runId: runId, exitCode: 0, outputs: [], durationMs: 1000, checkpoints: [.init(step: toStep, digest: digest("v"), fingerprint: fingerprint)])
+        try state.apply(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: node)), atMs: 120_000)
+        guard case .verdict(let verdict) = decide(state, atMs: 120_010) else { Issue.record("expected a verdict"); throw CrucibleError(.conflict, "no verdict") }
+        return verdict
+    }
+
+    @Test func aValidatorsSegmentWithinToleranceVerifiesATrainTaskAndOneBeyondItDisputesIt() throws {
+        var state = try genesis()
+        let (job, reference, segment) = try sampledTrainGang(&state)
+        let task = try #require(state.jobs[job]?.tasks[0])
+        #expect(task.segmentFromStep == reference[segment].step && task.segmentToStep == reference[segment + 1].step)
+        // Float rounding: 10 ppm off the reference's fingerprint, under the 1,000 ppm the network allows.
+        let end = try #require(reference[segment + 1].fingerprint)
+        let verdict = try validate(&state, job: job, fingerprint: end.map { $0 * (1 + 1e-5) }, toStep: reference[segment + 1].step)
+        #expect(verdict.outcome == .verified && verdict.payments.count == 3, "both members and the validator are paid")
+
+        var cheated = try genesis()
+        let (cheatedJob, cheatedReference, cheatedSegment) = try sampledTrainGang(&cheated)
+        // A gang that did not train as it says ends far from where the validator's re-run does (a member on no data
+        // was measured at 180,000 ppm).
+        let far = try #require(cheatedReference[cheatedSegment + 1].fingerprint).map { $0 * 1.02 }
+        let split = try validate(&cheated, job: cheatedJob, fingerprint: far, toStep: cheatedReference[cheatedSegment + 1].step)
+        #expect(split.outcome == .disputed && split.payments.isEmpty)
     }
 }

@@ -8,8 +8,9 @@ import Testing
 
 /// A train job for real: two agents form a two-member cluster, each launches torchrun (gloo, CPU) with the rank and
 /// rendezvous the coordinator assigned, a small model trains data-parallel on each member's own shard, both report the
-/// same weight digests at every checkpoint, and the job settles. Needs PyTorch (Debian's python3-torch; `.ci/run`
-/// installs it).
+/// same weight digests at every checkpoint; a validator of another operator resumes one segment from the saved state as
+/// both ranks on one node and ends at the same weights; the job settles. Needs PyTorch (Debian's python3-torch;
+/// `.ci/run` installs it).
 @Suite(.serialized) struct TrainingEndToEndTests {
     static let script = """
     import json, os, sys
@@ -27,7 +28,8 @@ import Testing
     x = torch.randn(256, 8, generator=shard)
     y = torch.sin(x @ (torch.arange(1.0, 9.0).unsqueeze(1) / 8))
     losses = []
-    for step in range(1, steps + 1):
+    start = crucible_train.resume(ddp, optimizer)  # a validator resumes at a checkpoint
+    for step in range(start + 1, steps + 1):
         optimizer.zero_grad()
         loss = ((ddp(x) - y) ** 2).mean()
         loss.backward()
@@ -36,7 +38,7 @@ import Testing
         dist.all_reduce(mean)
         losses.append(mean.item() / world)
         if step % every == 0:
-            crucible_train.checkpoint(ddp, step)
+            crucible_train.checkpoint(ddp, step, optimizer)
     if rank == 0:
         json.dump({"world": world, "losses": losses}, open(os.path.join(os.environ["CRUCIBLE_OUTPUT_DIR"], "losses.json"), "w"))
     dist.destroy_process_group()
@@ -51,18 +53,20 @@ import Testing
         let training = try #require(TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
         let network = try await TestNetwork.start()
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
-        let members = [network.operatorA, network.operatorB].map {
+        // The gang forms on operator A's two nodes (only they join clusters); operator B's node validates.
+        let members = [network.operatorA, network.operatorA].map {
             network.agent(operatorKey: $0, policy: policy, peerHost: "127.0.0.1", training: training)
         }
+        let validator = network.agent(operatorKey: network.operatorB, policy: policy, training: training)
         let scriptData = Data(Self.script.utf8)
         let sha256 = try await network.client.putBlob(scriptData, by: network.requester)
         let spec = JobSpec(
             name: "ddp", kind: .train, command: "train.py", args: ["60", "20"],
             inputs: [.init(name: "train.py", sha256: sha256, sizeBytes: Int64(scriptData.count))],
             resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 1024), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 300,
-            cluster: .init(nodes: 2, roundTripMsMax: 500)
+            verification: .init(policy: .replicate, samplePpm: 1_000_000), cluster: .init(nodes: 2, roundTripMsMax: 500)
         )
-        let job = try await withAgents(members) {
+        let job = try await withAgents(members + [validator]) {
             try await waitUntil("both members are cluster-ready", timeoutS: 90) {
                 try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
             }
@@ -70,7 +74,7 @@ import Testing
             return try await network.settled(submitted.id)
         }
         let task = try #require(job.tasks.first)
-        let runs = task.runs.filter { $0.state == "completed" }.sorted { ($0.rank ?? -1) < ($1.rank ?? -1) }
+        let runs = task.runs.filter { $0.state == "completed" && $0.role == "primary" }.sorted { ($0.rank ?? -1) < ($1.rank ?? -1) }
         #expect(job.state == "settled" && task.state == "verified", "\(task.runs.map { "\($0.id) \($0.state) \($0.failure ?? "")" })")
         #expect(runs.map(\.rank) == [0, 1])
         #expect(Set(runs.compactMap(\.nodeId)).count == 2)
@@ -80,6 +84,17 @@ import Testing
         #expect(checkpoints.first?.map { $0.prefix(3) } == ["20:", "40:", "60:"])
         #expect(Set(checkpoints).count == 1, "the members' weights differ: \(checkpoints)")
         #expect(runs.allSatisfy { $0.paidMicro > 0 })
+
+        // The validator resumed at one checkpoint's saved state and ended at the next one's weights, within tolerance.
+        let segment = try #require(job.segments?.first, "\(task.runs.map { "\($0.id) \($0.role) \($0.outputs.map(\.path))" })")
+        #expect([20, 40].contains(segment.fromStep) && segment.toStep == segment.fromStep + 20)
+        let deviationPpm = try #require(segment.deviationPpm)
+        #expect(deviationPpm <= Double(TestNetwork.fastParameters.trainDeviationPpmMax))
+        print("train segment \(segment.fromStep)→\(segment.toStep) re-run by a validator: \(deviationPpm) ppm from the gang's weights")
+        let check = try #require(task.runs.first { $0.role == "replica" && $0.state == "completed" })
+        #expect(check.paidMicro > 0)
+        #expect(check.nodeId == (await validator.nodeId))
+        #expect(check.checkpoints?.last?.step == segment.toStep)
 
         // Both ranks trained one model: the world was two processes, and the mean loss fell.
         let output = try #require(runs.first?.outputs.first { $0.path == "losses.json" })
