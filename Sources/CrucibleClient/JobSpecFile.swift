@@ -123,7 +123,7 @@ public struct JobSpecFile: Sendable {
         var verification = JobSpec.Verification()
         if let entry = document.verification {
             guard let policy = JobSpec.Verification.Policy(rawValue: entry.policy) else {
-                throw fail("verification.policy `\(entry.policy)` is not one of none, replicate")
+                throw fail("verification.policy `\(entry.policy)` is not one of \(JobSpec.Verification.Policy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let rate = entry.sampleRate ?? (policy == .replicate ? 1 : 0)
             guard rate.isFinite, (0...1).contains(rate) else { throw fail("verification.sampleRate must be between 0 and 1") }

@@ -28,7 +28,9 @@ extension CoordinatorAPI {
             ),
             peerEndpoint: registration.peerEndpoint,
             clusterReady: state.isClusterReady(node.id, atMs: nowMs),
-            links: links.isEmpty ? nil : links
+            links: links.isEmpty ? nil : links,
+            verifiedStreak: node.verifiedStreak,
+            adaptiveSamplePpm: state.parameters.adaptive.samplePpm(streak: node.verifiedStreak)
         )
     }
 

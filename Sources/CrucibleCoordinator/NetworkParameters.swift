@@ -33,6 +33,8 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     /// How far a validator's re-run of a train segment may end from the reference's weights (relative, in parts per
     /// million of their fingerprint's norm) and still count as the same training.
     public var trainDeviationPpmMax: Int64
+    /// How a job with verification `adaptive` samples each node's results.
+    public var adaptive: AdaptiveReplication
     /// How hardware is challenged and judged (ARCHITECTURE §4).
     public var challenges: ChallengePolicy
     /// Stake, slashing, epochs and their emission, and governance (ARCHITECTURE §7).
@@ -42,7 +44,8 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
         declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000, priceBandBps: Int64 = 1_000,
-        linkFreshMs: Int64 = 1_800_000, trainDeviationPpmMax: Int64 = 1_000, challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
+        linkFreshMs: Int64 = 1_800_000, trainDeviationPpmMax: Int64 = 1_000,
+        adaptive: AdaptiveReplication = AdaptiveReplication(), challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
     ) {
         self.challenges = challenges
         self.economy = economy
@@ -51,6 +54,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.priceBandBps = priceBandBps
         self.linkFreshMs = linkFreshMs
         self.trainDeviationPpmMax = trainDeviationPpmMax
+        self.adaptive = adaptive
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
         self.leaseTimeoutMs = leaseTimeoutMs
@@ -66,7 +70,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, challenges, economy
+        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, adaptive, challenges, economy
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -86,6 +90,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         priceBandBps = try container.decodeIfPresent(Int64.self, forKey: .priceBandBps) ?? defaults.priceBandBps
         linkFreshMs = try container.decodeIfPresent(Int64.self, forKey: .linkFreshMs) ?? defaults.linkFreshMs
         trainDeviationPpmMax = try container.decodeIfPresent(Int64.self, forKey: .trainDeviationPpmMax) ?? defaults.trainDeviationPpmMax
+        adaptive = try container.decodeIfPresent(AdaptiveReplication.self, forKey: .adaptive) ?? defaults.adaptive
         challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
         // A genesis written before the economy existed ran without stake or emissions, and replays so.
         economy = try container.decodeIfPresent(EconomyPolicy.self, forKey: .economy) ?? .none
@@ -101,6 +106,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         guard (0...10_000).contains(priceBandBps) else { throw fail("priceBandBps must be between 0 and 10000") }
         guard (0...1_000_000).contains(trainDeviationPpmMax) else { throw fail("trainDeviationPpmMax must be between 0 and 1000000") }
         guard attemptsMax >= 1, checkpointInterval >= 1 else { throw fail("attemptsMax and checkpointInterval must be at least 1") }
+        try adaptive.validate()
         try challenges.validate()
         try economy.validate()
     }

@@ -79,7 +79,7 @@ extension NetworkState {
             let job = try job(jobId)
             guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
             let task = job.tasks[taskIndex]
-            guard task.state == .verifying, task.replicate == nil, job.spec.verification.policy == .replicate,
+            guard task.state == .verifying, task.replicate == nil, job.spec.verification.policy != .none,
                   let primary = completedRun(of: task, role: .primary)
             else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not awaiting a sample decision") }
             // A train task's replica re-runs one segment, which must be one the reference run can be resumed at.
@@ -170,6 +170,7 @@ extension NetworkState {
             jobs[verdict.jobId]!.paidMicro += verdict.paidMicro
             jobs[verdict.jobId]!.burnedMicro += verdict.feeMicro
             let task = jobs[verdict.jobId]!.tasks[verdict.taskIndex]
+            recordVerification(verdict, task: task, changes: &changes)
             if verdict.outcome == .verified {
                 // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
@@ -206,6 +207,23 @@ extension NetworkState {
             closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
+    }
+
+    /// Keeps each node's streak of verified results: a replicated task's paid runs add one, an outvoted run or a
+    /// dispute sets its nodes back to zero. Tasks nobody re-ran are no evidence and change nothing.
+    mutating func recordVerification(_ verdict: TaskVerdict, task: TaskRecord, changes: inout Changes) {
+        guard task.replicate == true else { return }
+        func update(_ runId: String, _ body: (inout Int64) -> Void) {
+            guard let nodeId = runs[runId]?.nodeId, nodes[nodeId] != nil else { return }
+            body(&nodes[nodeId]!.verifiedStreak)
+            changes.nodes.insert(nodeId)
+        }
+        if verdict.outcome == .disputed {
+            for runId in task.runIds where runs[runId]?.state == .completed { update(runId) { $0 = 0 } }
+            return
+        }
+        for payment in verdict.payments { update(payment.runId) { $0 += 1 } }
+        if let loser = verdict.losingRunId { update(loser) { $0 = 0 } }
     }
 
     /// A task whose primary and replica both completed with different outputs, and no arbiter asked for yet.

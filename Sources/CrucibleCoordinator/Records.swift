@@ -9,6 +9,9 @@ public struct NodeRecord: Sendable, Equatable {
     public var earnedMicro: Int64
     /// What the node has proven about its hardware.
     public var proof: NodeProof
+    /// Results in a row that a replica verified; a result found wrong sets it to zero. Adaptive replication samples
+    /// the node's work by it.
+    public var verifiedStreak: Int64 = 0
 }
 
 /// One run of one task on one node: the unit the market matches and the ledger pays.

@@ -59,7 +59,7 @@ public struct Scheduler {
         for key in state.verifyingTasks.sorted() {
             guard let job = state.jobs[key.jobId] else { continue }
             if job.tasks[key.index].replicate == nil {
-                let replicate = Replication.shouldReplicate(samplePpm: job.spec.verification.samplePpm, using: &generator)
+                let replicate = Replication.shouldReplicate(samplePpm: state.samplePpm(of: job, taskIndex: key.index), using: &generator)
                 guard replicate, job.spec.kind == .train else { return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate) }
                 // A train task is checked on one segment drawn at random; with no resumable segment it cannot be.
                 let segments = state.trainSegments(jobId: key.jobId, taskIndex: key.index)

@@ -41,6 +41,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
         public enum Policy: String, Codable, Sendable, CaseIterable {
             case none
             case replicate
+            /// The share re-run follows each node's record of verified results (`AdaptiveReplication`).
+            case adaptive
         }
 
         public var policy: Policy
@@ -152,7 +154,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     /// Nodes each task runs on at once: the cluster's members, or one.
     public var membersPerTask: Int { cluster?.nodes ?? 1 }
 
-    public var runsPerTaskMax: Int64 { Int64(membersPerTask) * (verification.policy == .replicate ? 2 : 1) }
+    public var runsPerTaskMax: Int64 { Int64(membersPerTask) * (verification.policy == .none ? 1 : 2) }
 
     /// The most this job can cost including the burned fee: the escrow locked at submission.
     public func maxCostMicro(feeBps: Int64) -> Int64 {
@@ -183,6 +185,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard verification.samplePpm == 0 else { throw fail("sampleRate only applies to the replicate policy") }
         case .replicate:
             guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
+        case .adaptive:
+            guard verification.samplePpm == 0 else { throw fail("adaptive sets the rate from each node's record; give no sampleRate") }
+            guard kind == .batch, cluster == nil else { throw fail("adaptive replication is for batch jobs on one node per task") }
         }
         try placement.validate(usesGPUs: resources.gpuMilli > 0)
         if kind == .train {

@@ -9,7 +9,7 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Simulate the network.",
-        subcommands: [SpoofCommand.self, EconomySimCommand.self, PackSimCommand.self, MarketSimCommand.self]
+        subcommands: [SpoofCommand.self, EconomySimCommand.self, PackSimCommand.self, MarketSimCommand.self, VerifySimCommand.self]
     )
 
     struct SpoofCommand: AsyncParsableCommand {
