@@ -67,7 +67,7 @@ struct JobCommand: AsyncParsableCommand {
             while true {
                 let page = try await coordinator.jobLogs(id, after: cursor)
                 for chunk in page.chunks {
-                    let prefix = "[task \(chunk.taskIndex) \(chunk.runId.split(separator: ".").last ?? "")] "
+                    let prefix = "[task \(chunk.taskIndex) \(JobText.runLabel(chunk.runId))] "
                     let lines = chunk.text.split(separator: "\n", omittingEmptySubsequences: false)
                     for (index, line) in lines.enumerated() where !(index == lines.count - 1 && line.isEmpty) {
                         print(prefix + line)
@@ -112,6 +112,14 @@ struct JobCommand: AsyncParsableCommand {
 }
 
 enum JobText {
+    /// A run by its role and attempt (`p1`, `r1`, `a1`), and a gang member by rank (`p1 rank 0`).
+    static func runLabel(_ runId: String) -> String {
+        let parts = runId.split(separator: ".")
+        guard let last = parts.last else { return runId }
+        if last.hasPrefix("m"), parts.count >= 2, let rank = Int(last.dropFirst()) { return "\(parts[parts.count - 2]) rank \(rank)" }
+        return String(last)
+    }
+
     static func status(_ job: Components.Schemas.Job) -> String {
         var lines = [
             "\(job.id)  \(job.name)  \(job.state)",
@@ -135,6 +143,19 @@ enum JobText {
             }
         }
         lines.append(TextTable.render(header: ["TASK", "TASK STATE", "ROLE", "TRY", "RUN", "NODE", "TIME", "DIGEST", "PAID", "NOTE"], rows: rows))
+        // A train job's evidence: each run's checkpoints, and how far each validator's segment ended from the gang.
+        let trained = job.tasks.flatMap { task in task.runs.map { (task.index, $0) } }.filter { !($0.1.checkpoints ?? []).isEmpty }
+        if !trained.isEmpty {
+            lines.append("checkpoints (step:digest):")
+            for (index, run) in trained {
+                let marks = (run.checkpoints ?? []).map { "\($0.step):\($0.digest.prefix(8))" }.joined(separator: " ")
+                lines.append("  task \(index) \(runLabel(run.id)): \(marks)")
+            }
+        }
+        for segment in job.segments ?? [] {
+            let deviation = segment.deviationPpm.map { String(format: "%.1f ppm from the gang's weights", $0) } ?? "not re-run yet"
+            lines.append("  task \(segment.taskIndex): a validator re-ran steps \(segment.fromStep)→\(segment.toStep): \(deviation)")
+        }
         return lines.joined(separator: "\n")
     }
 }
