@@ -58,8 +58,8 @@ import Testing
                 #expect(throws: Never.self) { try ledger.checkConservation() }
             }
             var replayed = LedgerState()
-            try? replayed.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
-            for event in accepted { try? replayed.apply(event) }
+            _ = try? replayed.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
+            for event in accepted { _ = try? replayed.apply(event) }
             #expect(replayed == ledger)
             // Genesis happens once, an escrow is locked once per job and released once.
             #expect(throws: CrucibleError.self) { try replayed.apply(.genesis(allocations: [.init(address: Self.people[0], amountMicro: 1)])) }
