@@ -34,15 +34,19 @@ public actor NodeAgent {
         public var policyCheckIntervalMs: Int
         /// The Python with PyTorch that train runs use; nil: the node takes no train job and says so at registration.
         public var training: TrainingRuntime?
+        /// Variables set for every run, as the operator configures them.
+        public var runEnvironment: [String: String]
 
         public init(
             coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
             peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
-            policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000, training: TrainingRuntime? = nil
+            policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000, training: TrainingRuntime? = nil,
+            runEnvironment: [String: String] = [:]
         ) {
             self.training = training
+            self.runEnvironment = runEnvironment
             self.policyPath = policyPath
             self.policyCheckIntervalMs = policyCheckIntervalMs
             self.peerHost = peerHost
@@ -95,7 +99,7 @@ public actor NodeAgent {
         self.runner = TaskRunner(
             client: client, node: configuration.nodeKey,
             workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger,
-            training: configuration.training
+            training: configuration.training, extraEnvironment: configuration.runEnvironment
         )
     }
 

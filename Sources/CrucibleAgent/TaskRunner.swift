@@ -12,13 +12,19 @@ public struct TaskRunner: Sendable {
     public let logger: Logger
     /// The Python with PyTorch that train runs use; nil: this node runs no train job.
     public let training: TrainingRuntime?
+    /// Variables the operator sets for every run (caches, NCCL settings); Crucible's own names win over them.
+    public let extraEnvironment: [String: String]
 
     /// Output forwarded to the coordinator per run; the rest stays in the local run.log.
     static let forwardedLogBytesMax = 8 << 20
     static let outputBytesMax: Int64 = 256 << 20
 
-    public init(client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil) {
+    public init(
+        client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil,
+        extraEnvironment: [String: String] = [:]
+    ) {
         self.training = training
+        self.extraEnvironment = extraEnvironment
         self.client = client
         self.node = node
         self.workRoot = workRoot
@@ -132,6 +138,7 @@ public struct TaskRunner: Sendable {
         process.arguments = try commandLine(order, in: directory)
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "TMPDIR", "USER"].contains($0.key) }
+        environment.merge(extraEnvironment) { $1 }
         environment["CRUCIBLE_JOB_ID"] = order.jobId
         environment["CRUCIBLE_RUN_ID"] = order.runId
         environment["CRUCIBLE_TASK_INDEX"] = String(order.taskIndex)

@@ -44,6 +44,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "A Python with PyTorch for train jobs (default: /usr/bin/python3, where Debian's python3-torch installs, then python3 on PATH). Without one the node takes no train job.")
         var python: String?
 
+        @Option(name: .customLong("env"), help: "KEY=VALUE set for every run (repeatable): caches, NCCL settings. Crucible's own variables win.")
+        var environment: [String] = []
+
         @Option(help: "Seconds between looks for peers whose link is not measured yet (with --peer-host).")
         var linkInterval: Int = 30
 
@@ -90,6 +93,11 @@ struct NodeCommand: AsyncParsableCommand {
             }
             guard (0...65_535).contains(peerPort) else { throw ValidationError("--peer-port must be between 0 and 65535") }
             guard (1...3_600).contains(linkInterval) else { throw ValidationError("--link-interval must be between 1 and 3600 seconds") }
+            var runEnvironment = [String: String]()
+            for entry in environment {
+                guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else { throw ValidationError("--env takes KEY=VALUE, not `\(entry)`") }
+                runEnvironment[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            }
             if let peerHost, peerHost.isEmpty || peerHost.contains(":") {
                 throw ValidationError("--peer-host must be an IPv4 address or a host name")
             }
@@ -107,7 +115,7 @@ struct NodeCommand: AsyncParsableCommand {
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
                     peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
-                    training: training
+                    training: training, runEnvironment: runEnvironment
                 ),
                 logger: logger
             )

@@ -115,7 +115,8 @@ final class TestNetwork: Sendable {
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
-        challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil
+        challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
+        runEnvironment: [String: String] = [:]
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -125,7 +126,7 @@ final class TestNetwork: Sendable {
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
-                peerHost: peerHost, linkCheckIntervalMs: 300, training: training
+                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, runEnvironment: runEnvironment
             ),
             logger: logger
         )

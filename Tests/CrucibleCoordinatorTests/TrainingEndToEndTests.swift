@@ -26,6 +26,8 @@ import Testing
     optimizer = torch.optim.SGD(ddp.parameters(), lr=0.3)
     shard = torch.Generator().manual_seed(100 + rank)  # each rank its own data
     x = torch.randn(256, 8, generator=shard)
+    if os.environ.get("CRUCIBLE_TEST_TRAIN_ON_NO_DATA"):  # what a cheating node's environment does to its ranks
+        x = torch.zeros_like(x)
     y = torch.sin(x @ (torch.arange(1.0, 9.0).unsqueeze(1) / 8))
     losses = []
     start = crucible_train.resume(ddp, optimizer)  # a validator resumes at a checkpoint
@@ -49,13 +51,14 @@ import Testing
         var losses: [Double]
     }
 
-    @Test func twoAgentsTrainOneModelTogetherAndTheirCheckpointsAgree() async throws {
+    /// Runs the script as a 2-member gang on operator A's two nodes (the second with `cheaterEnvironment`), with
+    /// every task's segment re-run by operator B's node, and returns the closed job.
+    func trainJob(_ network: TestNetwork, cheaterEnvironment: [String: String] = [:]) async throws -> (Components.Schemas.Job, String) {
         let training = try #require(TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
-        let network = try await TestNetwork.start()
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
         // The gang forms on operator A's two nodes (only they join clusters); operator B's node validates.
-        let members = [network.operatorA, network.operatorA].map {
-            network.agent(operatorKey: $0, policy: policy, peerHost: "127.0.0.1", training: training)
+        let members = [[:], cheaterEnvironment].map {
+            network.agent(operatorKey: network.operatorA, policy: policy, peerHost: "127.0.0.1", training: training, runEnvironment: $0)
         }
         let validator = network.agent(operatorKey: network.operatorB, policy: policy, training: training)
         let scriptData = Data(Self.script.utf8)
@@ -73,6 +76,12 @@ import Testing
             let submitted = try await network.client.submitJob(spec, by: network.requester)
             return try await network.settled(submitted.id)
         }
+        return (job, await validator.nodeId)
+    }
+
+    @Test func twoAgentsTrainOneModelTogetherAndTheirCheckpointsAgree() async throws {
+        let network = try await TestNetwork.start()
+        let (job, validatorId) = try await trainJob(network)
         let task = try #require(job.tasks.first)
         let runs = task.runs.filter { $0.state == "completed" && $0.role == "primary" }.sorted { ($0.rank ?? -1) < ($1.rank ?? -1) }
         #expect(job.state == "settled" && task.state == "verified", "\(task.runs.map { "\($0.id) \($0.state) \($0.failure ?? "")" })")
@@ -93,7 +102,7 @@ import Testing
         print("train segment \(segment.fromStep)→\(segment.toStep) re-run by a validator: \(deviationPpm) ppm from the gang's weights")
         let check = try #require(task.runs.first { $0.role == "replica" && $0.state == "completed" })
         #expect(check.paidMicro > 0)
-        #expect(check.nodeId == (await validator.nodeId))
+        #expect(check.nodeId == validatorId)
         #expect(check.checkpoints?.last?.step == segment.toStep)
 
         // Both ranks trained one model: the world was two processes, and the mean loss fell.
@@ -103,6 +112,23 @@ import Testing
         #expect(losses.losses.count == 60)
         let (first, last) = (try #require(losses.losses.first), try #require(losses.losses.last))
         #expect(last < first / 2, "loss \(first) → \(last)")
+        await network.stop()
+    }
+
+    @Test func aMemberThatTrainsOnNoDataIsCaughtByTheValidatorsSegment() async throws {
+        let network = try await TestNetwork.start()
+        let (job, _) = try await trainJob(network, cheaterEnvironment: ["CRUCIBLE_TEST_TRAIN_ON_NO_DATA": "1"])
+        let task = try #require(job.tasks.first)
+        let members = task.runs.filter { $0.role == "primary" && $0.state == "completed" }
+        // The gang's weights agree with each other (data-parallel averaging keeps them equal), so only the validator,
+        // re-running the segment with both ranks' real data, sees that they are not what honest training gives.
+        #expect(members.count == 2 && Set(members.map { $0.checkpoints?.map(\.digest) ?? [] }).count == 1)
+        let segment = try #require(job.segments?.first)
+        let deviationPpm = try #require(segment.deviationPpm)
+        #expect(deviationPpm > 100 * Double(TestNetwork.fastParameters.trainDeviationPpmMax))
+        print("a member on no data, caught by the validator: \(deviationPpm) ppm from honest training")
+        #expect(task.state == "disputed")
+        #expect(job.state == "settled" && job.paidMicro == 0 && job.refundedMicro == job.escrowLockedMicro, "nobody is paid for a disputed task")
         await network.stop()
     }
 }
