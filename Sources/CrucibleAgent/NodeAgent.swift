@@ -75,8 +75,8 @@ public actor NodeAgent {
     let logger: Logger
     private var active: [String: (task: Task<Void, Never>, control: RunControl)] = [:]
     private var answered: [String] = []
-    /// Cluster runs accepted and waiting for the rest of their gang, with the port each will listen on.
-    private var awaitingGang: [String: (order: RunOrder, peerPort: Int, deadlineMs: Int64)] = [:]
+    /// Cluster runs accepted and waiting for the rest of their gang, until a little past their offer's deadline.
+    private var awaitingGang: [String: (order: RunOrder, deadlineMs: Int64)] = [:]
     private var probe: PeerProbeServer?
     /// When each peer's link was last measured.
     private var linkMeasuredMs: [String: Int64] = [:]
@@ -112,7 +112,13 @@ public actor NodeAgent {
         if let host = configuration.peerHost, probe == nil {
             probe = try await PeerProbeServer.start(host: host, port: configuration.peerProbePort)
         }
-        try await register()
+        do {
+            try await register()
+        } catch {
+            await probe?.close()
+            probe = nil
+            throw error
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pollLoop() }
             group.addTask { await self.heartbeatLoop() }
@@ -231,7 +237,7 @@ public actor NodeAgent {
             let ack = try await client.respondOffer(response, by: configuration.nodeKey)
             if response.accept, let port = response.peerPort, ack.state == "offered" || ack.state == "running" {
                 // A cluster member launches when the poll says its whole gang has accepted, with every peer's address.
-                awaitingGang[offer.runId] = (RunOrder(offer), port, offer.deadlineMs + 60_000)
+                awaitingGang[offer.runId] = (RunOrder(offer), offer.deadlineMs + 60_000)
                 logger.info("accepted a cluster run; waiting for its gang", metadata: ["run": "\(offer.runId)", "port": "\(port)"])
                 return
             }
