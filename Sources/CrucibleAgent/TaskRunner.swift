@@ -81,44 +81,23 @@ public struct TaskRunner: Sendable {
     static let checkpointFile = "checkpoints.jsonl"
 
     /// What `/usr/bin/env` runs: the command and its arguments, or for a train run torchrun over the script, as one
-    /// member of its gang (rank 0's address is the rendezvous) or alone on a free local port.
-    func commandLine(_ order: RunOrder, in directory: URL) throws -> [String] {
+    /// member of its gang (rank 0's address is the rendezvous), alone, or as a validator standing in for every rank of
+    /// the gang (both of the latter on a free loopback port).
+    func commandLine(_ order: RunOrder, in directory: URL) async throws -> [String] {
         guard order.kind == .train else { return [order.command] + order.expandedArgs }
         guard let training else { throw CrucibleError(.unavailable, "this node has no Python with PyTorch") }
+        let member = order.segment == nil ? order.cluster : nil
         let master: (host: String, port: Int)
-        if let segment = order.segment {
-            // A validator stands in for the whole gang on this node: every rank, one rendezvous on loopback.
-            return [training.python] + TrainingRuntime.arguments(
-                script: order.command, scriptArgs: order.expandedArgs, nodes: 1, nodeRank: 0, processesPerNode: segment.processes,
-                masterAddr: "127.0.0.1", masterPort: try Self.freeLocalPort(), logDirectory: directory.appendingPathComponent("torchrun-logs").path
-            )
-        } else if let cluster = order.cluster, let rendezvous = cluster.master {
+        if let rendezvous = member?.master {
             master = (rendezvous.host, rendezvous.port)
         } else {
-            master = ("127.0.0.1", try Self.freeLocalPort())
+            master = ("127.0.0.1", try await LinkMeasurer.freePort(host: "127.0.0.1"))
         }
         return [training.python] + TrainingRuntime.arguments(
-            script: order.command, scriptArgs: order.expandedArgs, nodes: order.cluster?.worldSize ?? 1, nodeRank: order.cluster?.rank ?? 0,
-            processesPerNode: max(order.gpuDevices.count, 1), masterAddr: master.host, masterPort: master.port,
+            script: order.command, scriptArgs: order.expandedArgs, nodes: member?.worldSize ?? 1, nodeRank: member?.rank ?? 0,
+            processesPerNode: order.segment?.processes ?? max(order.gpuDevices.count, 1), masterAddr: master.host, masterPort: master.port,
             logDirectory: directory.appendingPathComponent("torchrun-logs").path
         )
-    }
-
-    /// A loopback port free a moment ago, for a single-node train run's rendezvous.
-    static func freeLocalPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CrucibleError(.unavailable, "no socket for a local port") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CrucibleError(.unavailable, "no free local port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func fetchInputs(_ inputs: [JobSpec.InputFile], into directory: URL) async throws {
@@ -135,7 +114,7 @@ public struct TaskRunner: Sendable {
         let process = Process()
         // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = try commandLine(order, in: directory)
+        process.arguments = try await commandLine(order, in: directory)
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "TMPDIR", "USER"].contains($0.key) }
         environment.merge(extraEnvironment) { $1 }
