@@ -261,15 +261,16 @@ extension NetworkState {
         let job = try job(jobId)
         guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
         let task = job.tasks[taskIndex]
-        guard task.state == .verifying, let replicate = task.replicate, let primary = completedGang(of: task)?.first ?? completedRun(of: task, role: .primary) else {
+        let gang = completedGang(of: task)
+        guard task.state == .verifying, let replicate = task.replicate, let primary = gang?.first ?? completedRun(of: task, role: .primary) else {
             throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) is not ready for a verdict")
         }
         // A cluster task pays every member of the gang that completed it.
-        var paidRuns = completedGang(of: task) ?? [primary]
+        var paidRuns = gang ?? [primary]
         var outcome = TaskVerdict.Outcome.verified
         // Data-parallel members hold the same weights after every step: a train gang whose checkpoints differ has a
         // member that did not train with the others, and nobody is paid until that is settled.
-        if job.spec.kind == .train, let gang = completedGang(of: task), Set(gang.map(\.checkpoints)).count > 1 {
+        if job.spec.kind == .train, let gang, Set(gang.map(\.checkpoints)).count > 1 {
             outcome = .disputed
         }
         var loser: RunRecord?
