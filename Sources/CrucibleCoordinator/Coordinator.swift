@@ -156,23 +156,22 @@ public actor Coordinator {
         return (entry.seq, applied)
     }
 
-    /// The nodes a waiting long-poll should answer after `event`: a new offer's node, and every member's node of a gang
-    /// that is offered, started or withdrawn.
+    /// The nodes a waiting long-poll should answer after decision `event`: a new offer's node, and every member's node
+    /// of a gang that is offered or withdrawn. (Answers and reports that start or end a gang wake its nodes where they
+    /// are admitted, which has their payload decoded already.)
     private func nodesToWake(by event: LogEvent) -> [String] {
-        func gangNodes(_ runId: String) -> [String] {
-            guard let run = state.runs[runId], run.rank != nil else { return [] }
-            return state.gang(of: run).compactMap(\.nodeId)
-        }
         switch event {
         case .offer(_, let nodeId, _, _, _): return [nodeId]
         case .gangOffer(let offer): return offer.members.map(\.nodeId)
-        case .offerLapsed(let runId), .runLost(let runId, _): return gangNodes(runId)
-        case .envelope(let envelope) where envelope.kind == .respondOffer:
-            return (try? envelope.decodePayload(as: OfferResponse.self)).map { gangNodes($0.runId) } ?? []
-        case .envelope(let envelope) where envelope.kind == .reportResult:
-            return (try? envelope.decodePayload(as: RunReport.self)).map { gangNodes($0.runId) } ?? []
+        case .offerLapsed(let runId), .runLost(let runId, _): return gangNodes(of: runId)
         default: return []
         }
+    }
+
+    /// Every member's node of `runId`'s gang; none for a run on one node.
+    private func gangNodes(of runId: String) -> [String] {
+        guard let run = state.runs[runId], run.rank != nil else { return [] }
+        return state.gang(of: run).compactMap(\.nodeId)
     }
 
     private func startFlushing() {
@@ -370,7 +369,10 @@ public actor Coordinator {
     public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
         try admit(envelope, as: .respondOffer)
         let response = try envelope.decodePayload(as: OfferResponse.self)
+        // Read before the answer starts or withdraws the gang (a withdrawal takes the runs off their nodes).
+        let members = gangNodes(of: response.runId)
         _ = try await commitAdmitted(envelope)
+        for nodeId in members { wakeOfferWaiters(nodeId) }
         if response.accept { lastHeartbeatMs[response.runId] = clock() }
         lastSeenMs[envelope.signer] = clock()
         return try state.run(response.runId)
@@ -383,7 +385,9 @@ public actor Coordinator {
         if let first = missing.first {
             throw CrucibleError(.invalidSpec, "output \(first.prefix(12))… was not uploaded; PUT it to /v1/blobs/\(first) first")
         }
+        let members = gangNodes(of: report.runId)
         _ = try await commitAdmitted(envelope)
+        for nodeId in members { wakeOfferWaiters(nodeId) }
         lastHeartbeatMs[report.runId] = nil
         lastSeenMs[envelope.signer] = clock()
         return try state.run(report.runId)
