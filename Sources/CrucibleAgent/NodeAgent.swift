@@ -80,8 +80,6 @@ public actor NodeAgent {
     private var probe: PeerProbeServer?
     /// When each peer's link was last measured.
     private var linkMeasuredMs: [String: Int64] = [:]
-    /// How many links this agent has measured and reported.
-    public private(set) var linksReported = 0
     /// The rules offers are decided by: the configured policy, then each valid edit of the policy file.
     public private(set) var policy: AgentPolicy
     private var policyModified: Date?
@@ -131,9 +129,6 @@ public actor NodeAgent {
         await probe?.close()
         probe = nil
     }
-
-    /// `host:port` of the link probe while it listens.
-    public var peerEndpoint: String? { probe?.endpoint }
 
     /// Registers with the coordinator, retrying while it cannot be reached.
     public func register() async throws {
@@ -333,10 +328,9 @@ public actor NodeAgent {
         }
     }
 
-    /// One round of link measurements; returns how many links it reported.
-    @discardableResult
-    public func measureLinks() async -> Int {
-        guard let nodes = try? await client.nodes() else { return 0 }
+    /// One round of link measurements.
+    private func measureLinks() async {
+        guard let nodes = try? await client.nodes() else { return }
         let now = Clock.nowMs()
         let due = nodes
             .filter { $0.id != nodeId && $0.peerEndpoint != nil }
@@ -353,16 +347,13 @@ public actor NodeAgent {
                 logger.debug("link not measured", metadata: ["peer": "\(Address.short(peer.id))", "error": "\(error)"])
             }
         }
-        guard !links.isEmpty else { return 0 }
+        guard !links.isEmpty else { return }
         do {
             _ = try await client.reportLinks(LinkReport(links: links), by: configuration.nodeKey)
             for link in links { linkMeasuredMs[link.peer] = now }
-            linksReported += links.count
             logger.info("links measured", metadata: ["peers": "\(links.count)"])
-            return links.count
         } catch {
             logger.warning("link report refused", metadata: ["error": "\(error)"])
-            return 0
         }
     }
 
