@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -37,7 +38,12 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
-        .target(name: "CrucibleProof", dependencies: ["CrucibleCore", "CChallengeKernels"], swiftSettings: strictSettings),
+        .target(
+            name: "CrucibleProof",
+            // CompressNIO inflates the PNG frames that proof of render compares pixel by pixel.
+            dependencies: ["CrucibleCore", "CChallengeKernels", .product(name: "CompressNIO", package: "compress-nio")],
+            swiftSettings: strictSettings
+        ),
         // The challenge generator, row hash and Merkle levels in C, shared with the CUDA backend's kernels, and the
         // CPU solver's vector int8 products.
         .target(name: "CChallengeKernels"),
@@ -111,7 +117,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
-        .testTarget(name: "CrucibleProofTests", dependencies: ["CrucibleProof", "CrucibleCore", "CChallengeKernels"], exclude: ["challenge-vectors.json"]),
+        .testTarget(
+            name: "CrucibleProofTests",
+            dependencies: [
+                "CrucibleProof", "CrucibleCore", "CChallengeKernels",
+                .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["challenge-vectors.json"]
+        ),
         .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
         .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore", "CrucibleLedger", "CrucibleMarket"]),
         .testTarget(
