@@ -1,5 +1,6 @@
 import CrucibleAPI
 import CrucibleCore
+import CrucibleProof
 import Foundation
 
 /// Where a cluster member stands in its gang once every member accepted: its rank and every member's address.
@@ -83,13 +84,16 @@ public struct RunOrder: Sendable, Equatable {
     public var cpuCores: Int
     /// Set when this run validates a segment of a train task.
     public var segment: TrainingSegment?
+    /// A render run's frame and settings.
+    public var render: RenderOrder?
 
     public init(
         runId: String, jobId: String, taskIndex: Int, taskCount: Int, role: String, command: String, args: [String], inputs: [JobSpec.InputFile],
         maxDurationS: Int, gpuDevices: [Int] = [], cluster: ClusterAssignment? = nil, kind: JobSpec.Kind = .batch, cpuCores: Int = 1,
-        segment: TrainingSegment? = nil
+        segment: TrainingSegment? = nil, render: RenderOrder? = nil
     ) {
         self.segment = segment
+        self.render = render
         self.cluster = cluster
         self.kind = kind
         self.cpuCores = cpuCores
@@ -111,7 +115,13 @@ public struct RunOrder: Sendable, Equatable {
             role: offer.role.rawValue, command: offer.command, args: offer.args,
             inputs: offer.inputs.map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             maxDurationS: offer.maxDurationS, gpuDevices: offer.gpuDevices ?? [], kind: JobSpec.Kind(rawValue: offer.kind) ?? .batch,
-            cpuCores: offer.cpuCores, segment: offer.segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) }
+            cpuCores: offer.cpuCores, segment: offer.segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) },
+            render: offer.render.map {
+                RenderOrder(
+                    frame: $0.frame, width: $0.width, height: $0.height, samples: $0.samples, seed: $0.seed, bitDepth: $0.bitDepth,
+                    crop: $0.crop.map { FrameCrop(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+                )
+            }
         )
     }
 

@@ -12,6 +12,8 @@ public struct TaskRunner: Sendable {
     public let logger: Logger
     /// The Python with PyTorch that train runs use; nil: this node runs no train job.
     public let training: TrainingRuntime?
+    /// The Blender that render runs use; nil: this node renders nothing.
+    public let rendering: RenderRuntime?
     /// Variables the operator sets for every run (caches, NCCL settings); Crucible's own names win over them.
     public let extraEnvironment: [String: String]
 
@@ -21,9 +23,10 @@ public struct TaskRunner: Sendable {
 
     public init(
         client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil,
-        extraEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, extraEnvironment: [String: String] = [:]
     ) {
         self.training = training
+        self.rendering = rendering
         self.extraEnvironment = extraEnvironment
         self.client = client
         self.node = node
@@ -84,6 +87,10 @@ public struct TaskRunner: Sendable {
     /// member of its gang (rank 0's address is the rendezvous), alone, or as a validator standing in for every rank of
     /// the gang (both of the latter on a free loopback port).
     func commandLine(_ order: RunOrder, in directory: URL) async throws -> [String] {
+        if order.kind == .render {
+            guard let rendering else { throw CrucibleError(.unavailable, "this node has no Blender") }
+            return try rendering.arguments(scene: order.command)
+        }
         guard order.kind == .train else { return [order.command] + order.expandedArgs }
         guard let training else { throw CrucibleError(.unavailable, "this node has no Python with PyTorch") }
         let member = order.segment == nil ? order.cluster : nil
@@ -127,6 +134,9 @@ public struct TaskRunner: Sendable {
         // A run sees the GPUs it holds and no others (none for CPU work), so runs sharing a node do not collide.
         environment["CUDA_VISIBLE_DEVICES"] = order.gpuDevices.map(String.init).joined(separator: ",")
         environment.merge(order.cluster?.environment ?? [:]) { $1 }
+        if order.kind == .render, let render = order.render {
+            environment.merge(RenderRuntime.environment(render, outputDirectory: outputDirectory, cpuCores: order.cpuCores)) { $1 }
+        }
         if order.kind == .train {
             environment["PYTHONPATH"] = TrainingRuntime.helperDirectory
             environment["CRUCIBLE_CHECKPOINT_FILE"] = directory.appendingPathComponent(Self.checkpointFile).path

@@ -18,6 +18,16 @@ import Foundation
 ///             allowRegions: [eu-west], denyRegions: [], dataRegion: eu}
 /// cluster: {nodes: 2, roundTripMs: 5}   # each task runs on 2 nodes at once, within 5 ms of each other
 /// ```
+///
+/// A render job names its scene as the command and one task per frame follows from `frames`:
+///
+/// ```yaml
+/// name: turntable
+/// kind: render
+/// command: scene.blend
+/// inputs: [scene.blend]
+/// render: {frames: 1-240, resolution: 1920x1080, samples: 128, seed: 0, bitDepth: 8}
+/// ```
 public struct JobSpecFile: Sendable {
     public struct Input: Sendable, Equatable {
         public var localPath: String
@@ -45,6 +55,27 @@ public struct JobSpecFile: Sendable {
         var verification: Verification?
         var placement: Placement?
         var cluster: Cluster?
+        var render: Render?
+
+        struct Render: Decodable {
+            var frames: String
+            var resolution: String
+            var samples: Int
+            var seed: Int?
+            var bitDepth: Int?
+
+            enum CodingKeys: String, CodingKey { case frames, resolution, samples, seed, bitDepth }
+
+            // `frames: 7` reads as a number, `frames: 1-8` as text: both are taken.
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                frames = try (try? container.decode(String.self, forKey: .frames)) ?? String(container.decode(Int.self, forKey: .frames))
+                resolution = try container.decode(String.self, forKey: .resolution)
+                samples = try container.decode(Int.self, forKey: .samples)
+                seed = try container.decodeIfPresent(Int.self, forKey: .seed)
+                bitDepth = try container.decodeIfPresent(Int.self, forKey: .bitDepth)
+            }
+        }
 
         struct Cluster: Decodable {
             var nodes: Int
@@ -88,11 +119,12 @@ public struct JobSpecFile: Sendable {
         }
     }
 
-    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification", "placement", "cluster"]
+    static let allowedKeys: Set<String> = ["name", "kind", "command", "args", "inputs", "tasks", "resources", "maxPricePerHour", "maxDuration", "verification", "placement", "cluster", "render"]
     static let nestedKeys: [String: Set<String>] = [
         "resources": ["gpus", "cpuCores", "memoryMiB"],
         "verification": ["policy", "sampleRate"],
         "cluster": ["nodes", "roundTripMs"],
+        "render": ["frames", "resolution", "samples", "seed", "bitDepth"],
         "placement": ["gpuModels", "minGpuMemoryGiB", "minTopsPerGpu", "allowRegions", "denyRegions", "dataRegion"],
     ]
 
@@ -146,11 +178,26 @@ public struct JobSpecFile: Sendable {
                 allowRegions: entry.allowRegions ?? [], denyRegions: entry.denyRegions ?? [], dataRegion: entry.dataRegion
             )
         }
+        var taskCount = document.tasks ?? 1
+        var render: JobSpec.Render?
+        if let entry = document.render {
+            let frames = try parseFrames(entry.frames)
+            if let tasks = document.tasks, tasks != frames.count {
+                throw fail("a render job has one task per frame: tasks \(tasks) differs from the \(frames.count) frames of \(entry.frames)")
+            }
+            let size = try parseResolution(entry.resolution)
+            taskCount = frames.count
+            render = JobSpec.Render(
+                frameStart: frames.lowerBound, width: size.width, height: size.height, samples: entry.samples, seed: entry.seed ?? 0,
+                bitDepth: entry.bitDepth ?? 8
+            )
+        }
         var spec = JobSpec(
             name: document.name, kind: kind, command: document.command, args: document.args ?? [],
-            inputs: [], taskCount: document.tasks ?? 1, resources: resources,
+            inputs: [], taskCount: taskCount, resources: resources,
             maxPriceMicroPerUnitHour: price, maxDurationS: durationS, verification: verification, placement: placement,
-            cluster: document.cluster.map { JobSpec.Cluster(nodes: $0.nodes, roundTripMsMax: $0.roundTripMs) }
+            cluster: document.cluster.map { JobSpec.Cluster(nodes: $0.nodes, roundTripMsMax: $0.roundTripMs) },
+            render: render
         )
         // Validate with placeholder digests so a bad spec is refused before anything is read or uploaded.
         spec.inputs = inputs.map { .init(name: $0.name, sha256: String(repeating: "0", count: 64), sizeBytes: 0) }
@@ -189,6 +236,23 @@ public struct JobSpecFile: Sendable {
         }
         if let value = Int(trimmed), value > 0 { return value }
         throw CrucibleError(.invalidSpec, "maxDuration `\(text)` is not a duration such as 90, 90s, 15m or 2h")
+    }
+
+    /// "1-240" or "7" → the frame numbers, first to last.
+    static func parseFrames(_ text: String) throws -> ClosedRange<Int> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        if parts.count == 1, let frame = parts[0], frame >= 0 { return frame...frame }
+        if parts.count == 2, let first = parts[0], let last = parts[1], first >= 0, first <= last { return first...last }
+        throw CrucibleError(.invalidSpec, "render.frames `\(text)` is not a frame such as 7 or a range such as 1-240")
+    }
+
+    /// "1920x1080" → width and height.
+    static func parseResolution(_ text: String) throws -> (width: Int, height: Int) {
+        let parts = text.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let width = parts[0], let height = parts[1] else {
+            throw CrucibleError(.invalidSpec, "render.resolution `\(text)` is not a size such as 1920x1080")
+        }
+        return (width, height)
     }
 
     static func resolve(_ path: String, against base: String) -> String {

@@ -385,8 +385,18 @@ public actor Coordinator {
         if let first = missing.first {
             throw CrucibleError(.invalidSpec, "output \(first.prefix(12))… was not uploaded; PUT it to /v1/blobs/\(first) first")
         }
+        let checks = try await cropChecks(for: report, by: envelope.signer)
         let members = gangNodes(of: report.runId)
-        _ = try await commitAdmitted(envelope)
+        if checks.isEmpty {
+            _ = try await commitAdmitted(envelope)
+        } else {
+            // The report and the comparisons its crop called for are logged in one batch: no restart can leave a
+            // checked frame without its comparison.
+            try commit(.envelope(envelope), admitted: true)
+            try commit(.cropsCompared(checks))
+            decide()
+            await drain()
+        }
         for nodeId in members { wakeOfferWaiters(nodeId) }
         lastHeartbeatMs[report.runId] = nil
         lastSeenMs[envelope.signer] = clock()

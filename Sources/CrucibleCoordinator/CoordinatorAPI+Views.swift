@@ -98,8 +98,35 @@ extension CoordinatorAPI {
             cluster: spec.cluster.flatMap { cluster in
                 run.rank.map { .init(rank: $0, worldSize: cluster.nodes, roundTripMsMax: cluster.roundTripMsMax) }
             },
-            segment: segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) }
+            segment: segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) },
+            render: spec.render.map { render in
+                // Only a checking run renders a crop; the primary renders the whole frame.
+                let crop = run.role == .primary ? nil : job.tasks[run.taskIndex].crop
+                return .init(
+                    frame: render.frameStart + run.taskIndex, width: render.width, height: render.height, samples: render.samples,
+                    seed: render.seed, bitDepth: render.bitDepth, crop: crop.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+                )
+            }
         )
+    }
+
+    /// The crop comparisons of a render job's checked frames: the evidence behind each render task's verdict.
+    func cropCheckViews(_ job: JobRecord, state: NetworkState) -> [Components.Schemas.CropCheck]? {
+        guard let render = job.spec.render else { return nil }
+        let minimum = state.parameters.renderPsnrMilliDbMin
+        let views = job.tasks.flatMap { task in
+            task.cropChecks.compactMap { check -> Components.Schemas.CropCheck? in
+                guard let crop = task.crop else { return nil }
+                let comparison = check.comparison
+                return .init(
+                    taskIndex: task.index, frame: render.frameStart + task.index, crop: .init(x: crop.x, y: crop.y, width: crop.width, height: crop.height),
+                    runId: check.runId, againstRunId: check.againstRunId, psnrDb: comparison.psnrMilliDb.map { Double($0) / 1000 },
+                    identical: comparison.failure == nil && comparison.psnrMilliDb == nil, failure: comparison.failure,
+                    matches: comparison.matches(minMilliDb: minimum)
+                )
+            }
+        }
+        return views.isEmpty ? nil : views
     }
 
     /// The train segments validators re-ran for `job`, with how far each ended from the reference.
@@ -165,6 +192,13 @@ extension CoordinatorAPI {
             ),
             cluster: spec.cluster.map { .init(nodes: $0.nodes, roundTripMsMax: $0.roundTripMsMax) },
             segments: segmentViews(job, state: state),
+            render: spec.render.map {
+                .init(
+                    frameStart: $0.frameStart, frameEnd: $0.frameStart + spec.taskCount - 1, width: $0.width, height: $0.height,
+                    samples: $0.samples, seed: $0.seed, bitDepth: $0.bitDepth
+                )
+            },
+            cropChecks: cropCheckViews(job, state: state),
             waiting: waiting
         )
     }

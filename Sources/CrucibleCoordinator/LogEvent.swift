@@ -20,8 +20,12 @@ public enum LogEvent: Sendable, Equatable {
     case runLost(runId: String, reason: String)
     /// Drawn after a primary result is in: does the task also run on another operator's node?
     /// `segment`: for a train task, which stretch between two of its checkpoints the validator re-runs (an index into
-    /// the reference run's checkpoints: from that one to the next).
-    case sampled(jobId: String, taskIndex: Int, replicate: Bool, segment: Int? = nil)
+    /// the reference run's checkpoints: from that one to the next). `crop`: for a render task, the part of its frame
+    /// the validator re-renders.
+    case sampled(jobId: String, taskIndex: Int, replicate: Bool, segment: Int? = nil, crop: FrameCrop? = nil)
+    /// A render task's checking runs' crops compared with the pixels they check, by the coordinator, from the files
+    /// the runs uploaded, when the checking run reported.
+    case cropsCompared([CropCheck])
     /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
     case replicaWaived(jobId: String, taskIndex: Int)
     /// Primary and replica disagree: a third run, under neither's operator, decides.
@@ -67,6 +71,7 @@ public enum LogEvent: Sendable, Equatable {
         case .offerLapsed: "offer_lapsed"
         case .runLost: "run_lost"
         case .sampled: "sampled"
+        case .cropsCompared: "crops_compared"
         case .replicaWaived: "replica_waived"
         case .arbitrationOpened: "arbitration_opened"
         case .arbiterWaived: "arbiter_waived"
@@ -80,6 +85,25 @@ public enum LogEvent: Sendable, Equatable {
         case .epochClosed: "epoch_closed"
         case .proposalTallied: "proposal_tallied"
         }
+    }
+}
+
+/// One checking run's crop against the pixels it checks (proof of render).
+public struct CropCheck: Codable, Sendable, Equatable {
+    public var jobId: String
+    public var taskIndex: Int
+    /// The replica or arbiter that re-rendered the crop.
+    public var runId: String
+    /// The run whose pixels it was compared with: the primary's frame, or (for an arbiter) the replica's crop.
+    public var againstRunId: String
+    public var comparison: ProofOfRender.Comparison
+
+    public init(jobId: String, taskIndex: Int, runId: String, againstRunId: String, comparison: ProofOfRender.Comparison) {
+        self.jobId = jobId
+        self.taskIndex = taskIndex
+        self.runId = runId
+        self.againstRunId = againstRunId
+        self.comparison = comparison
     }
 }
 
@@ -110,7 +134,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, gpus, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer, segment
+        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer, segment, crop, cropChecks
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,11 +158,14 @@ extension LogEvent: Codable {
         case .runLost(let runId, let reason):
             try container.encode(runId, forKey: .runId)
             try container.encode(reason, forKey: .reason)
-        case .sampled(let jobId, let taskIndex, let replicate, let segment):
+        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crop):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
             try container.encode(replicate, forKey: .replicate)
             try container.encodeIfPresent(segment, forKey: .segment)
+            try container.encodeIfPresent(crop, forKey: .crop)
+        case .cropsCompared(let checks):
+            try container.encode(checks, forKey: .cropChecks)
         case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
@@ -193,8 +220,11 @@ extension LogEvent: Codable {
                 jobId: try container.decode(String.self, forKey: .jobId),
                 taskIndex: try container.decode(Int.self, forKey: .taskIndex),
                 replicate: try container.decode(Bool.self, forKey: .replicate),
-                segment: try container.decodeIfPresent(Int.self, forKey: .segment)
+                segment: try container.decodeIfPresent(Int.self, forKey: .segment),
+                crop: try container.decodeIfPresent(FrameCrop.self, forKey: .crop)
             )
+        case "crops_compared":
+            self = .cropsCompared(try container.decode([CropCheck].self, forKey: .cropChecks))
         case "replica_waived":
             self = .replicaWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "arbitration_opened":

@@ -75,7 +75,10 @@ extension NetworkState {
             setRunState(runId, .lost, changes: &changes)
             retryOrFail(runId: runId, atMs: nowMs, changes: &changes)
 
-        case .sampled(let jobId, let taskIndex, let replicate, let segment):
+        case .cropsCompared(let checks):
+            try recordCropChecks(checks, changes: &changes)
+
+        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crop):
             let job = try job(jobId)
             guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
             let task = job.tasks[taskIndex]
@@ -92,6 +95,15 @@ extension NetworkState {
             } else if segment != nil {
                 throw CrucibleError(.conflict, "only a replicated train task has a segment")
             }
+            // A render task's replica re-renders one crop, which must lie inside the frame.
+            if replicate, let render = job.spec.render {
+                guard let crop, crop.fits(frameWidth: render.width, frameHeight: render.height) else {
+                    throw CrucibleError(.conflict, "a replicated render task needs a crop inside its \(render.width)×\(render.height) frame")
+                }
+            } else if crop != nil {
+                throw CrucibleError(.conflict, "only a replicated render task has a crop")
+            }
+            jobs[jobId]!.tasks[taskIndex].crop = crop
             jobs[jobId]!.tasks[taskIndex].replicate = replicate
             jobs[jobId]!.tasks[taskIndex].sampledMs = nowMs
             jobs[jobId]!.tasks[taskIndex].segmentFromStep = steps?.from
@@ -121,7 +133,7 @@ extension NetworkState {
 
         case .arbitrationOpened(let jobId, let taskIndex):
             let job = try job(jobId)
-            guard job.tasks.indices.contains(taskIndex), needsArbitration(job.tasks[taskIndex]) else {
+            guard job.tasks.indices.contains(taskIndex), needsArbitration(job.tasks[taskIndex], of: job) else {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no disagreement awaiting an arbiter")
             }
             let task = job.tasks[taskIndex]
@@ -226,12 +238,13 @@ extension NetworkState {
         if let loser = verdict.losingRunId { update(loser) { $0 = 0 } }
     }
 
-    /// A task whose primary and replica both completed with different outputs, and no arbiter asked for yet.
-    public func needsArbitration(_ task: TaskRecord) -> Bool {
+    /// A task whose primary and replica both completed and disagree (different outputs, or a re-rendered crop that
+    /// does not match the frame), and no arbiter asked for yet.
+    public func needsArbitration(_ task: TaskRecord, of job: JobRecord) -> Bool {
         guard task.state == .verifying, task.segmentFromStep == nil, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
               let primary = completedRun(of: task, role: .primary), let replica = completedRun(of: task, role: .replica)
         else { return false }
-        return Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .mismatch
+        return runsAgree(job, task, primary, replica) == false
     }
 
     /// The task's arbiter run when it is still waiting in the queue for a node.
@@ -290,7 +303,10 @@ extension NetworkState {
             guard let replica = completedRun(of: task, role: .replica) else {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its replica")
             }
-            if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: replica.digest ?? "") == .match {
+            guard let agree = runsAgree(job, task, primary, replica) else {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its crop comparison")
+            }
+            if agree {
                 paidRuns.append(replica)
             } else if task.arbiterWaived {
                 outcome = .disputed
@@ -299,10 +315,13 @@ extension NetworkState {
                 guard task.arbitrationMs != nil, let arbiter = completedRun(of: task, role: .arbiter) else {
                     throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter")
                 }
-                if Replication.compare(primaryDigest: primary.digest ?? "", replicaDigest: arbiter.digest ?? "") == .match {
+                guard let withPrimary = runsAgree(job, task, primary, arbiter), let withReplica = runsAgree(job, task, replica, arbiter) else {
+                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter's crop comparison")
+                }
+                if withPrimary {
                     paidRuns = [primary, arbiter]
                     loser = replica
-                } else if Replication.compare(primaryDigest: replica.digest ?? "", replicaDigest: arbiter.digest ?? "") == .match {
+                } else if withReplica {
                     paidRuns = [replica, arbiter]
                     loser = primary
                 } else {

@@ -1,4 +1,5 @@
 import CrucibleCore
+import CrucibleProof
 
 /// A registered node as the network knows it.
 public struct NodeRecord: Sendable, Equatable {
@@ -114,6 +115,9 @@ public struct TaskRecord: Sendable, Equatable {
     /// re-runs to the second.
     public var segmentFromStep: Int?
     public var segmentToStep: Int?
+    /// A render task's sampled crop, which its replica (and any arbiter) re-renders, and how each compared.
+    public var crop: FrameCrop?
+    public var cropChecks: [CropCheck] = []
 }
 
 public struct JobRecord: Sendable, Equatable {

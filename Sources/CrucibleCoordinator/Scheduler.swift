@@ -60,6 +60,13 @@ public struct Scheduler {
             guard let job = state.jobs[key.jobId] else { continue }
             if job.tasks[key.index].replicate == nil {
                 let replicate = Replication.shouldReplicate(samplePpm: state.samplePpm(of: job, taskIndex: key.index), using: &generator)
+                if replicate, let render = job.spec.render {
+                    // A render task is checked on one crop of its frame, drawn now that the frame is in.
+                    let crop = ProofOfRender.drawCrop(
+                        frameWidth: render.width, frameHeight: render.height, areaPpm: Int(parameters.renderCropPpm), using: &generator
+                    )
+                    return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: true, crop: crop)
+                }
                 guard replicate, job.spec.kind == .train else { return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate) }
                 // A train task is checked on one segment drawn at random; with no resumable segment it cannot be.
                 let segments = state.trainSegments(jobId: key.jobId, taskIndex: key.index)
@@ -70,7 +77,7 @@ public struct Scheduler {
                 return .verdict(verdict)
             }
             let task = job.tasks[key.index]
-            if state.needsArbitration(task) { return .arbitrationOpened(jobId: key.jobId, taskIndex: key.index) }
+            if state.needsArbitration(task, of: job) { return .arbitrationOpened(jobId: key.jobId, taskIndex: key.index) }
             if state.replicaWaitingForNode(task) != nil, let sampled = task.sampledMs, nowMs - sampled > parameters.replicaWaitMs {
                 return .replicaWaived(jobId: key.jobId, taskIndex: key.index)
             }

@@ -9,6 +9,45 @@ public struct JobSpec: Codable, Sendable, Equatable {
         /// A PyTorch script launched with torchrun on every member (one node, or a cluster's gang): `command` is the
         /// script, the members report a digest of the weights at each checkpoint, and a gang's members must agree.
         case train
+        /// Blender frames: `command` is the `.blend` scene (one of the inputs), each task renders one frame with Cycles
+        /// at the job's `render` settings, and a sampled frame is checked by re-rendering a random crop of it.
+        case render
+    }
+
+    /// What a render job renders: task i is frame `frameStart + i`, written as a PNG.
+    public struct Render: Codable, Sendable, Equatable {
+        public var frameStart: Int
+        public var width: Int
+        public var height: Int
+        /// Cycles samples per pixel.
+        public var samples: Int
+        /// Cycles' seed: with the same seed, scene and settings a crop re-renders to the same pixels.
+        public var seed: Int
+        /// Bits per PNG sample, 8 or 16.
+        public var bitDepth: Int
+
+        public init(frameStart: Int, width: Int, height: Int, samples: Int, seed: Int = 0, bitDepth: Int = 8) {
+            self.frameStart = frameStart
+            self.width = width
+            self.height = height
+            self.samples = samples
+            self.seed = seed
+            self.bitDepth = bitDepth
+        }
+
+        /// Blender's highest frame number.
+        public static let frameMax = 1_048_574
+        public static let sideMax = 16_384
+        public static let samplesMax = 65_536
+
+        /// Where task `taskIndex`'s frame is among its outputs, and where a validator's crop of it is.
+        public func framePath(taskIndex: Int) -> String { Self.fileName("frame", frameStart + taskIndex) }
+        public func cropPath(taskIndex: Int) -> String { Self.fileName("crop", frameStart + taskIndex) }
+
+        static func fileName(_ prefix: String, _ frame: Int) -> String {
+            let digits = String(frame)
+            return "\(prefix)-\(String(repeating: "0", count: max(0, 4 - digits.count)))\(digits).png"
+        }
     }
 
     public struct InputFile: Codable, Sendable, Equatable {
@@ -87,12 +126,16 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var placement: JobPlacement
     /// Nil: each task runs on one node.
     public var cluster: Cluster?
+    /// A render job's frames and settings; nil for other kinds.
+    public var render: Render?
 
     public init(
         name: String, kind: Kind = .batch, command: String, args: [String] = [], inputs: [InputFile] = [],
         taskCount: Int = 1, resources: Resources = .init(), maxPriceMicroPerUnitHour: Int64,
-        maxDurationS: Int, verification: Verification = .init(), placement: JobPlacement = .init(), cluster: Cluster? = nil
+        maxDurationS: Int, verification: Verification = .init(), placement: JobPlacement = .init(), cluster: Cluster? = nil,
+        render: Render? = nil
     ) {
+        self.render = render
         self.name = name
         self.kind = kind
         self.command = command
@@ -108,7 +151,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, command, args, inputs, taskCount, resources, maxPriceMicroPerUnitHour, maxDurationS, verification, placement, cluster
+        case name, kind, command, args, inputs, taskCount, resources, maxPriceMicroPerUnitHour, maxDurationS, verification, placement, cluster, render
     }
 
     // Specs signed before placement rules existed have no `placement`: they may run anywhere.
@@ -126,6 +169,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         verification = try container.decode(Verification.self, forKey: .verification)
         placement = try container.decodeIfPresent(JobPlacement.self, forKey: .placement) ?? JobPlacement()
         cluster = try container.decodeIfPresent(Cluster.self, forKey: .cluster)
+        render = try container.decodeIfPresent(Render.self, forKey: .render)
     }
 
     // Limits on everything a requester can ask for, so one spec cannot exhaust the coordinator.
@@ -187,7 +231,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard (1...1_000_000).contains(verification.samplePpm) else { throw fail("replicate needs a sampleRate above 0 and at most 1") }
         case .adaptive:
             guard verification.samplePpm == 0 else { throw fail("adaptive sets the rate from each node's record; give no sampleRate") }
-            guard kind == .batch, cluster == nil else { throw fail("adaptive replication is for batch jobs on one node per task") }
+            guard kind != .train, cluster == nil else { throw fail("adaptive replication is for batch and render jobs on one node per task") }
         }
         try placement.validate(usesGPUs: resources.gpuMilli > 0)
         if kind == .train {
@@ -199,6 +243,23 @@ public struct JobSpec: Codable, Sendable, Equatable {
             }
             // torchrun starts one process per GPU: a share of one GPU is not a process.
             guard resources.gpuMilli % 1000 == 0 else { throw fail("a train job takes whole GPUs per member (or 0 for CPU)") }
+        }
+        guard (kind == .render) == (render != nil) else { throw fail(kind == .render ? "a render job needs render settings" : "only a render job has render settings") }
+        if let render {
+            guard Self.isPlainRelativePath(command), command.hasSuffix(".blend"), inputs.contains(where: { $0.name == command }) else {
+                throw fail("a render job's command is its scene, the name of one of its inputs ending in .blend")
+            }
+            guard args.isEmpty else { throw fail("a render job takes no args: its settings are in render") }
+            guard cluster == nil else { throw fail("a render job's frames render on one node each; it takes no cluster") }
+            guard (0...Render.frameMax).contains(render.frameStart), render.frameStart + taskCount - 1 <= Render.frameMax else {
+                throw fail("frames must be between 0 and \(Render.frameMax)")
+            }
+            guard (1...Render.sideMax).contains(render.width), (1...Render.sideMax).contains(render.height) else {
+                throw fail("resolution must be between 1×1 and \(Render.sideMax)×\(Render.sideMax)")
+            }
+            guard (1...Render.samplesMax).contains(render.samples) else { throw fail("samples must be between 1 and \(Render.samplesMax)") }
+            guard (0...Int(Int32.max)).contains(render.seed) else { throw fail("seed must be between 0 and \(Int32.max)") }
+            guard render.bitDepth == 8 || render.bitDepth == 16 else { throw fail("bitDepth must be 8 or 16") }
         }
         if let cluster {
             guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }

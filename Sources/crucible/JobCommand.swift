@@ -131,6 +131,9 @@ enum JobText {
         if let cluster = job.cluster {
             lines.append("  each task runs on \(cluster.nodes) nodes at once, every pair within \(cluster.roundTripMsMax) ms")
         }
+        if let render = job.render {
+            lines.append("  frames \(render.frameStart)–\(render.frameEnd) at \(render.width)×\(render.height), \(render.samples) samples, seed \(render.seed), \(render.bitDepth)-bit PNG")
+        }
         if let waiting = job.waiting { lines.append("  waiting: \(waiting)") }
         var rows = [[String]]()
         for task in job.tasks {
@@ -155,6 +158,15 @@ enum JobText {
         for segment in job.segments ?? [] {
             let deviation = segment.deviationPpm.map { String(format: "%.1f ppm from the gang's weights", $0) } ?? "not re-run yet"
             lines.append("  task \(segment.taskIndex): a validator re-ran steps \(segment.fromStep)→\(segment.toStep): \(deviation)")
+        }
+        // A render job's evidence: each checked frame's crop and how the re-render compared.
+        let checks = job.cropChecks ?? []
+        if !checks.isEmpty {
+            lines.append("proof of render (re-rendered crops):")
+            for check in checks {
+                let figure = check.failure ?? (check.identical ? "identical pixels" : check.psnrDb.map { String(format: "%.2f dB", $0) } ?? "")
+                lines.append("  frame \(check.frame) crop \(check.crop.width)×\(check.crop.height) at (\(check.crop.x), \(check.crop.y)): \(runLabel(check.runId)) vs \(runLabel(check.againstRunId)): \(figure), \(check.matches ? "match" : "NO MATCH")")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -44,6 +44,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "A Python with PyTorch for train jobs (default: /usr/bin/python3, where Debian's python3-torch installs, then python3 on PATH). Without one the node takes no train job.")
         var python: String?
 
+        @Option(help: "The Blender for render jobs (default: blender on PATH, as Debian's package installs it). Without one the node takes no render job.")
+        var blender: String?
+
         @Option(name: .customLong("env"), help: "KEY=VALUE set for every run (repeatable): caches, NCCL settings. Crucible's own variables win.")
         var environment: [String] = []
 
@@ -110,12 +113,18 @@ struct NodeCommand: AsyncParsableCommand {
             } else {
                 logger.info("no Python with PyTorch found: this node takes no train job")
             }
+            let rendering = RenderRuntime.find(candidates: blender.map { [$0] } ?? RenderRuntime.candidates)
+            if let rendering {
+                logger.info("render jobs run with Blender", metadata: ["blender": "\(rendering.blender)", "version": "\(rendering.version)"])
+            } else {
+                logger.info("no Blender found: this node takes no render job")
+            }
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
                     peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
-                    training: training, runEnvironment: runEnvironment
+                    training: training, rendering: rendering, runEnvironment: runEnvironment
                 ),
                 logger: logger
             )

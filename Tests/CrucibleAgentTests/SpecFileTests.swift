@@ -25,11 +25,41 @@ import Testing
         #expect(file.inputs == [.init(localPath: "/specs/scene.txt", name: "scene.txt"), .init(localPath: "/specs/data/a.bin", name: "a.bin")])
     }
 
+    @Test func renderJobsHaveOneTaskPerFrame() throws {
+        let file = try JobSpecFile.parse("""
+        name: turntable
+        kind: render
+        command: scene.blend
+        inputs: [scenes/scene.blend]
+        maxPricePerHour: 0.5
+        maxDuration: 10m
+        verification: {policy: replicate, sampleRate: 0.05}
+        render: {frames: 1-240, resolution: 1920x1080, samples: 128, seed: 7}
+        """, baseDirectory: "/specs")
+        #expect(file.spec.kind == .render && file.spec.command == "scene.blend" && file.spec.taskCount == 240)
+        #expect(file.spec.render == JobSpec.Render(frameStart: 1, width: 1920, height: 1080, samples: 128, seed: 7, bitDepth: 8))
+        #expect(file.spec.render?.framePath(taskIndex: 239) == "frame-0240.png" && file.spec.render?.cropPath(taskIndex: 0) == "crop-0001.png")
+        let single = try JobSpecFile.parse(
+            "name: still\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 12345, resolution: 64x48, samples: 8, bitDepth: 16}",
+            baseDirectory: "/"
+        )
+        #expect(single.spec.taskCount == 1 && single.spec.render?.framePath(taskIndex: 0) == "frame-12345.png" && single.spec.render?.bitDepth == 16)
+    }
+
     @Test(arguments: [
         ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 3", "unknown field `taks`"),
         ("name: x\ncommand: sh\nmaxPricePerHour: cheap\nmaxDuration: 1m", "maxPricePerHour"),
         ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: soon", "maxDuration"),
-        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nkind: render", "kind `render`"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nkind: ray", "kind `ray`"),
+        ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nkind: render", "needs render settings"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 8-1, resolution: 64x48, samples: 8}", "render.frames"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 1-8, resolution: 64 by 48, samples: 8}", "render.resolution"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\ntasks: 3\nrender: {frames: 1-8, resolution: 64x48, samples: 8}", "one task per frame"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 1-8, resolution: 64x48, samples: 0}", "samples"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 1-8, resolution: 64x48, samples: 8, bitDepth: 12}", "bitDepth"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 1, resolution: 64x48, samples: 8, denoise: true}", "unknown field `render.denoise`"),
+        ("name: x\nkind: render\ncommand: s.blend\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 1, resolution: 64x48, samples: 8}", "one of its inputs"),
+        ("name: x\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nargs: [-x]\nrender: {frames: 1, resolution: 64x48, samples: 8}", "takes no args"),
         ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\nverification: {policy: trust}", "verification.policy"),
         ("name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntasks: 0", "tasks"),
         ("command: sh\nmaxPricePerHour: 1\nmaxDuration: 1m", "name"),

@@ -398,7 +398,7 @@ import Testing
         let states = [10, 20].map { OutputFile(path: NetworkState.trainStatePath(step: $0), sha256: digest("state\($0)"), sizeBytes: 1_000) }
         let (job, _) = try finishedTrainGang(&state, checkpoints: [reference, reference], outputs: states, verification: .init(policy: .replicate, samplePpm: 1_000_000))
         #expect(state.trainSegments(jobId: job, taskIndex: 0) == [0, 1])
-        guard case .sampled(_, _, true, let drawn?) = decide(state, atMs: 60_010) else { Issue.record("expected a segment to be drawn"); throw CrucibleError(.conflict, "no sample") }
+        guard case .sampled(_, _, true, let drawn?, nil) = decide(state, atMs: 60_010) else { Issue.record("expected a segment to be drawn"); throw CrucibleError(.conflict, "no sample") }
         // A segment the reference cannot be resumed at, or none, is refused.
         expectRefused(.sampled(jobId: job, taskIndex: 0, replicate: true, segment: 2), state, atMs: 60_010)
         expectRefused(.sampled(jobId: job, taskIndex: 0, replicate: true), state, atMs: 60_010)

@@ -22,6 +22,8 @@ final class TestNetwork: Sendable {
     let requester: SigningIdentity
     let operatorA: SigningIdentity
     let operatorB: SigningIdentity
+    /// A third operator, for arbiters: funded always, staked only when a test asks for it.
+    let operatorC: SigningIdentity
     private let server: CoordinatorServer.Running
 
     static let fundingMicro: Int64 = 1_000 * Amount.microPerCRU
@@ -45,7 +47,9 @@ final class TestNetwork: Sendable {
     )
 
     private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
-                 requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, server: CoordinatorServer.Running) {
+                 requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, operatorC: SigningIdentity,
+                 server: CoordinatorServer.Running) {
+        self.operatorC = operatorC
         self.directory = directory
         self.identity = identity
         self.store = store
@@ -62,19 +66,21 @@ final class TestNetwork: Sendable {
 
     static func start(
         parameters: NetworkParameters = fastParameters,
-        reusing previous: TestNetwork? = nil
+        reusing previous: TestNetwork? = nil,
+        stakingOperatorC: Bool = false
     ) async throws -> TestNetwork {
         let directory = previous?.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crucible-test-\(UUID().uuidString)")
         let identity = previous?.identity ?? SigningIdentity()
         let requester = previous?.requester ?? SigningIdentity()
         let operatorA = previous?.operatorA ?? SigningIdentity()
         let operatorB = previous?.operatorB ?? SigningIdentity()
+        let operatorC = previous?.operatorC ?? SigningIdentity()
         var logger = Logger(label: "crucible.test")
         logger.logLevel = .warning
         let store = try await CrucibleStore.openSQLite(path: directory.appendingPathComponent("crucible.sqlite").path, logger: logger)
         let coordinator = try await Coordinator.open(
             store: store, identity: identity,
-            genesisAllocations: [requester, operatorA, operatorB].map { .init(address: $0.address, amountMicro: fundingMicro) },
+            genesisAllocations: [requester, operatorA, operatorB, operatorC].map { .init(address: $0.address, amountMicro: fundingMicro) },
             parameters: parameters, logger: logger
         )
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
@@ -82,10 +88,10 @@ final class TestNetwork: Sendable {
         let network = TestNetwork(
             directory: directory, identity: identity, store: store, coordinator: coordinator,
             client: CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), port: bound,
-            requester: requester, operatorA: operatorA, operatorB: operatorB, server: server
+            requester: requester, operatorA: operatorA, operatorB: operatorB, operatorC: operatorC, server: server
         )
         if previous == nil, parameters.economy.stakeCpuMicro > 0 {
-            for wallet in [operatorA, operatorB] {
+            for wallet in [operatorA, operatorB] + (stakingOperatorC ? [operatorC] : []) {
                 _ = try await network.client.stake(.bond, amountMicro: operatorStakeMicro, by: wallet)
             }
         }
@@ -116,7 +122,7 @@ final class TestNetwork: Sendable {
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
         challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
-        runEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, runEnvironment: [String: String] = [:]
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -126,7 +132,7 @@ final class TestNetwork: Sendable {
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
-                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, runEnvironment: runEnvironment
+                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, runEnvironment: runEnvironment
             ),
             logger: logger
         )

@@ -25,6 +25,22 @@ import Testing
         spec = valid; spec.inputs = [.init(name: "a", sha256: "xyz", sizeBytes: 1)]; cases.append((spec, "sha256"))
         let input = JobSpec.InputFile(name: "a", sha256: String(repeating: "a", count: 64), sizeBytes: 1)
         spec = valid; spec.inputs = [input, input]; cases.append((spec, "twice"))
+        let scene = JobSpec.InputFile(name: "scene.blend", sha256: String(repeating: "b", count: 64), sizeBytes: 1)
+        let render = JobSpec(
+            name: "r", kind: .render, command: "scene.blend", inputs: [scene], taskCount: 4, maxPriceMicroPerUnitHour: 1_000_000, maxDurationS: 60,
+            render: .init(frameStart: 1, width: 64, height: 48, samples: 8)
+        )
+        spec = render; spec.render = nil; cases.append((spec, "needs render settings"))
+        spec = valid; spec.render = render.render; cases.append((spec, "only a render job"))
+        spec = render; spec.command = "other.blend"; cases.append((spec, "one of its inputs"))
+        spec = render; spec.args = ["-x"]; cases.append((spec, "takes no args"))
+        spec = render; spec.cluster = .init(nodes: 2, roundTripMsMax: 5); cases.append((spec, "takes no cluster"))
+        spec = render; spec.render?.frameStart = JobSpec.Render.frameMax - 2; cases.append((spec, "frames"))
+        spec = render; spec.render?.width = 0; cases.append((spec, "resolution"))
+        spec = render; spec.render?.height = JobSpec.Render.sideMax + 1; cases.append((spec, "resolution"))
+        spec = render; spec.render?.samples = 0; cases.append((spec, "samples"))
+        spec = render; spec.render?.seed = -1; cases.append((spec, "seed"))
+        spec = render; spec.render?.bitDepth = 32; cases.append((spec, "bitDepth"))
         for (spec, field) in cases {
             do {
                 try spec.validate()

@@ -1,0 +1,89 @@
+import CrucibleCore
+import CrucibleProof
+import Foundation
+
+/// How the agent runs a `render` job: the Blender it found, and the command line that renders one frame (or a
+/// validator's crop of it) through the helper script with the job's settings.
+public struct RenderRuntime: Sendable, Equatable {
+    /// The Blender executable.
+    public var blender: String
+    /// What `blender --version` says first, e.g. "Blender 3.4.1".
+    public var version: String
+
+    /// Whatever PATH finds as `blender` (Debian's package installs it there).
+    public static let candidates = ["blender"]
+
+    /// The first candidate that answers `--version`, or nil: a node without Blender does not take render jobs.
+    public static func find(candidates: [String] = candidates) -> RenderRuntime? {
+        for candidate in candidates {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [candidate, "--version"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { continue }
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let firstLine = String(decoding: output, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            if process.terminationStatus == 0, firstLine.hasPrefix("Blender") {
+                return RenderRuntime(blender: candidate, version: firstLine)
+            }
+        }
+        return nil
+    }
+
+    /// The helper Blender runs to set the job's settings and render.
+    public static var helperScript: String? {
+        Bundle.module.url(forResource: "crucible_render", withExtension: "py", subdirectory: "Resources")?.path
+    }
+
+    /// Blender headless on the scene, failing (not exiting 0) if the helper raises.
+    public func arguments(scene: String) throws -> [String] {
+        guard let helper = Self.helperScript else { throw CrucibleError(.unavailable, "the render helper script is missing from the agent's resources") }
+        return [blender, "-b", scene, "--python-exit-code", "1", "--python", helper]
+    }
+
+    /// What the helper reads: the frame, its settings, where to write, and for a check the crop.
+    public static func environment(_ render: RenderOrder, outputDirectory: URL, cpuCores: Int) -> [String: String] {
+        var environment = [
+            "CRUCIBLE_RENDER_FRAME": String(render.frame),
+            "CRUCIBLE_RENDER_WIDTH": String(render.width),
+            "CRUCIBLE_RENDER_HEIGHT": String(render.height),
+            "CRUCIBLE_RENDER_SAMPLES": String(render.samples),
+            "CRUCIBLE_RENDER_SEED": String(render.seed),
+            "CRUCIBLE_RENDER_BIT_DEPTH": String(render.bitDepth),
+            "CRUCIBLE_RENDER_THREADS": String(cpuCores),
+            "CRUCIBLE_RENDER_OUTPUT": outputDirectory.appendingPathComponent(render.outputName).path,
+        ]
+        if let crop = render.crop { environment["CRUCIBLE_RENDER_CROP"] = "\(crop.x),\(crop.y),\(crop.width),\(crop.height)" }
+        return environment
+    }
+}
+
+/// A render run's frame and settings; with a crop, the run checks another's frame by re-rendering that part of it.
+public struct RenderOrder: Sendable, Equatable {
+    public var frame: Int
+    public var width: Int
+    public var height: Int
+    public var samples: Int
+    public var seed: Int
+    public var bitDepth: Int
+    public var crop: FrameCrop?
+
+    public init(frame: Int, width: Int, height: Int, samples: Int, seed: Int, bitDepth: Int, crop: FrameCrop? = nil) {
+        self.frame = frame
+        self.width = width
+        self.height = height
+        self.samples = samples
+        self.seed = seed
+        self.bitDepth = bitDepth
+        self.crop = crop
+    }
+
+    /// `frame-0042.png`, or `crop-0042.png` for a check: the names the coordinator looks for among the outputs.
+    public var outputName: String {
+        let spec = JobSpec.Render(frameStart: frame, width: width, height: height, samples: samples)
+        return crop == nil ? spec.framePath(taskIndex: 0) : spec.cropPath(taskIndex: 0)
+    }
+}

@@ -1,0 +1,203 @@
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleProof
+import Foundation
+import Testing
+
+/// Render jobs for real: agents run Debian's Blender headless on a scene the test makes, each task one frame; every
+/// frame is checked by a validator of another operator re-rendering a random crop, which the coordinator compares
+/// with the submitted frame pixel by pixel. Cheating operators (fewer samples, a copied neighbour, garbage) are
+/// caught: an arbiter of a third operator re-renders the crop, sides with the validator, and the cheater is slashed.
+/// Needs Blender (`.ci/run` installs Debian's package).
+@Suite(.serialized) struct RenderEndToEndTests {
+    /// A monkey turning a quarter turn over the frames, on a plane under a sun: every frame differs from its
+    /// neighbours. Denoising off (Debian's Blender has no OpenImageDenoise).
+    static let sceneScript = """
+    import bpy, math, os
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.engine = 'CYCLES'
+    scene.cycles.use_denoising = False
+    scene.frame_start, scene.frame_end = 1, 8
+    bpy.ops.mesh.primitive_monkey_add(location=(0, 0, 0))
+    monkey = bpy.context.object
+    monkey.rotation_euler = (0, 0, 0)
+    monkey.keyframe_insert('rotation_euler', frame=1)
+    monkey.rotation_euler = (0, 0, math.radians(90))
+    monkey.keyframe_insert('rotation_euler', frame=8)
+    bpy.ops.mesh.primitive_plane_add(size=10, location=(0, 0, -1))
+    bpy.ops.object.light_add(type='SUN', location=(3, -3, 5))
+    bpy.context.object.data.energy = 3
+    bpy.ops.object.camera_add(location=(0, -4, 1.5), rotation=(math.radians(75), 0, 0))
+    scene.camera = bpy.context.object
+    scene.world = bpy.data.worlds.new('sky')
+    scene.world.color = (0.2, 0.2, 0.25)
+    bpy.ops.wm.save_as_mainfile(filepath=os.environ['CRUCIBLE_TEST_SCENE'])
+    """
+
+    static let width = 96
+    static let height = 72
+
+    /// Makes the scene with Blender and returns its bytes.
+    static func makeScene(with rendering: RenderRuntime, in directory: URL) throws -> Data {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("scene.blend").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [rendering.blender, "-b", "--python-exit-code", "1", "--python-expr", sceneScript]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CRUCIBLE_TEST_SCENE": path]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw CrucibleError(.unavailable, "Blender could not make the test scene (status \(process.terminationStatus))")
+        }
+        return data
+    }
+
+    /// A cheating operator's Blender: a wrapper around the real one that cheats on whole frames and renders crops
+    /// honestly (a crop is cheap; the frames are where the money is). The agent itself is unchanged.
+    static func cheatingBlender(_ cheat: Cheat, in directory: URL) throws -> RenderRuntime {
+        let path = directory.appendingPathComponent("blender-\(cheat.rawValue)").path
+        let body: String
+        switch cheat {
+        case .fewerSamples:
+            body = "CRUCIBLE_RENDER_SAMPLES=$(( (CRUCIBLE_RENDER_SAMPLES + 3) / 4 )); export CRUCIBLE_RENDER_SAMPLES"
+        case .copiesANeighbour:
+            // Renders the first frame it is given, then hands in a copy of a frame it already rendered.
+            body = """
+            previous=$(ls "$CRUCIBLE_OUTPUT_DIR"/../../*/out/frame-*.png 2>/dev/null | head -n 1)
+            if [ -n "$previous" ]; then cp "$previous" "$CRUCIBLE_RENDER_OUTPUT"; exit 0; fi
+            """
+        case .garbage:
+            body = "head -c 4096 /dev/urandom > \"$CRUCIBLE_RENDER_OUTPUT\"; exit 0"
+        }
+        let script = """
+        #!/bin/sh
+        if [ -n "$CRUCIBLE_RENDER_FRAME" ] && [ -z "$CRUCIBLE_RENDER_CROP" ]; then
+        \(body)
+        fi
+        exec blender "$@"
+        """
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data(script.utf8), attributes: [.posixPermissions: 0o755]) else {
+            throw CrucibleError(.unavailable, "cannot write \(path)")
+        }
+        return try #require(RenderRuntime.find(candidates: [path]))
+    }
+
+    enum Cheat: String, CaseIterable {
+        case fewerSamples, copiesANeighbour, garbage
+    }
+
+    /// Uploads the scene and submits a job rendering frames 1…`frames`, every frame checked.
+    static func submitRender(_ network: TestNetwork, scene: Data, frames: Int) async throws -> Components.Schemas.Job {
+        let sha256 = try await network.client.putBlob(scene, by: network.requester)
+        let spec = JobSpec(
+            name: "turntable", kind: .render, command: "scene.blend",
+            inputs: [.init(name: "scene.blend", sha256: sha256, sizeBytes: Int64(scene.count))], taskCount: frames,
+            resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 1024), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 120,
+            verification: .init(policy: .replicate, samplePpm: 1_000_000),
+            render: .init(frameStart: 1, width: width, height: height, samples: 8, seed: 0)
+        )
+        return try await network.client.submitJob(spec, by: network.requester)
+    }
+
+    static func frame(of run: Components.Schemas.RunStatus, _ network: TestNetwork) async throws -> PNGImage? {
+        guard let file = run.outputs.first(where: { $0.path.hasPrefix("frame-") }) else { return nil }
+        return try PNGImage.decode(try await network.client.blob(file.sha256))
+    }
+
+    @Test func framesRenderOnTwoOperatorsAndEveryCropMatchesExactly() async throws {
+        let rendering = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let network = try await TestNetwork.start()
+        let scene = try Self.makeScene(with: rendering, in: network.directory)
+        let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 2)
+        let agents = [network.operatorA, network.operatorB].map { network.agent(operatorKey: $0, policy: policy, rendering: rendering) }
+        let job = try await withAgents(agents) {
+            let submitted = try await Self.submitRender(network, scene: scene, frames: 4)
+            return try await network.settled(submitted.id)
+        }
+        #expect(job.state == "settled" && job.tasks.allSatisfy { $0.state == "verified" }, "\(job.tasks.map(\.state))")
+        #expect(job.render?.frameStart == 1 && job.render?.frameEnd == 4)
+        // Every frame was re-rendered in part by the other operator's node, to exactly the same pixels.
+        let checks = try #require(job.cropChecks)
+        #expect(checks.count == 4 && Set(checks.map(\.frame)) == [1, 2, 3, 4])
+        #expect(checks.allSatisfy { $0.identical && $0.matches }, "\(checks.map { "\($0.frame): \($0.psnrDb ?? .infinity) \($0.failure ?? "")" })")
+        #expect(checks.allSatisfy { $0.crop.width * $0.crop.height < Self.width * Self.height / 10 })
+        var frames = [PNGImage]()
+        for task in job.tasks {
+            let primary = try #require(task.runs.first { $0.role == "primary" && $0.state == "completed" })
+            let replica = try #require(task.runs.first { $0.role == "replica" && $0.state == "completed" })
+            #expect(primary.nodeId != replica.nodeId && primary.paidMicro > 0 && replica.paidMicro > 0)
+            #expect(primary.outputs.map(\.path) == [String(format: "frame-%04d.png", task.index + 1)])
+            #expect(replica.outputs.map(\.path) == [String(format: "crop-%04d.png", task.index + 1)])
+            let frame = try #require(try await Self.frame(of: primary, network))
+            #expect(frame.width == Self.width && frame.height == Self.height && frame.channels == 4)
+            frames.append(frame)
+        }
+        // The monkey turns: neighbouring frames are different pictures.
+        for (a, b) in zip(frames, frames.dropFirst()) { #expect(a.samples != b.samples) }
+        let primaryMs = job.tasks.flatMap(\.runs).filter { $0.role == "primary" }.compactMap { run in run.endedMs.flatMap { end in run.startedMs.map { end - $0 } } }
+        let checkMs = job.tasks.flatMap(\.runs).filter { $0.role == "replica" }.compactMap { run in run.endedMs.flatMap { end in run.startedMs.map { end - $0 } } }
+        print("proof of render: crops of \(checks.first.map { "\($0.crop.width)×\($0.crop.height)" } ?? "") of \(Self.width)×\(Self.height) frames; validator time / render time = \(checkMs.reduce(0, +)) / \(primaryMs.reduce(0, +)) ms (Blender's start-up dominates at this size)")
+        await network.stop()
+    }
+
+    @Test(arguments: Cheat.allCases)
+    func aCheatingRendererIsCaughtByTheCropAndSlashed(_ cheat: Cheat) async throws {
+        let honest = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let network = try await TestNetwork.start(stakingOperatorC: true)
+        let scene = try Self.makeScene(with: honest, in: network.directory)
+        let cheater = network.agent(
+            operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1),
+            rendering: try Self.cheatingBlender(cheat, in: network.directory)
+        )
+        let checkers = [network.operatorB, network.operatorC].map {
+            network.agent(operatorKey: $0, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 2), rendering: honest)
+        }
+        let frames = 3
+        // The cheater renders every frame first, alone; then the honest operators' nodes come to check them.
+        let submitted = try await withAgents([cheater]) {
+            let submitted = try await Self.submitRender(network, scene: scene, frames: frames)
+            try await waitUntil("the cheater rendered every frame", timeoutS: 90) {
+                let job = try await network.client.job(submitted.id)
+                return job.tasks.allSatisfy { $0.runs.contains { $0.role == "primary" && $0.state == "completed" } }
+            }
+            return submitted
+        }
+        let job = try await withAgents(checkers) { try await network.settled(submitted.id) }
+        let cheaterNode = await cheater.nodeId
+        let checks = job.cropChecks ?? []
+        var caught = 0
+        for task in job.tasks {
+            let primary = try #require(task.runs.first { $0.role == "primary" && $0.state == "completed" })
+            #expect(primary.nodeId == cheaterNode)
+            let againstPrimary = checks.filter { $0.taskIndex == task.index && $0.againstRunId == primary.id }
+            if cheat == .copiesANeighbour, againstPrimary.allSatisfy(\.matches) {
+                // The first frame it rendered for real, and that one is honest work.
+                #expect(task.state == "verified" && primary.paidMicro > 0)
+                continue
+            }
+            caught += 1
+            // The validator's crop does not match the frame; the arbiter's crop matches the validator's, not the frame.
+            #expect(!againstPrimary.isEmpty && againstPrimary.allSatisfy { !$0.matches }, "\(againstPrimary)")
+            let arbiter = try #require(task.runs.first { $0.role == "arbiter" && $0.state == "completed" }, "\(task.runs.map { "\($0.id) \($0.state)" })")
+            #expect(checks.contains { $0.runId == arbiter.id && $0.againstRunId.contains(".r") && $0.identical })
+            #expect(task.state == "verified" && primary.paidMicro == 0 && arbiter.paidMicro > 0)
+            #expect(primary.failure?.contains("outvoted") == true)
+            let figures = againstPrimary.map { $0.failure ?? $0.psnrDb.map { String(format: "%.1f dB", $0) } ?? "identical" }
+            print("\(cheat.rawValue): frame \(task.index + 1) caught, the crop against the submitted frame: \(figures.joined(separator: ", "))")
+        }
+        #expect(caught == (cheat == .copiesANeighbour ? frames - 1 : frames))
+        // Each outvoted frame cost the cheater's operator part of its stake.
+        let account = try await network.client.account(network.operatorA.address)
+        #expect(account.stakedMicro < TestNetwork.operatorStakeMicro)
+        #expect(job.state == "settled")
+        await network.stop()
+    }
+}
