@@ -26,6 +26,8 @@ public enum Auditor {
         public var treasuryMicro: Int64
         /// Challenge verdicts rechecked from their revealed seeds and openings (an audit of the database only).
         public var challengesRechecked = 0
+        /// Proof-of-render comparisons recomputed from the stored frames and crops (when the blobs are at hand).
+        public var cropChecksRecomputed = 0
 
         public var supplyMicro: Int64 { genesisMicro + mintedMicro - burnedMicro }
     }
@@ -130,6 +132,7 @@ public enum Auditor {
         }
         var report = try replay.report()
         report.challengesRechecked = try await recheckChallenges(replay.state) { try await store.blob(sha256: $0) }
+        report.cropChecksRecomputed = try await recomputeCropChecks(replay.state) { try await store.blob(sha256: $0) }
         return report
     }
 
@@ -184,7 +187,10 @@ public enum Auditor {
             }
             if lastMismatch.isEmpty {
                 var report = try replay.report()
-                if let blob = source.blob { report.challengesRechecked = try await recheckChallenges(replay.state, blob: blob) }
+                if let blob = source.blob {
+                    report.challengesRechecked = try await recheckChallenges(replay.state, blob: blob)
+                    report.cropChecksRecomputed = try await recomputeCropChecks(replay.state, blob: blob)
+                }
                 return report
             }
             // A difference only counts if the log did not move while we compared.
@@ -238,6 +244,42 @@ public enum Auditor {
             rechecked += 1
         }
         return rechecked
+    }
+
+    /// Every logged crop comparison, recomputed from the files the runs uploaded: the coordinator's figure must be
+    /// what anyone gets from the same pixels.
+    static func recomputeCropChecks(_ state: NetworkState, blob: (String) async throws -> Data?) async throws -> Int {
+        var recomputed = 0
+        for job in state.jobs.values.sorted(by: { $0.position < $1.position }) {
+            guard let render = job.spec.render else { continue }
+            for task in job.tasks {
+                guard let crop = task.crop else { continue }
+                for check in task.cropChecks {
+                    guard let run = state.runs[check.runId], let against = state.runs[check.againstRunId] else {
+                        throw fail("crop check of \(check.runId) names a run the log does not have")
+                    }
+                    func content(_ outputs: [OutputFile], _ path: String) async throws -> Data? {
+                        guard let file = outputs.first(where: { $0.path == path }) else { return nil }
+                        guard let data = try await blob(file.sha256), Digest.sha256Hex(data) == file.sha256 else {
+                            throw fail("output \(path) of a checked render run (\(file.sha256.prefix(12))…) is not in the blob store")
+                        }
+                        return data
+                    }
+                    let referenceIsCrop = against.role != .primary
+                    let reference = try await content(against.outputs, referenceIsCrop ? render.cropPath(taskIndex: task.index) : render.framePath(taskIndex: task.index))
+                    let candidate = try await content(run.outputs, render.cropPath(taskIndex: task.index))
+                    let again = ProofOfRender.compare(
+                        reference: reference, candidate: candidate, crop: crop, frameWidth: render.width, frameHeight: render.height,
+                        referenceIsCrop: referenceIsCrop
+                    )
+                    guard again == check.comparison else {
+                        throw fail("crop check of \(check.runId) against \(check.againstRunId) was logged as \(check.comparison.describe); the stored files give \(again.describe)")
+                    }
+                    recomputed += 1
+                }
+            }
+        }
+        return recomputed
     }
 
     /// Row-by-row differences between two snapshots, each as a sentence naming table and key.

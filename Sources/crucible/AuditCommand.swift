@@ -81,6 +81,8 @@ struct AuditCommand: AsyncParsableCommand {
         state OK: \(report.accounts) accounts and \(report.jobs) jobs recomputed from the log match \(reference)
         """ + (report.challengesRechecked > 0
             ? "\nchallenges OK: \(report.challengesRechecked) proof-of-GPU verdicts rechecked from their revealed seeds, logged times and stored openings"
+            : "") + (report.cropChecksRecomputed > 0
+            ? "\nproof of render OK: \(report.cropChecksRecomputed) crop comparisons recomputed from the stored frames and crops"
             : "")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrucibleAPI
+import CrucibleAgent
 import CrucibleClient
 import CrucibleCoordinator
 import CrucibleProof
@@ -76,7 +77,17 @@ struct DevnetCommand: AsyncParsableCommand {
             _ = try KeyFile.readOrCreate(directory.file("keys/node-\(setup.index).key"))
             try DevnetDemo.policy(setup).write(toFile: directory.file("demo/node-\(setup.index)-policy.yaml"), atomically: true, encoding: .utf8)
         }
-        let specFiles = DevnetDemo.specs(replicate: Set(setups.map(\.operatorName)).count > 1, gang: setups.count > 1)
+        // With Blender installed, the demo renders too: the scene is made by Blender itself.
+        var renders = false
+        if let rendering = RenderRuntime.find() {
+            do {
+                try DemoScene.make(with: rendering, at: directory.file("demo/scene.blend"))
+                renders = true
+            } catch {
+                print("devnet: \(rendering.version) found but the demo scene failed (\((error as? CrucibleError)?.message ?? "\(error)")); no render job")
+            }
+        }
+        let specFiles = DevnetDemo.specs(replicate: Set(setups.map(\.operatorName)).count > 1, gang: setups.count > 1, render: renders)
         for (name, text) in specFiles {
             try text.write(toFile: directory.file("demo/\(name)"), atomically: true, encoding: .utf8)
         }

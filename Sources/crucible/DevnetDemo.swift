@@ -23,15 +23,15 @@ enum DevnetDemo {
         askPerGpuHour: 2.5
         askPerCpuCoreHour: \(node.askPerCpuCoreHour)
         minPricePerHour: 0.5
-        allowedKinds: [batch]
+        allowedKinds: [batch, render]     # render needs Blender; without it the agent registers batch only
         maxConcurrentRuns: 2
 
         """
     }
 
     /// (file name, YAML) of each demo job. `replicate` is false when there is only one operator to run on; `gang` is
-    /// false when there is only one node.
-    static func specs(replicate: Bool, gang: Bool) -> [(String, String)] {
+    /// false when there is only one node; `render` is true when Blender is installed (the scene is made with it).
+    static func specs(replicate: Bool, gang: Bool, render: Bool) -> [(String, String)] {
         let verifyAll = replicate ? "{policy: replicate, sampleRate: 1.0}" : "{policy: none}"
         let verifyHalf = replicate ? "{policy: replicate, sampleRate: 0.5}" : "{policy: none}"
         let gangSpec = ("gang.yaml", """
@@ -53,7 +53,23 @@ enum DevnetDemo {
             cluster: {nodes: 2, roundTripMs: 100}
 
             """)
-        return (gang ? [gangSpec] : []) + [
+        let renderSpec = ("turntable.yaml", """
+            # Three frames of a turning monkey (scene.blend, made by Blender when devnet starts), rendered with Cycles on
+            # the CPU, one frame per task. Every frame is checked: a node of the other operator re-renders a random crop
+            # (1/16 of the frame) with the same seed and settings, and the coordinator compares it with the frame, pixel
+            # by pixel (`crucible job show` prints each comparison).
+            name: turntable
+            kind: render
+            command: scene.blend
+            inputs: [scene.blend]
+            render: {frames: 1-3, resolution: 160x120, samples: 16, seed: 0}
+            resources: {gpus: 0, cpuCores: 1, memoryMiB: 1024}
+            maxPricePerHour: 2.0
+            maxDuration: 2m
+            verification: \(verifyAll)
+
+            """)
+        return (render ? [renderSpec] : []) + (gang ? [gangSpec] : []) + [
             ("hash-chain.yaml", """
             # Each task hashes its seed 400 times in a chain: deterministic work whose result a replica must match.
             name: hash-chain

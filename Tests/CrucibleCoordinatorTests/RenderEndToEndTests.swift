@@ -13,50 +13,15 @@ import Testing
 /// caught: an arbiter of a third operator re-renders the crop, sides with the validator, and the cheater is slashed.
 /// Needs Blender (`.ci/run` installs Debian's package).
 @Suite(.serialized) struct RenderEndToEndTests {
-    /// A monkey turning a quarter turn over the frames, on a plane under a sun: every frame differs from its
-    /// neighbours. Denoising off (Debian's Blender has no OpenImageDenoise).
-    static let sceneScript = """
-    import bpy, math, os
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    scene.render.engine = 'CYCLES'
-    scene.cycles.use_denoising = False
-    scene.frame_start, scene.frame_end = 1, 8
-    bpy.ops.mesh.primitive_monkey_add(location=(0, 0, 0))
-    monkey = bpy.context.object
-    monkey.rotation_euler = (0, 0, 0)
-    monkey.keyframe_insert('rotation_euler', frame=1)
-    monkey.rotation_euler = (0, 0, math.radians(90))
-    monkey.keyframe_insert('rotation_euler', frame=8)
-    bpy.ops.mesh.primitive_plane_add(size=10, location=(0, 0, -1))
-    bpy.ops.object.light_add(type='SUN', location=(3, -3, 5))
-    bpy.context.object.data.energy = 3
-    bpy.ops.object.camera_add(location=(0, -4, 1.5), rotation=(math.radians(75), 0, 0))
-    scene.camera = bpy.context.object
-    scene.world = bpy.data.worlds.new('sky')
-    scene.world.color = (0.2, 0.2, 0.25)
-    bpy.ops.wm.save_as_mainfile(filepath=os.environ['CRUCIBLE_TEST_SCENE'])
-    """
-
     static let width = 96
     static let height = 72
 
-    /// Makes the scene with Blender and returns its bytes.
+    /// Makes devnet's demo scene with Blender and returns its bytes.
     static func makeScene(with rendering: RenderRuntime, in directory: URL) throws -> Data {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("scene.blend").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [rendering.blender, "-b", "--python-exit-code", "1", "--python-expr", sceneScript]
-        process.environment = ProcessInfo.processInfo.environment.merging(["CRUCIBLE_TEST_SCENE": path]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: path) else {
-            throw CrucibleError(.unavailable, "Blender could not make the test scene (status \(process.terminationStatus))")
-        }
-        return data
+        try DemoScene.make(with: rendering, at: path)
+        return try #require(FileManager.default.contents(atPath: path))
     }
 
     /// A cheating operator's Blender: a wrapper around the real one that cheats on whole frames and renders crops
@@ -144,6 +109,10 @@ import Testing
         for (a, b) in zip(frames, frames.dropFirst()) { #expect(a.samples != b.samples) }
         let primaryMs = job.tasks.flatMap(\.runs).filter { $0.role == "primary" }.compactMap { run in run.endedMs.flatMap { end in run.startedMs.map { end - $0 } } }
         let checkMs = job.tasks.flatMap(\.runs).filter { $0.role == "replica" }.compactMap { run in run.endedMs.flatMap { end in run.startedMs.map { end - $0 } } }
+        // Anyone with the database and the blob store gets the same comparisons from the same pixels.
+        await network.coordinator.drain()
+        let audit = try await Auditor.audit(store: network.store)
+        #expect(audit.cropChecksRecomputed == 4)
         print("proof of render: crops of \(checks.first.map { "\($0.crop.width)×\($0.crop.height)" } ?? "") of \(Self.width)×\(Self.height) frames; validator time / render time = \(checkMs.reduce(0, +)) / \(primaryMs.reduce(0, +)) ms (Blender's start-up dominates at this size)")
         await network.stop()
     }
@@ -198,6 +167,8 @@ import Testing
         let account = try await network.client.account(network.operatorA.address)
         #expect(account.stakedMicro < TestNetwork.operatorStakeMicro)
         #expect(job.state == "settled")
+        await network.coordinator.drain()
+        #expect(try await Auditor.audit(store: network.store).cropChecksRecomputed == checks.count)
         await network.stop()
     }
 }
