@@ -3,7 +3,7 @@ import CrucibleProof
 import Foundation
 
 /// How the agent runs a `render` job: the Blender it found, and the command line that renders one frame (or a
-/// validator's crop of it) through the helper script with the job's settings.
+/// validator's tiles of it) through the helper script with the job's settings.
 public struct RenderRuntime: Sendable, Equatable {
     /// The Blender executable.
     public var blender: String
@@ -44,7 +44,8 @@ public struct RenderRuntime: Sendable, Equatable {
         return [blender, "-b", scene, "--python-exit-code", "1", "--python", helper]
     }
 
-    /// What the helper reads: the frame, its settings, where to write, and for a check the crop.
+    /// What the helper reads: the frame, its settings, where to write, and for a check the tiles (one per line) and
+    /// where each goes.
     public static func environment(_ render: RenderOrder, outputDirectory: URL, cpuCores: Int) -> [String: String] {
         var environment = [
             "CRUCIBLE_RENDER_FRAME": String(render.frame),
@@ -54,14 +55,18 @@ public struct RenderRuntime: Sendable, Equatable {
             "CRUCIBLE_RENDER_SEED": String(render.seed),
             "CRUCIBLE_RENDER_BIT_DEPTH": String(render.bitDepth),
             "CRUCIBLE_RENDER_THREADS": String(cpuCores),
-            "CRUCIBLE_RENDER_OUTPUT": outputDirectory.appendingPathComponent(render.outputName).path,
         ]
-        if let crop = render.crop { environment["CRUCIBLE_RENDER_CROP"] = "\(crop.x),\(crop.y),\(crop.width),\(crop.height)" }
+        if render.crops.isEmpty {
+            environment["CRUCIBLE_RENDER_OUTPUT"] = outputDirectory.appendingPathComponent(render.outputNames[0]).path
+        } else {
+            environment["CRUCIBLE_RENDER_CROPS"] = render.crops.map { "\($0.x),\($0.y),\($0.width),\($0.height)" }.joined(separator: "\n")
+            environment["CRUCIBLE_RENDER_CROP_OUTPUTS"] = render.outputNames.map { outputDirectory.appendingPathComponent($0).path }.joined(separator: "\n")
+        }
         return environment
     }
 }
 
-/// A render run's frame and settings; with a crop, the run checks another's frame by re-rendering that part of it.
+/// A render run's frame and settings; with crops, the run checks another's frame by re-rendering those tiles of it.
 public struct RenderOrder: Sendable, Equatable {
     public var frame: Int
     public var width: Int
@@ -69,21 +74,22 @@ public struct RenderOrder: Sendable, Equatable {
     public var samples: Int
     public var seed: Int
     public var bitDepth: Int
-    public var crop: FrameCrop?
+    public var crops: [FrameCrop]
 
-    public init(frame: Int, width: Int, height: Int, samples: Int, seed: Int, bitDepth: Int, crop: FrameCrop? = nil) {
+    public init(frame: Int, width: Int, height: Int, samples: Int, seed: Int, bitDepth: Int, crops: [FrameCrop] = []) {
         self.frame = frame
         self.width = width
         self.height = height
         self.samples = samples
         self.seed = seed
         self.bitDepth = bitDepth
-        self.crop = crop
+        self.crops = crops
     }
 
-    /// `frame-0042.png`, or `crop-0042.png` for a check: the names the coordinator looks for among the outputs.
-    public var outputName: String {
+    /// `frame-0042.png`, or for a check `crop-0042-t00.png`… one per tile: the names the coordinator looks for among
+    /// the outputs.
+    public var outputNames: [String] {
         let spec = JobSpec.Render(frameStart: frame, width: width, height: height, samples: samples)
-        return crop == nil ? spec.framePath(taskIndex: 0) : spec.cropPath(taskIndex: 0)
+        return crops.isEmpty ? [spec.framePath(taskIndex: 0)] : crops.indices.map { spec.cropPath(taskIndex: 0, tile: $0) }
     }
 }

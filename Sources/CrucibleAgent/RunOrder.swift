@@ -119,7 +119,7 @@ public struct RunOrder: Sendable, Equatable {
             render: offer.render.map {
                 RenderOrder(
                     frame: $0.frame, width: $0.width, height: $0.height, samples: $0.samples, seed: $0.seed, bitDepth: $0.bitDepth,
-                    crop: $0.crop.map { FrameCrop(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+                    crops: ($0.crops ?? []).map { FrameCrop(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
                 )
             }
         )

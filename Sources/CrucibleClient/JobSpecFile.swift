@@ -247,7 +247,7 @@ public struct JobSpecFile: Sendable {
     }
 
     /// "1920x1080" → width and height.
-    static func parseResolution(_ text: String) throws -> (width: Int, height: Int) {
+    public static func parseResolution(_ text: String) throws -> (width: Int, height: Int) {
         let parts = text.lowercased().split(separator: "x").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, let width = parts[0], let height = parts[1] else {
             throw CrucibleError(.invalidSpec, "render.resolution `\(text)` is not a size such as 1920x1080")

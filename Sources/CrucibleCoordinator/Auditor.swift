@@ -246,14 +246,14 @@ public enum Auditor {
         return rechecked
     }
 
-    /// Every logged crop comparison, recomputed from the files the runs uploaded: the coordinator's figure must be
+    /// Every logged tile comparison, recomputed from the files the runs uploaded: the coordinator's figure must be
     /// what anyone gets from the same pixels.
     static func recomputeCropChecks(_ state: NetworkState, blob: (String) async throws -> Data?) async throws -> Int {
         var recomputed = 0
         for job in state.jobs.values.sorted(by: { $0.position < $1.position }) {
             guard let render = job.spec.render else { continue }
             for task in job.tasks {
-                guard let crop = task.crop else { continue }
+                guard !task.crops.isEmpty else { continue }
                 for check in task.cropChecks {
                     guard let run = state.runs[check.runId], let against = state.runs[check.againstRunId] else {
                         throw fail("crop check of \(check.runId) names a run the log does not have")
@@ -265,12 +265,16 @@ public enum Auditor {
                         }
                         return data
                     }
-                    let referenceIsCrop = against.role != .primary
-                    let reference = try await content(against.outputs, referenceIsCrop ? render.cropPath(taskIndex: task.index) : render.framePath(taskIndex: task.index))
-                    let candidate = try await content(run.outputs, render.cropPath(taskIndex: task.index))
+                    func tiles(_ outputs: [OutputFile]) async throws -> [Data?] {
+                        var tiles = [Data?]()
+                        for tile in task.crops.indices { tiles.append(try await content(outputs, render.cropPath(taskIndex: task.index, tile: tile))) }
+                        return tiles
+                    }
+                    let reference: ProofOfRender.Reference = against.role == .primary
+                        ? .frame(try await content(against.outputs, render.framePath(taskIndex: task.index)))
+                        : .tiles(try await tiles(against.outputs))
                     let again = ProofOfRender.compare(
-                        reference: reference, candidate: candidate, crop: crop, frameWidth: render.width, frameHeight: render.height,
-                        referenceIsCrop: referenceIsCrop
+                        reference: reference, candidates: try await tiles(run.outputs), crops: task.crops, frameWidth: render.width, frameHeight: render.height
                     )
                     guard again == check.comparison else {
                         throw fail("crop check of \(check.runId) against \(check.againstRunId) was logged as \(check.comparison.describe); the stored files give \(again.describe)")

@@ -390,7 +390,7 @@ public actor Coordinator {
         if checks.isEmpty {
             _ = try await commitAdmitted(envelope)
         } else {
-            // The report and the comparisons its crop called for are logged in one batch: no restart can leave a
+            // The report and the comparisons its tiles called for are logged in one batch: no restart can leave a
             // checked frame without its comparison.
             try commit(.envelope(envelope), admitted: true)
             try commit(.cropsCompared(checks))

@@ -100,26 +100,27 @@ extension CoordinatorAPI {
             },
             segment: segment.map { .init(fromStep: $0.fromStep, toStep: $0.toStep, processes: $0.processes) },
             render: spec.render.map { render in
-                // Only a checking run renders a crop; the primary renders the whole frame.
-                let crop = run.role == .primary ? nil : job.tasks[run.taskIndex].crop
+                // Only a checking run renders tiles; the primary renders the whole frame.
+                let crops = run.role == .primary ? [] : job.tasks[run.taskIndex].crops
                 return .init(
                     frame: render.frameStart + run.taskIndex, width: render.width, height: render.height, samples: render.samples,
-                    seed: render.seed, bitDepth: render.bitDepth, crop: crop.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
+                    seed: render.seed, bitDepth: render.bitDepth, crops: crops.isEmpty ? nil : crops.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) }
                 )
             }
         )
     }
 
-    /// The crop comparisons of a render job's checked frames: the evidence behind each render task's verdict.
+    /// The tile comparisons of a render job's checked frames: the evidence behind each render task's verdict.
     func cropCheckViews(_ job: JobRecord, state: NetworkState) -> [Components.Schemas.CropCheck]? {
         guard let render = job.spec.render else { return nil }
         let minimum = state.parameters.renderPsnrMilliDbMin
         let views = job.tasks.flatMap { task in
             task.cropChecks.compactMap { check -> Components.Schemas.CropCheck? in
-                guard let crop = task.crop else { return nil }
+                guard !task.crops.isEmpty else { return nil }
                 let comparison = check.comparison
                 return .init(
-                    taskIndex: task.index, frame: render.frameStart + task.index, crop: .init(x: crop.x, y: crop.y, width: crop.width, height: crop.height),
+                    taskIndex: task.index, frame: render.frameStart + task.index,
+                    crops: task.crops.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) },
                     runId: check.runId, againstRunId: check.againstRunId, psnrDb: comparison.psnrMilliDb.map { Double($0) / 1000 },
                     identical: comparison.failure == nil && comparison.psnrMilliDb == nil, failure: comparison.failure,
                     matches: comparison.matches(minMilliDb: minimum)

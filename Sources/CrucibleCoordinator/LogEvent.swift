@@ -20,10 +20,10 @@ public enum LogEvent: Sendable, Equatable {
     case runLost(runId: String, reason: String)
     /// Drawn after a primary result is in: does the task also run on another operator's node?
     /// `segment`: for a train task, which stretch between two of its checkpoints the validator re-runs (an index into
-    /// the reference run's checkpoints: from that one to the next). `crop`: for a render task, the part of its frame
+    /// the reference run's checkpoints: from that one to the next). `crops`: for a render task, the tiles of its frame
     /// the validator re-renders.
-    case sampled(jobId: String, taskIndex: Int, replicate: Bool, segment: Int? = nil, crop: FrameCrop? = nil)
-    /// A render task's checking runs' crops compared with the pixels they check, by the coordinator, from the files
+    case sampled(jobId: String, taskIndex: Int, replicate: Bool, segment: Int? = nil, crops: [FrameCrop]? = nil)
+    /// A render task's checking runs' tiles compared with the pixels they check, by the coordinator, from the files
     /// the runs uploaded, when the checking run reported.
     case cropsCompared([CropCheck])
     /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
@@ -88,13 +88,13 @@ public enum LogEvent: Sendable, Equatable {
     }
 }
 
-/// One checking run's crop against the pixels it checks (proof of render).
+/// One checking run's tiles against the pixels they check (proof of render).
 public struct CropCheck: Codable, Sendable, Equatable {
     public var jobId: String
     public var taskIndex: Int
-    /// The replica or arbiter that re-rendered the crop.
+    /// The replica or arbiter that re-rendered the tiles.
     public var runId: String
-    /// The run whose pixels it was compared with: the primary's frame, or (for an arbiter) the replica's crop.
+    /// The run whose pixels they were compared with: the primary's frame, or (for an arbiter) the replica's tiles.
     public var againstRunId: String
     public var comparison: ProofOfRender.Comparison
 
@@ -134,7 +134,7 @@ public struct TaskVerdict: Codable, Sendable, Equatable {
 extension LogEvent: Codable {
     private enum CodingKeys: String, CodingKey {
         case type, genesis, envelope, runId, nodeId, priceMicroPerUnitHour, deadlineMs, gpus, reason, jobId, taskIndex, replicate, verdict, refundMicro
-        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer, segment, crop, cropChecks
+        case challenges, challengeId, challengeIds, roundTripMs, queries, challengeVerdict, epochClose, proposalId, gangOffer, segment, crops, cropChecks
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -158,12 +158,12 @@ extension LogEvent: Codable {
         case .runLost(let runId, let reason):
             try container.encode(runId, forKey: .runId)
             try container.encode(reason, forKey: .reason)
-        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crop):
+        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crops):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
             try container.encode(replicate, forKey: .replicate)
             try container.encodeIfPresent(segment, forKey: .segment)
-            try container.encodeIfPresent(crop, forKey: .crop)
+            try container.encodeIfPresent(crops, forKey: .crops)
         case .cropsCompared(let checks):
             try container.encode(checks, forKey: .cropChecks)
         case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex):
@@ -221,7 +221,7 @@ extension LogEvent: Codable {
                 taskIndex: try container.decode(Int.self, forKey: .taskIndex),
                 replicate: try container.decode(Bool.self, forKey: .replicate),
                 segment: try container.decodeIfPresent(Int.self, forKey: .segment),
-                crop: try container.decodeIfPresent(FrameCrop.self, forKey: .crop)
+                crops: try container.decodeIfPresent([FrameCrop].self, forKey: .crops)
             )
         case "crops_compared":
             self = .cropsCompared(try container.decode([CropCheck].self, forKey: .cropChecks))

@@ -37,8 +37,10 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     /// submitted frame (proof of render). On one Blender build a crop re-renders to identical pixels; a frame at 15 of
     /// its 16 samples is 45.6 dB away, another seed 34 dB, a neighbouring frame 25 dB.
     public var renderPsnrMilliDbMin: Int64
-    /// The share of a sampled frame's area a validator re-renders, in parts per million.
+    /// The share of a sampled frame's area a validator re-renders, in parts per million, split into
+    /// `renderCropTiles` tiles scattered over the frame.
     public var renderCropPpm: Int64
+    public var renderCropTiles: Int64
     /// How a job with verification `adaptive` samples each node's results.
     public var adaptive: AdaptiveReplication
     /// How hardware is challenged and judged (ARCHITECTURE §4).
@@ -50,7 +52,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         feeBps: Int64 = 500, offerTimeoutMs: Int64 = 10_000, leaseTimeoutMs: Int64 = 20_000, leaseGraceMs: Int64 = 30_000,
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
         declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000, priceBandBps: Int64 = 1_000,
-        linkFreshMs: Int64 = 1_800_000, trainDeviationPpmMax: Int64 = 1_000, renderPsnrMilliDbMin: Int64 = 48_000, renderCropPpm: Int64 = 62_500,
+        linkFreshMs: Int64 = 1_800_000, trainDeviationPpmMax: Int64 = 1_000, renderPsnrMilliDbMin: Int64 = 48_000, renderCropPpm: Int64 = 62_500, renderCropTiles: Int64 = 16,
         adaptive: AdaptiveReplication = AdaptiveReplication(), challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
     ) {
         self.challenges = challenges
@@ -62,6 +64,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.trainDeviationPpmMax = trainDeviationPpmMax
         self.renderPsnrMilliDbMin = renderPsnrMilliDbMin
         self.renderCropPpm = renderCropPpm
+        self.renderCropTiles = renderCropTiles
         self.adaptive = adaptive
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
@@ -78,7 +81,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, renderPsnrMilliDbMin, renderCropPpm, adaptive, challenges, economy
+        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, renderPsnrMilliDbMin, renderCropPpm, renderCropTiles, adaptive, challenges, economy
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -100,6 +103,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         trainDeviationPpmMax = try container.decodeIfPresent(Int64.self, forKey: .trainDeviationPpmMax) ?? defaults.trainDeviationPpmMax
         renderPsnrMilliDbMin = try container.decodeIfPresent(Int64.self, forKey: .renderPsnrMilliDbMin) ?? defaults.renderPsnrMilliDbMin
         renderCropPpm = try container.decodeIfPresent(Int64.self, forKey: .renderCropPpm) ?? defaults.renderCropPpm
+        renderCropTiles = try container.decodeIfPresent(Int64.self, forKey: .renderCropTiles) ?? defaults.renderCropTiles
         adaptive = try container.decodeIfPresent(AdaptiveReplication.self, forKey: .adaptive) ?? defaults.adaptive
         challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
         // A genesis written before the economy existed ran without stake or emissions, and replays so.
@@ -117,6 +121,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         guard (0...1_000_000).contains(trainDeviationPpmMax) else { throw fail("trainDeviationPpmMax must be between 0 and 1000000") }
         guard (0...200_000).contains(renderPsnrMilliDbMin) else { throw fail("renderPsnrMilliDbMin must be between 0 and 200000") }
         guard (1...1_000_000).contains(renderCropPpm) else { throw fail("renderCropPpm must be above 0 and at most 1000000") }
+        guard (1...Int64(FrameCrop.tilesMax)).contains(renderCropTiles) else { throw fail("renderCropTiles must be between 1 and \(FrameCrop.tilesMax)") }
         guard attemptsMax >= 1, checkpointInterval >= 1 else { throw fail("attemptsMax and checkpointInterval must be at least 1") }
         try adaptive.validate()
         try challenges.validate()

@@ -78,7 +78,7 @@ extension NetworkState {
         case .cropsCompared(let checks):
             try recordCropChecks(checks, changes: &changes)
 
-        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crop):
+        case .sampled(let jobId, let taskIndex, let replicate, let segment, let crops):
             let job = try job(jobId)
             guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
             let task = job.tasks[taskIndex]
@@ -95,15 +95,17 @@ extension NetworkState {
             } else if segment != nil {
                 throw CrucibleError(.conflict, "only a replicated train task has a segment")
             }
-            // A render task's replica re-renders one crop, which must lie inside the frame.
+            // A render task's replica re-renders tiles of the frame, which must lie inside it.
             if replicate, let render = job.spec.render {
-                guard let crop, crop.fits(frameWidth: render.width, frameHeight: render.height) else {
-                    throw CrucibleError(.conflict, "a replicated render task needs a crop inside its \(render.width)×\(render.height) frame")
+                guard let crops, (1...FrameCrop.tilesMax).contains(crops.count),
+                      crops.allSatisfy({ $0.fits(frameWidth: render.width, frameHeight: render.height) })
+                else {
+                    throw CrucibleError(.conflict, "a replicated render task needs 1 to \(FrameCrop.tilesMax) tiles inside its \(render.width)×\(render.height) frame")
                 }
-            } else if crop != nil {
-                throw CrucibleError(.conflict, "only a replicated render task has a crop")
+            } else if crops != nil {
+                throw CrucibleError(.conflict, "only a replicated render task has tiles to re-render")
             }
-            jobs[jobId]!.tasks[taskIndex].crop = crop
+            jobs[jobId]!.tasks[taskIndex].crops = crops ?? []
             jobs[jobId]!.tasks[taskIndex].replicate = replicate
             jobs[jobId]!.tasks[taskIndex].sampledMs = nowMs
             jobs[jobId]!.tasks[taskIndex].segmentFromStep = steps?.from
@@ -304,7 +306,7 @@ extension NetworkState {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its replica")
             }
             guard let agree = runsAgree(job, task, primary, replica) else {
-                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its crop comparison")
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its tiles' comparison")
             }
             if agree {
                 paidRuns.append(replica)
@@ -316,7 +318,7 @@ extension NetworkState {
                     throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter")
                 }
                 guard let withPrimary = runsAgree(job, task, primary, arbiter), let withReplica = runsAgree(job, task, replica, arbiter) else {
-                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter's crop comparison")
+                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter's tiles' comparison")
                 }
                 if withPrimary {
                     paidRuns = [primary, arbiter]

@@ -1,15 +1,15 @@
 import CrucibleCore
 import CrucibleProof
 
-/// What checks a render task: a validator's re-render of a random crop of its frame, compared pixel by pixel with the
-/// frame the primary submitted (and an arbiter's crop with both, when those two disagree).
+/// What checks a render task: a validator's re-render of random tiles of its frame, compared pixel by pixel with the
+/// frame the primary submitted (and an arbiter's tiles with both, when those two disagree).
 extension NetworkState {
     /// The comparisons a checking run's report calls for, each with whether its reference is a whole frame or another
-    /// crop: a replica's crop against the primary's frame; an arbiter's against the primary's frame and the replica's
-    /// crop. Empty for anything else.
+    /// run's tiles: a replica's tiles against the primary's frame; an arbiter's against the primary's frame and the
+    /// replica's tiles. Empty for anything else.
     public func cropChecksDue(for run: RunRecord) -> [(against: RunRecord, referenceIsCrop: Bool)] {
         guard let job = jobs[run.jobId], job.spec.kind == .render, job.tasks.indices.contains(run.taskIndex),
-              job.tasks[run.taskIndex].crop != nil, run.role != .primary
+              !job.tasks[run.taskIndex].crops.isEmpty, run.role != .primary
         else { return [] }
         let task = job.tasks[run.taskIndex]
         guard let primary = completedRun(of: task, role: .primary) else { return [] }
@@ -17,15 +17,15 @@ extension NetworkState {
         return [(primary, false)] + (completedRun(of: task, role: .replica).map { [($0, true)] } ?? [])
     }
 
-    /// Whether two completed runs of a render task agree, by the check their checking run's crop got; nil while that
+    /// Whether two completed runs of a render task agree, by the check their checking run's tiles got; nil while that
     /// comparison is not in.
     func cropsAgree(_ task: TaskRecord, checker: RunRecord, against: RunRecord) -> Bool? {
         task.cropChecks.first { $0.runId == checker.id && $0.againstRunId == against.id }
             .map { $0.comparison.matches(minMilliDb: parameters.renderPsnrMilliDbMin) }
     }
 
-    /// Whether two completed runs of a task agree: for a render task by the crop check between them (`checker` is the
-    /// later run, whose crop was compared), otherwise by their output digests. Nil while a comparison is pending.
+    /// Whether two completed runs of a task agree: for a render task by the tile check between them (`checker` is the
+    /// later run, whose tiles were compared), otherwise by their output digests. Nil while a comparison is pending.
     func runsAgree(_ job: JobRecord, _ task: TaskRecord, _ earlier: RunRecord, _ checker: RunRecord) -> Bool? {
         guard job.spec.kind == .render else {
             return Replication.compare(primaryDigest: earlier.digest ?? "", replicaDigest: checker.digest ?? "") == .match
@@ -43,7 +43,7 @@ extension NetworkState {
             guard job.tasks.indices.contains(check.taskIndex), let run = runs[check.runId], run.state == .completed,
                   run.jobId == check.jobId, run.taskIndex == check.taskIndex,
                   cropChecksDue(for: run).contains(where: { $0.against.id == check.againstRunId })
-            else { throw CrucibleError(.conflict, "no crop of \(check.runId) is due for comparison with \(check.againstRunId)") }
+            else { throw CrucibleError(.conflict, "no tiles of \(check.runId) are due for comparison with \(check.againstRunId)") }
             let alreadyIn = job.tasks[check.taskIndex].cropChecks.contains { $0.runId == check.runId && $0.againstRunId == check.againstRunId }
             guard !alreadyIn, seen.insert(check.runId + "/" + check.againstRunId).inserted else {
                 throw CrucibleError(.conflict, "\(check.runId) was already compared with \(check.againstRunId)")

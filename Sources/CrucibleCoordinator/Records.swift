@@ -115,8 +115,8 @@ public struct TaskRecord: Sendable, Equatable {
     /// re-runs to the second.
     public var segmentFromStep: Int?
     public var segmentToStep: Int?
-    /// A render task's sampled crop, which its replica (and any arbiter) re-renders, and how each compared.
-    public var crop: FrameCrop?
+    /// A render task's sampled tiles, which its replica (and any arbiter) re-renders, and how each run's compared.
+    public var crops: [FrameCrop] = []
     public var cropChecks: [CropCheck] = []
 }
 

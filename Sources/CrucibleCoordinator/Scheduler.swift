@@ -61,11 +61,12 @@ public struct Scheduler {
             if job.tasks[key.index].replicate == nil {
                 let replicate = Replication.shouldReplicate(samplePpm: state.samplePpm(of: job, taskIndex: key.index), using: &generator)
                 if replicate, let render = job.spec.render {
-                    // A render task is checked on one crop of its frame, drawn now that the frame is in.
-                    let crop = ProofOfRender.drawCrop(
-                        frameWidth: render.width, frameHeight: render.height, areaPpm: Int(parameters.renderCropPpm), using: &generator
+                    // A render task is checked on tiles of its frame, drawn now that the frame is in.
+                    let crops = ProofOfRender.drawCrops(
+                        frameWidth: render.width, frameHeight: render.height, areaPpm: Int(parameters.renderCropPpm),
+                        tiles: Int(parameters.renderCropTiles), using: &generator
                     )
-                    return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: true, crop: crop)
+                    return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: true, crops: crops)
                 }
                 guard replicate, job.spec.kind == .train else { return .sampled(jobId: key.jobId, taskIndex: key.index, replicate: replicate) }
                 // A train task is checked on one segment drawn at random; with no resumable segment it cannot be.

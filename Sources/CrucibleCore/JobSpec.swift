@@ -10,7 +10,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         /// script, the members report a digest of the weights at each checkpoint, and a gang's members must agree.
         case train
         /// Blender frames: `command` is the `.blend` scene (one of the inputs), each task renders one frame with Cycles
-        /// at the job's `render` settings, and a sampled frame is checked by re-rendering a random crop of it.
+        /// at the job's `render` settings, and a sampled frame is checked by re-rendering random tiles of it.
         case render
     }
 
@@ -21,7 +21,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         public var height: Int
         /// Cycles samples per pixel.
         public var samples: Int
-        /// Cycles' seed: with the same seed, scene and settings a crop re-renders to the same pixels.
+        /// Cycles' seed: with the same seed, scene and settings a tile re-renders to the same pixels.
         public var seed: Int
         /// Bits per PNG sample, 8 or 16.
         public var bitDepth: Int
@@ -40,13 +40,14 @@ public struct JobSpec: Codable, Sendable, Equatable {
         public static let sideMax = 16_384
         public static let samplesMax = 65_536
 
-        /// Where task `taskIndex`'s frame is among its outputs, and where a validator's crop of it is.
-        public func framePath(taskIndex: Int) -> String { Self.fileName("frame", frameStart + taskIndex) }
-        public func cropPath(taskIndex: Int) -> String { Self.fileName("crop", frameStart + taskIndex) }
+        /// Where task `taskIndex`'s frame is among its outputs (`frame-0042.png`), and where a validator's re-render
+        /// of tile `tile` of it is (`crop-0042-t03.png`).
+        public func framePath(taskIndex: Int) -> String { "frame-\(Self.padded(frameStart + taskIndex, 4)).png" }
+        public func cropPath(taskIndex: Int, tile: Int) -> String { "crop-\(Self.padded(frameStart + taskIndex, 4))-t\(Self.padded(tile, 2)).png" }
 
-        static func fileName(_ prefix: String, _ frame: Int) -> String {
-            let digits = String(frame)
-            return "\(prefix)-\(String(repeating: "0", count: max(0, 4 - digits.count)))\(digits).png"
+        static func padded(_ number: Int, _ width: Int) -> String {
+            let digits = String(number)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
     }
 

@@ -27,9 +27,25 @@ public struct PNGImage: Sendable, Equatable {
         "\([1: "grey", 2: "grey+alpha", 3: "RGB", 4: "RGBA"][channels] ?? "\(channels)-channel") \(bitDepth)-bit"
     }
 
+    /// The image's width and height from its header alone, without inflating anything.
+    public static func size(of data: Data) throws -> (width: Int, height: Int) {
+        let bytes = [UInt8](data.prefix(24))
+        guard bytes.count == 24, bytes[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
+            throw CrucibleError(.malformed, "not a PNG file")
+        }
+        guard String(decoding: bytes[12..<16], as: UTF8.self) == "IHDR" else { throw CrucibleError(.malformed, "PNG has no header") }
+        func readUInt32(_ at: Int) -> Int { Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]) }
+        return (readUInt32(16), readUInt32(20))
+    }
+
     /// Decodes `data`, keeping `region` (the whole image when nil). Throws with the reason for anything that is not
     /// such a PNG, or a region outside it.
-    public static func decode(_ data: Data, region requested: FrameCrop? = nil) throws -> PNGImage {
+    public static func decode(_ data: Data, region: FrameCrop? = nil) throws -> PNGImage {
+        try decode(data, regions: region.map { [$0] } ?? [])[0]
+    }
+
+    /// Decodes `data` once, keeping each of `regions` (the whole image when empty), in order.
+    public static func decode(_ data: Data, regions requested: [FrameCrop]) throws -> [PNGImage] {
         func fail(_ message: String) -> CrucibleError { CrucibleError(.malformed, message) }
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         let bytes = [UInt8](data)
@@ -70,10 +86,10 @@ public struct PNGImage: Sendable, Equatable {
         guard let header else { throw fail("PNG has no header") }
         guard compressed.readableBytes > 0 else { throw fail("PNG has no image data") }
         let channels = [0: 1, 2: 3, 4: 2, 6: 4][header.colorType]!
-        let region = requested ?? FrameCrop(x: 0, y: 0, width: header.width, height: header.height)
-        guard region.width > 0, region.height > 0, region.x >= 0, region.y >= 0,
-              region.x + region.width <= header.width, region.y + region.height <= header.height
-        else { throw fail("region \(region) lies outside the \(header.width)×\(header.height) image") }
+        let regions = requested.isEmpty ? [FrameCrop(x: 0, y: 0, width: header.width, height: header.height)] : requested
+        for region in regions where !region.fits(frameWidth: header.width, frameHeight: header.height) {
+            throw fail("region \(region) lies outside the \(header.width)×\(header.height) image")
+        }
 
         let bytesPerPixel = channels * header.bitDepth / 8
         let rowBytes = header.width * bytesPerPixel
@@ -82,8 +98,11 @@ public struct PNGImage: Sendable, Equatable {
         var pending = [UInt8]()
         pending.reserveCapacity(rowBytes + 1 + 65_536)
         var row = 0
-        var samples = [UInt16]()
-        samples.reserveCapacity(region.width * region.height * channels)
+        var samples = regions.map { region -> [UInt16] in
+            var kept = [UInt16]()
+            kept.reserveCapacity(region.width * region.height * channels)
+            return kept
+        }
 
         func take(_ chunk: ByteBuffer) throws {
             pending.append(contentsOf: chunk.readableBytesView)
@@ -107,12 +126,12 @@ public struct PNGImage: Sendable, Equatable {
                     }
                     current[i] = raw &+ predicted
                 }
-                if row >= region.y, row < region.y + region.height {
+                for (index, region) in regions.enumerated() where row >= region.y && row < region.y + region.height {
                     let from = region.x * bytesPerPixel, to = (region.x + region.width) * bytesPerPixel
                     if header.bitDepth == 8 {
-                        for i in from..<to { samples.append(UInt16(current[i])) }
+                        for i in from..<to { samples[index].append(UInt16(current[i])) }
                     } else {
-                        for i in stride(from: from, to: to, by: 2) { samples.append(UInt16(current[i]) << 8 | UInt16(current[i + 1])) }
+                        for i in stride(from: from, to: to, by: 2) { samples[index].append(UInt16(current[i]) << 8 | UInt16(current[i + 1])) }
                     }
                 }
                 swap(&previous, &current)
@@ -134,7 +153,9 @@ public struct PNGImage: Sendable, Equatable {
             throw fail("PNG image data does not inflate: \(error)")
         }
         guard row == header.height else { throw fail("PNG image data ends after \(row) of \(header.height) rows") }
-        return PNGImage(width: header.width, height: header.height, channels: channels, bitDepth: header.bitDepth, region: region, samples: samples)
+        return zip(regions, samples).map {
+            PNGImage(width: header.width, height: header.height, channels: channels, bitDepth: header.bitDepth, region: $0, samples: $1)
+        }
     }
 
     private static func paeth(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8 {

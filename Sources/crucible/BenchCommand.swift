@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure job admission over loopback HTTP and log replay on a throwaway coordinator.",
-        subcommands: [LedgerBenchCommand.self, MarketBenchCommand.self]
+        subcommands: [LedgerBenchCommand.self, MarketBenchCommand.self, RenderBenchCommand.self]
     )
 
     @Option(help: "Jobs to submit.")

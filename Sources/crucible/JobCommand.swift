@@ -159,13 +159,14 @@ enum JobText {
             let deviation = segment.deviationPpm.map { String(format: "%.1f ppm from the gang's weights", $0) } ?? "not re-run yet"
             lines.append("  task \(segment.taskIndex): a validator re-ran steps \(segment.fromStep)→\(segment.toStep): \(deviation)")
         }
-        // A render job's evidence: each checked frame's crop and how the re-render compared.
+        // A render job's evidence: each checked frame's tiles and how the re-render compared.
         let checks = job.cropChecks ?? []
         if !checks.isEmpty {
-            lines.append("proof of render (re-rendered crops):")
+            lines.append("proof of render (re-rendered tiles; the worst tile counts):")
             for check in checks {
                 let figure = check.failure ?? (check.identical ? "identical pixels" : check.psnrDb.map { String(format: "%.2f dB", $0) } ?? "")
-                lines.append("  frame \(check.frame) crop \(check.crop.width)×\(check.crop.height) at (\(check.crop.x), \(check.crop.y)): \(runLabel(check.runId)) vs \(runLabel(check.againstRunId)): \(figure), \(check.matches ? "match" : "NO MATCH")")
+                let tiles = check.crops.first.map { "\(check.crops.count) tiles of \($0.width)×\($0.height)" } ?? "no tiles"
+                lines.append("  frame \(check.frame), \(tiles): \(runLabel(check.runId)) vs \(runLabel(check.againstRunId)): \(figure), \(check.matches ? "match" : "NO MATCH")")
             }
         }
         return lines.joined(separator: "\n")

@@ -38,7 +38,7 @@ import Testing
         """, baseDirectory: "/specs")
         #expect(file.spec.kind == .render && file.spec.command == "scene.blend" && file.spec.taskCount == 240)
         #expect(file.spec.render == JobSpec.Render(frameStart: 1, width: 1920, height: 1080, samples: 128, seed: 7, bitDepth: 8))
-        #expect(file.spec.render?.framePath(taskIndex: 239) == "frame-0240.png" && file.spec.render?.cropPath(taskIndex: 0) == "crop-0001.png")
+        #expect(file.spec.render?.framePath(taskIndex: 239) == "frame-0240.png" && file.spec.render?.cropPath(taskIndex: 0, tile: 3) == "crop-0001-t03.png")
         let single = try JobSpecFile.parse(
             "name: still\nkind: render\ncommand: s.blend\ninputs: [s.blend]\nmaxPricePerHour: 1\nmaxDuration: 1m\nrender: {frames: 12345, resolution: 64x48, samples: 8, bitDepth: 16}",
             baseDirectory: "/"

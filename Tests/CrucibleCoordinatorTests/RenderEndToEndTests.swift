@@ -8,9 +8,9 @@ import Foundation
 import Testing
 
 /// Render jobs for real: agents run Debian's Blender headless on a scene the test makes, each task one frame; every
-/// frame is checked by a validator of another operator re-rendering a random crop, which the coordinator compares
+/// frame is checked by a validator of another operator re-rendering random tiles of it, which the coordinator compares
 /// with the submitted frame pixel by pixel. Cheating operators (fewer samples, a copied neighbour, garbage) are
-/// caught: an arbiter of a third operator re-renders the crop, sides with the validator, and the cheater is slashed.
+/// caught: an arbiter of a third operator re-renders the tiles, sides with the validator, and the cheater is slashed.
 /// Needs Blender (`.ci/run` installs Debian's package).
 @Suite(.serialized) struct RenderEndToEndTests {
     static let width = 96
@@ -25,7 +25,7 @@ import Testing
     }
 
     /// A cheating operator's Blender: a wrapper around the real one that cheats on whole frames and renders crops
-    /// honestly (a crop is cheap; the frames are where the money is). The agent itself is unchanged.
+    /// honestly (tiles are cheap; the frames are where the money is). The agent itself is unchanged.
     static func cheatingBlender(_ cheat: Cheat, in directory: URL) throws -> RenderRuntime {
         let path = directory.appendingPathComponent("blender-\(cheat.rawValue)").path
         let body: String
@@ -43,7 +43,7 @@ import Testing
         }
         let script = """
         #!/bin/sh
-        if [ -n "$CRUCIBLE_RENDER_FRAME" ] && [ -z "$CRUCIBLE_RENDER_CROP" ]; then
+        if [ -n "$CRUCIBLE_RENDER_FRAME" ] && [ -z "$CRUCIBLE_RENDER_CROPS" ]; then
         \(body)
         fi
         exec blender "$@"
@@ -93,14 +93,15 @@ import Testing
         let checks = try #require(job.cropChecks)
         #expect(checks.count == 4 && Set(checks.map(\.frame)) == [1, 2, 3, 4])
         #expect(checks.allSatisfy { $0.identical && $0.matches }, "\(checks.map { "\($0.frame): \($0.psnrDb ?? .infinity) \($0.failure ?? "")" })")
-        #expect(checks.allSatisfy { $0.crop.width * $0.crop.height < Self.width * Self.height / 10 })
+        // Sixteen tiles, a sixteenth of the frame between them.
+        #expect(checks.allSatisfy { $0.crops.count == 16 && $0.crops.reduce(0) { $0 + $1.width * $1.height } < Self.width * Self.height / 10 })
         var frames = [PNGImage]()
         for task in job.tasks {
             let primary = try #require(task.runs.first { $0.role == "primary" && $0.state == "completed" })
             let replica = try #require(task.runs.first { $0.role == "replica" && $0.state == "completed" })
             #expect(primary.nodeId != replica.nodeId && primary.paidMicro > 0 && replica.paidMicro > 0)
             #expect(primary.outputs.map(\.path) == [String(format: "frame-%04d.png", task.index + 1)])
-            #expect(replica.outputs.map(\.path) == [String(format: "crop-%04d.png", task.index + 1)])
+            #expect(replica.outputs.map(\.path) == (0..<16).map { String(format: "crop-%04d-t%02d.png", task.index + 1, $0) })
             let frame = try #require(try await Self.frame(of: primary, network))
             #expect(frame.width == Self.width && frame.height == Self.height && frame.channels == 4)
             frames.append(frame)
@@ -113,7 +114,7 @@ import Testing
         await network.coordinator.drain()
         let audit = try await Auditor.audit(store: network.store)
         #expect(audit.cropChecksRecomputed == 4)
-        print("proof of render: crops of \(checks.first.map { "\($0.crop.width)×\($0.crop.height)" } ?? "") of \(Self.width)×\(Self.height) frames; validator time / render time = \(checkMs.reduce(0, +)) / \(primaryMs.reduce(0, +)) ms (Blender's start-up dominates at this size)")
+        print("proof of render: 16 tiles of \(checks.first?.crops.first.map { "\($0.width)×\($0.height)" } ?? "") of \(Self.width)×\(Self.height) frames; validator time / render time = \(checkMs.reduce(0, +)) / \(primaryMs.reduce(0, +)) ms (Blender's start-up dominates at this size)")
         await network.stop()
     }
 
@@ -153,14 +154,14 @@ import Testing
                 continue
             }
             caught += 1
-            // The validator's crop does not match the frame; the arbiter's crop matches the validator's, not the frame.
+            // The validator's tiles do not match the frame; the arbiter's match the validator's, not the frame.
             #expect(!againstPrimary.isEmpty && againstPrimary.allSatisfy { !$0.matches }, "\(againstPrimary)")
             let arbiter = try #require(task.runs.first { $0.role == "arbiter" && $0.state == "completed" }, "\(task.runs.map { "\($0.id) \($0.state)" })")
             #expect(checks.contains { $0.runId == arbiter.id && $0.againstRunId.contains(".r") && $0.identical })
             #expect(task.state == "verified" && primary.paidMicro == 0 && arbiter.paidMicro > 0)
             #expect(primary.failure?.contains("outvoted") == true)
             let figures = againstPrimary.map { $0.failure ?? $0.psnrDb.map { String(format: "%.1f dB", $0) } ?? "identical" }
-            print("\(cheat.rawValue): frame \(task.index + 1) caught, the crop against the submitted frame: \(figures.joined(separator: ", "))")
+            print("\(cheat.rawValue): frame \(task.index + 1) caught, the worst tile against the submitted frame: \(figures.joined(separator: ", "))")
         }
         #expect(caught == (cheat == .copiesANeighbour ? frames - 1 : frames))
         // Each outvoted frame cost the cheater's operator part of its stake.

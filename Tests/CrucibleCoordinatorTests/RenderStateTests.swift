@@ -40,19 +40,23 @@ extension NetworkStateTests {
                 Issue.record("unexpected \(error)")
             }
         }
-        // The replica of a render task re-renders a crop, and the crop must lie inside the 64×48 frame.
-        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true), "needs a crop")
-        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true, crop: FrameCrop(x: 60, y: 0, width: 8, height: 6)), "inside its 64×48 frame")
-        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: false, crop: FrameCrop(x: 0, y: 0, width: 8, height: 6)), "only a replicated render task")
-        // The scheduler draws one at the governed share of the frame's area (1/16: a quarter of each side).
+        // The replica of a render task re-renders tiles, which must lie inside the 64×48 frame.
+        let inside = FrameCrop(x: 0, y: 0, width: 8, height: 6)
+        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true), "needs 1 to 256 tiles")
+        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true, crops: []), "needs 1 to 256 tiles")
+        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true, crops: [inside, FrameCrop(x: 60, y: 0, width: 8, height: 6)]), "inside its 64×48 frame")
+        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: true, crops: Array(repeating: inside, count: 257)), "needs 1 to 256 tiles")
+        refused(.sampled(jobId: jobId, taskIndex: 0, replicate: false, crops: [inside]), "only a replicated render task")
+        // The scheduler draws the governed number of tiles covering the governed share of the frame between them
+        // (16 tiles covering 1/16: each a sixteenth of each side).
         var generator = SplitMix64(seed: 1)
         let drawn = Scheduler(nowMs: 2_000, onlineNodes: [], lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator)
-        guard case .sampled(jobId, 0, true, nil, let crop?) = drawn else { Issue.record("expected a crop drawn, got \(String(describing: drawn))"); return }
-        #expect(crop.width == 16 && crop.height == 12 && crop.fits(frameWidth: 64, frameHeight: 48))
+        guard case .sampled(jobId, 0, true, nil, let crops?) = drawn else { Issue.record("expected tiles drawn, got \(String(describing: drawn))"); return }
+        #expect(crops.count == 16 && crops.allSatisfy { $0.width == 4 && $0.height == 3 && $0.fits(frameWidth: 64, frameHeight: 48) })
         try state.apply(drawn!, atMs: 2_000)
-        #expect(try state.job(jobId).tasks[0].crop == crop)
+        #expect(try state.job(jobId).tasks[0].crops == crops)
 
-        try renderRun("\(jobId).0.r1", on: nodeB, writing: "crop-0007.png", atMs: 3_000, state: &state)
+        try renderRun("\(jobId).0.r1", on: nodeB, writing: "crop-0007-t00.png", atMs: 3_000, state: &state)
         // Until the coordinator's comparison is in, nothing is decided.
         #expect(throws: CrucibleError.self) { try state.expectedVerdict(jobId: jobId, taskIndex: 0) }
         #expect(!state.needsArbitration(try state.job(jobId).tasks[0], of: try state.job(jobId)))
@@ -65,8 +69,8 @@ extension NetworkStateTests {
         }
         // Only a checking run's due comparison, once, may be logged.
         refused(.cropsCompared([]), "no comparison")
-        refused(.cropsCompared([check("\(jobId).0.p1", against: "\(jobId).0.r1", psnr: nil)]), "no crop of")
-        refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.r1", psnr: nil)]), "no crop of")
+        refused(.cropsCompared([check("\(jobId).0.p1", against: "\(jobId).0.r1", psnr: nil)]), "no tiles of")
+        refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.r1", psnr: nil)]), "no tiles of")
         refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.p1", psnr: nil), check("\(jobId).0.r1", against: "\(jobId).0.p1", psnr: nil)]), "already compared")
 
         // A match within the threshold pays both runs.

@@ -84,6 +84,11 @@ import Testing
         let part = try PNGImage.decode(data, region: region)
         let expected = Self.cut(samples, width: width, channels: channels, region)
         #expect(part.samples == expected && part.region == region)
+        // Several regions, overlapping ones included, in one pass.
+        let regions = [region, FrameCrop(x: 0, y: 0, width: 23, height: 1), FrameCrop(x: 6, y: 10, width: 2, height: 7)]
+        let parts = try PNGImage.decode(data, regions: regions)
+        #expect(parts.map(\.samples) == regions.map { Self.cut(samples, width: width, channels: channels, $0) })
+        #expect(try PNGImage.size(of: data) == (23, 17))
     }
 
     @Test func filesThatAreNotComparableFramesAreRefusedWithTheReason() throws {
@@ -109,59 +114,72 @@ import Testing
         #expect(reason(Data(patched)).contains("ends after 2 of 4 rows"))
     }
 
-    @Test func cropsCompareByPSNR() throws {
+    @Test func tilesCompareByTheirWorstPSNR() throws {
         let (width, height) = (32, 24)
-        let crop = FrameCrop(x: 10, y: 6, width: 8, height: 6)
+        let crops = [FrameCrop(x: 10, y: 6, width: 8, height: 6), FrameCrop(x: 0, y: 18, width: 8, height: 6), FrameCrop(x: 24, y: 0, width: 8, height: 6)]
         let frameSamples = Self.pattern(width: width, height: height, channels: 4, max: 255)
         let frame = try Self.png(width: width, height: height, channels: 4, bitDepth: 8, samples: frameSamples)
-        var cropSamples = Self.cut(frameSamples, width: width, channels: 4, crop)
-        let exact = try Self.png(width: crop.width, height: crop.height, channels: 4, bitDepth: 8, samples: cropSamples)
-        let same = ProofOfRender.compare(reference: frame, candidate: exact, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false)
+        func tile(_ samples: [UInt16], channels: Int = 4) throws -> Data {
+            try Self.png(width: 8, height: 6, channels: channels, bitDepth: 8, samples: samples)
+        }
+        let exactSamples = crops.map { Self.cut(frameSamples, width: width, channels: 4, $0) }
+        let exact = try exactSamples.map { try tile($0) }
+        func compare(_ reference: ProofOfRender.Reference, _ candidates: [Data?], frameWidth: Int = 32) -> ProofOfRender.Comparison {
+            ProofOfRender.compare(reference: reference, candidates: candidates, crops: crops, frameWidth: frameWidth, frameHeight: height)
+        }
+        let same = compare(.frame(frame), exact)
         #expect(same == .init() && same.matches(minMilliDb: 200_000))
-        // One sample off by one level in 192: PSNR = 10·log10(255² · 192) = 70.96 dB.
-        cropSamples[5] = cropSamples[5] == 255 ? 254 : cropSamples[5] + 1
-        let near = try Self.png(width: crop.width, height: crop.height, channels: 4, bitDepth: 8, samples: cropSamples)
-        let close = ProofOfRender.compare(reference: frame, candidate: near, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false)
+        // One sample of the second tile off by one level in 192: PSNR = 10·log10(255² · 192) = 70.96 dB; the others are
+        // identical, and the worst tile decides.
+        var nearSamples = exactSamples[1]
+        nearSamples[5] = nearSamples[5] == 255 ? 254 : nearSamples[5] + 1
+        var near = exact
+        near[1] = try tile(nearSamples)
+        let close = compare(.frame(frame), near)
         #expect(close.psnrMilliDb == Int64((10 * log10(255.0 * 255 * 192) * 1000).rounded(.down)))
         #expect(close.matches(minMilliDb: 48_000) && !close.matches(minMilliDb: 71_000))
-        // Crop against crop (an arbiter against a validator).
-        #expect(ProofOfRender.compare(reference: exact, candidate: near, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: true).psnrMilliDb == close.psnrMilliDb)
-        // A crop of a different picture is far off.
-        let other = try Self.png(width: crop.width, height: crop.height, channels: 4, bitDepth: 8, samples: Self.pattern(width: crop.width, height: crop.height, channels: 4, max: 255, seed: 9))
-        let far = ProofOfRender.compare(reference: frame, candidate: other, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false)
+        // Tiles against tiles (an arbiter against a validator).
+        #expect(compare(.tiles(exact), near).psnrMilliDb == close.psnrMilliDb)
+        // One tile of a different picture is far off, and fails the whole check.
+        var other = exact
+        other[2] = try tile(Self.pattern(width: 8, height: 6, channels: 4, max: 255, seed: 9))
+        let far = compare(.frame(frame), other)
         #expect(!far.matches(minMilliDb: 48_000) && (far.psnrMilliDb ?? .max) < 20_000)
         // What cannot be compared does not match, with the reason.
+        var rgb = exact
+        rgb[0] = try tile(Array(exactSamples[0].prefix(48 * 3)), channels: 3)
         let failures = [
-            ProofOfRender.compare(reference: nil, candidate: exact, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false),
-            ProofOfRender.compare(reference: frame, candidate: nil, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false),
-            ProofOfRender.compare(reference: frame, candidate: exact, crop: crop, frameWidth: width + 1, frameHeight: height, referenceIsCrop: false),
-            ProofOfRender.compare(reference: frame, candidate: frame, crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false),
-            ProofOfRender.compare(
-                reference: frame, candidate: try Self.png(width: crop.width, height: crop.height, channels: 3, bitDepth: 8, samples: Array(cropSamples.prefix(crop.pixels * 3))),
-                crop: crop, frameWidth: width, frameHeight: height, referenceIsCrop: false
-            ),
+            compare(.frame(nil), exact),
+            compare(.frame(frame), [exact[0], nil, exact[2]]),
+            compare(.frame(frame), exact, frameWidth: 33),
+            compare(.frame(frame), [exact[0], frame, exact[2]]),
+            compare(.frame(frame), rgb),
+            compare(.frame(frame), Array(exact.prefix(2))),
+            compare(.tiles([exact[0], Data("junk".utf8), exact[2]]), exact),
         ]
         let reasons: [String?] = failures.map { $0.failure }
         #expect(reasons == [
-            "the submitted frame is missing", "the checking crop is missing", "the submitted frame is 32×24, not 33×24",
-            "the checking crop is 32×24, not 8×6", "the crop is RGB 8-bit, the frame RGBA 8-bit",
+            "the submitted frame is missing", "the checking tile 1 is missing", "the submitted frame is 32×24, not 33×24",
+            "the checking tile 1 is 32×24, not 8×6", "tile 0 is RGB 8-bit, the frame RGBA 8-bit", "2 tiles for 3 crops",
+            "the other run's tile 1 is unreadable: not a PNG file",
         ])
         #expect(failures.allSatisfy { !$0.matches(minMilliDb: 0) })
     }
 
-    @Test func cropsAreDrawnInsideTheFrameAtTheAskedArea() {
+    @Test func tilesAreDrawnInsideTheFrameAtTheAskedArea() {
         var generator = SplitMix64(seed: 5)
         var corners = Set<Int>()
         for (width, height) in [(1920, 1080), (96, 72), (1, 1), (3, 1000)] {
-            for _ in 0..<200 {
-                let crop = ProofOfRender.drawCrop(frameWidth: width, frameHeight: height, areaPpm: 62_500, using: &generator)
-                #expect(crop.fits(frameWidth: width, frameHeight: height))
+            for _ in 0..<50 {
+                let tiles = ProofOfRender.drawCrops(frameWidth: width, frameHeight: height, areaPpm: 62_500, tiles: 16, using: &generator)
+                #expect(tiles.count == 16 && tiles.allSatisfy { $0.fits(frameWidth: width, frameHeight: height) })
                 if width == 1920 {
-                    #expect(crop.width == 480 && crop.height == 270)
-                    corners.insert(crop.x * 10_000 + crop.y)
+                    // 1/16 of the frame in 16 tiles: each 1/256, a sixteenth of each side.
+                    #expect(tiles.allSatisfy { $0.width == 120 && $0.height == 68 })
+                    corners.formUnion(tiles.map { $0.x * 10_000 + $0.y })
                 }
             }
         }
-        #expect(corners.count > 150, "crops should land at random places")
+        #expect(corners.count > 700, "tiles should land at random places")
     }
 }

@@ -1,8 +1,8 @@
-"""Renders one frame, or one crop of it, of the scene Blender opened, at the settings the coordinator sent.
+"""Renders one frame, or tiles of it, of the scene Blender opened, at the settings the coordinator sent.
 
 Run by the Crucible agent as `blender -b SCENE --python-exit-code 1 --python crucible_render.py`. Everything that
-decides the pixels is set here, not taken from the scene: a validator's crop must re-render to the same pixels as
-the frame it checks, so the seed is fixed, dithering is off (its pattern follows pixel positions, which a crop
+decides the pixels is set here, not taken from the scene: a validator's tiles must re-render to the same pixels as
+the frame they check, so the seed is fixed, dithering is off (its pattern follows pixel positions, which a tile
 shifts), denoising is off (Debian's Blender has no OpenImageDenoise) and every pixel gets exactly the samples asked
 (adaptive sampling off).
 """
@@ -14,8 +14,9 @@ import bpy
 env = os.environ
 frame = int(env["CRUCIBLE_RENDER_FRAME"])
 width, height = int(env["CRUCIBLE_RENDER_WIDTH"]), int(env["CRUCIBLE_RENDER_HEIGHT"])
-output = env["CRUCIBLE_RENDER_OUTPUT"]
-crop = env.get("CRUCIBLE_RENDER_CROP")  # "x,y,width,height" from the frame's top-left, for a validator
+# A validator's tiles: one "x,y,width,height" per line from the frame's top-left, and where each goes.
+crops = [tuple(int(v) for v in line.split(",")) for line in env.get("CRUCIBLE_RENDER_CROPS", "").splitlines() if line]
+crop_outputs = env.get("CRUCIBLE_RENDER_CROP_OUTPUTS", "").splitlines()
 
 scene = bpy.context.scene
 render = scene.render
@@ -60,24 +61,31 @@ def use_gpu():
 cycles.device = "CPU"
 print(f"crucible: rendering frame {frame} at {width}x{height}, {cycles.samples} samples, seed {cycles.seed} on {use_gpu()}", flush=True)
 
-expected = (width, height)
-if crop:
-    x, y, w, h = (int(v) for v in crop.split(","))
-    # Blender's border runs from the bottom-left in fractions of the frame; a quarter pixel inside each edge lands
-    # on the intended pixel whether Blender rounds or truncates.
-    render.use_border, render.use_crop_to_border = True, True
-    render.border_min_x, render.border_max_x = (x + 0.25) / width, (x + w + 0.25) / width
-    render.border_min_y, render.border_max_y = (height - y - h + 0.25) / height, (height - y + 0.25) / height
-    expected = (w, h)
-else:
-    render.use_border = False
+
+
+def render_to(path, expected):
+    bpy.ops.render.render()
+    bpy.data.images["Render Result"].save_render(filepath=path, scene=scene)
+    written = bpy.data.images.load(path)
+    if tuple(written.size) != expected:
+        print(f"crucible: Blender wrote {tuple(written.size)} for {os.path.basename(path)}, not {expected}", file=sys.stderr)
+        sys.exit(1)
+    bpy.data.images.remove(written)
+    print(f"crucible: wrote {os.path.basename(path)}", flush=True)
+
 
 scene.frame_set(frame)
-bpy.ops.render.render()
-result = bpy.data.images["Render Result"]
-result.save_render(filepath=output, scene=scene)
-written = bpy.data.images.load(output)
-if tuple(written.size) != expected:
-    print(f"crucible: Blender wrote {tuple(written.size)}, not {expected}", file=sys.stderr)
-    sys.exit(1)
-print(f"crucible: wrote {os.path.basename(output)}", flush=True)
+if not crops:
+    render.use_border = False
+    render_to(env["CRUCIBLE_RENDER_OUTPUT"], (width, height))
+else:
+    if len(crop_outputs) != len(crops):
+        print("crucible: tiles and their outputs differ in number", file=sys.stderr)
+        sys.exit(1)
+    # Blender's border runs from the bottom-left in fractions of the frame; a quarter pixel inside each edge lands on
+    # the intended pixel whether Blender rounds or truncates. One Blender process renders every tile.
+    render.use_border, render.use_crop_to_border = True, True
+    for (x, y, w, h), path in zip(crops, crop_outputs):
+        render.border_min_x, render.border_max_x = (x + 0.25) / width, (x + w + 0.25) / width
+        render.border_min_y, render.border_max_y = (height - y - h + 0.25) / height, (height - y + 0.25) / height
+        render_to(path, (w, h))
