@@ -82,7 +82,7 @@ struct AuditCommand: AsyncParsableCommand {
         """ + (report.challengesRechecked > 0
             ? "\nchallenges OK: \(report.challengesRechecked) proof-of-GPU verdicts rechecked from their revealed seeds, logged times and stored openings"
             : "") + (report.cropChecksRecomputed > 0
-            ? "\nproof of render OK: \(report.cropChecksRecomputed) crop comparisons recomputed from the stored frames and crops"
+            ? "\nproof of render OK: \(report.cropChecksRecomputed) tile checks recomputed from the stored frames and tiles"
             : "")
     }
 }

@@ -73,7 +73,7 @@ import Testing
         #expect(again.status == 0, "\(again.output)")
         #expect(again.output.contains("reusing the data folder"))
         #expect(again.output.contains("\(renders ? 10 : 8) jobs recomputed"))
-        if renders { #expect(again.output.contains("proof of render OK: 6 crop comparisons recomputed")) }
+        if renders { #expect(again.output.contains("proof of render OK: 6 tile checks recomputed")) }
     }
 
     @Test func badArgumentsAreRefusedClearly() async throws {
