@@ -253,7 +253,6 @@ public enum Auditor {
         for job in state.jobs.values.sorted(by: { $0.position < $1.position }) {
             guard let render = job.spec.render else { continue }
             for task in job.tasks {
-                guard !task.crops.isEmpty else { continue }
                 for check in task.cropChecks {
                     guard let run = state.runs[check.runId], let against = state.runs[check.againstRunId] else {
                         throw fail("crop check of \(check.runId) names a run the log does not have")
@@ -267,14 +266,14 @@ public enum Auditor {
                     }
                     func tiles(_ outputs: [OutputFile]) async throws -> [Data?] {
                         var tiles = [Data?]()
-                        for tile in task.crops.indices { tiles.append(try await content(outputs, render.cropPath(taskIndex: task.index, tile: tile))) }
+                        for tile in check.crops.indices { tiles.append(try await content(outputs, render.cropPath(taskIndex: task.index, tile: tile))) }
                         return tiles
                     }
                     let reference: ProofOfRender.Reference = against.role == .primary
                         ? .frame(try await content(against.outputs, render.framePath(taskIndex: task.index)))
                         : .tiles(try await tiles(against.outputs))
                     let again = ProofOfRender.compare(
-                        reference: reference, candidates: try await tiles(run.outputs), crops: task.crops, frameWidth: render.width, frameHeight: render.height
+                        reference: reference, candidates: try await tiles(run.outputs), crops: check.crops, frameWidth: render.width, frameHeight: render.height
                     )
                     guard again == check.comparison else {
                         throw fail("crop check of \(check.runId) against \(check.againstRunId) was logged as \(check.comparison.describe); the stored files give \(again.describe)")

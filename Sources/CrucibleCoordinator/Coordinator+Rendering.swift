@@ -23,7 +23,7 @@ extension Coordinator {
             let comparison = await Task.detached {
                 ProofOfRender.compare(reference: reference, candidates: candidates, crops: crops, frameWidth: render.width, frameHeight: render.height)
             }.value
-            checks.append(CropCheck(jobId: job.id, taskIndex: run.taskIndex, runId: run.id, againstRunId: against.id, comparison: comparison))
+            checks.append(CropCheck(jobId: job.id, taskIndex: run.taskIndex, runId: run.id, againstRunId: against.id, crops: crops, comparison: comparison))
         }
         return checks
     }

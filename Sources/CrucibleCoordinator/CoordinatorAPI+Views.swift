@@ -116,11 +116,10 @@ extension CoordinatorAPI {
         let minimum = state.parameters.renderPsnrMilliDbMin
         let views = job.tasks.flatMap { task in
             task.cropChecks.compactMap { check -> Components.Schemas.CropCheck? in
-                guard !task.crops.isEmpty else { return nil }
                 let comparison = check.comparison
                 return .init(
                     taskIndex: task.index, frame: render.frameStart + task.index,
-                    crops: task.crops.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) },
+                    crops: check.crops.map { .init(x: $0.x, y: $0.y, width: $0.width, height: $0.height) },
                     runId: check.runId, againstRunId: check.againstRunId, psnrDb: comparison.psnrMilliDb.map { Double($0) / 1000 },
                     identical: comparison.failure == nil && comparison.psnrMilliDb == nil, failure: comparison.failure,
                     matches: comparison.matches(minMilliDb: minimum)

@@ -96,9 +96,12 @@ public struct CropCheck: Codable, Sendable, Equatable {
     public var runId: String
     /// The run whose pixels they were compared with: the primary's frame, or (for an arbiter) the replica's tiles.
     public var againstRunId: String
+    /// The tiles compared, as the task's sample drew them.
+    public var crops: [FrameCrop]
     public var comparison: ProofOfRender.Comparison
 
-    public init(jobId: String, taskIndex: Int, runId: String, againstRunId: String, comparison: ProofOfRender.Comparison) {
+    public init(jobId: String, taskIndex: Int, runId: String, againstRunId: String, crops: [FrameCrop], comparison: ProofOfRender.Comparison) {
+        self.crops = crops
         self.jobId = jobId
         self.taskIndex = taskIndex
         self.runId = runId

@@ -116,7 +116,7 @@ extension NetworkState {
                 let checked = completedGang(of: task) ?? [primary]
                 let operators = Set(checked.compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } }).sorted()
                 createRun(
-                    jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: 1,
+                    jobId: jobId, taskIndex: taskIndex, role: .replica, attempt: nextAttempt(of: task, role: .replica),
                     declinedBy: Dictionary(checked.compactMap { $0.nodeId.map { ($0, nowMs) } }, uniquingKeysWith: max),
                     excludedOperators: operators, changes: &changes
                 )
@@ -142,7 +142,7 @@ extension NetworkState {
             let checked = [completedRun(of: task, role: .primary), completedRun(of: task, role: .replica)].compactMap { $0 }
             jobs[jobId]!.tasks[taskIndex].arbitrationMs = nowMs
             createRun(
-                jobId: jobId, taskIndex: taskIndex, role: .arbiter, attempt: 1,
+                jobId: jobId, taskIndex: taskIndex, role: .arbiter, attempt: nextAttempt(of: task, role: .arbiter),
                 declinedBy: Dictionary(checked.compactMap { $0.nodeId.map { ($0, nowMs) } }, uniquingKeysWith: max),
                 excludedOperators: Set(checked.compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } }).sorted(),
                 changes: &changes
@@ -185,7 +185,11 @@ extension NetworkState {
             jobs[verdict.jobId]!.burnedMicro += verdict.feeMicro
             let task = jobs[verdict.jobId]!.tasks[verdict.taskIndex]
             recordVerification(verdict, task: task, changes: &changes)
-            if verdict.outcome == .verified {
+            // A render task whose frame was outvoted has paid its checkers and slashes the cheater below, but the
+            // requester still has no frame: it is rendered again, away from the loser's operator.
+            let redoesFrame = verdict.outcome == .verified && jobs[verdict.jobId]!.spec.kind == .render
+                && verdict.losingRunId.flatMap { runs[$0]?.role } == .primary
+            if verdict.outcome == .verified, !redoesFrame {
                 // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
                 creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
@@ -204,7 +208,20 @@ extension NetworkState {
                     .compactMap { $0.nodeId.flatMap { nodes[$0]?.registration.operatorAddress } })
                 for operatorAddress in operators { openDisputes[operatorAddress, default: 0] += 1 }
             }
-            setTaskState(jobId: verdict.jobId, taskIndex: verdict.taskIndex, verdict.outcome == .verified ? .verified : .disputed, changes: &changes)
+            if redoesFrame, let loser = verdict.losingRunId.flatMap({ runs[$0] }) {
+                updateRun(loser.id) { $0.failure = "outvoted: its frame did not match the tiles the validator and the arbiter re-rendered" }
+                changes.runs.insert(loser.id)
+                if let loserNode = loser.nodeId {
+                    let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
+                    try slash(
+                        nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
+                        evidence: "\(verdict.jobId)/\(verdict.taskIndex)", reporter: arbiter, atMs: nowMs, changes: &changes
+                    )
+                }
+                redoFrame(of: loser, atMs: nowMs, changes: &changes)
+            } else {
+                setTaskState(jobId: verdict.jobId, taskIndex: verdict.taskIndex, verdict.outcome == .verified ? .verified : .disputed, changes: &changes)
+            }
 
         case .jobClosed(let jobId, let refundMicro):
             let job = try job(jobId)
@@ -221,6 +238,28 @@ extension NetworkState {
             closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
+    }
+
+    /// The attempt number of a task's next run in `role`: runs of one role are numbered on across retries and re-renders.
+    func nextAttempt(of task: TaskRecord, role: RunRecord.Role) -> Int {
+        (task.runIds.compactMap { runs[$0] }.filter { $0.role == role && $0.rank == nil }.map(\.attempt).max() ?? 0) + 1
+    }
+
+    /// Queues a render task's frame again after its primary was outvoted: the task's checks start over for the new
+    /// frame (the old comparisons stay as evidence), on a node of any operator but the loser's.
+    mutating func redoFrame(of loser: RunRecord, atMs nowMs: Int64, changes: inout Changes) {
+        let jobId = loser.jobId, index = loser.taskIndex
+        jobs[jobId]!.tasks[index].replicate = nil
+        jobs[jobId]!.tasks[index].sampledMs = nil
+        jobs[jobId]!.tasks[index].arbitrationMs = nil
+        jobs[jobId]!.tasks[index].arbiterWaived = false
+        jobs[jobId]!.tasks[index].crops = []
+        setTaskState(jobId: jobId, taskIndex: index, .pending, changes: &changes)
+        let operators = loser.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }.map { [$0] } ?? []
+        createRun(
+            jobId: jobId, taskIndex: index, role: .primary, attempt: nextAttempt(of: jobs[jobId]!.tasks[index], role: .primary),
+            declinedBy: loser.nodeId.map { [$0: nowMs] } ?? [:], excludedOperators: operators, changes: &changes
+        )
     }
 
     /// Keeps each node's streak of verified results: a replicated task's paid runs add one, an outvoted run or a

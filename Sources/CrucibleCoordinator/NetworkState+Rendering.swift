@@ -44,6 +44,9 @@ extension NetworkState {
                   run.jobId == check.jobId, run.taskIndex == check.taskIndex,
                   cropChecksDue(for: run).contains(where: { $0.against.id == check.againstRunId })
             else { throw CrucibleError(.conflict, "no tiles of \(check.runId) are due for comparison with \(check.againstRunId)") }
+            guard check.crops == job.tasks[check.taskIndex].crops else {
+                throw CrucibleError(.conflict, "the tiles compared for \(check.runId) are not the ones its task drew")
+            }
             let alreadyIn = job.tasks[check.taskIndex].cropChecks.contains { $0.runId == check.runId && $0.againstRunId == check.againstRunId }
             guard !alreadyIn, seen.insert(check.runId + "/" + check.againstRunId).inserted else {
                 throw CrucibleError(.conflict, "\(check.runId) was already compared with \(check.againstRunId)")

@@ -145,12 +145,13 @@ import Testing
         let checks = job.cropChecks ?? []
         var caught = 0
         for task in job.tasks {
-            let primary = try #require(task.runs.first { $0.role == "primary" && $0.state == "completed" })
+            let primaries = task.runs.filter { $0.role == "primary" && $0.state == "completed" }
+            let primary = try #require(primaries.first)
             #expect(primary.nodeId == cheaterNode)
             let againstPrimary = checks.filter { $0.taskIndex == task.index && $0.againstRunId == primary.id }
             if cheat == .copiesANeighbour, againstPrimary.allSatisfy(\.matches) {
                 // The first frame it rendered for real, and that one is honest work.
-                #expect(task.state == "verified" && primary.paidMicro > 0)
+                #expect(task.state == "verified" && primary.paidMicro > 0 && primaries.count == 1)
                 continue
             }
             caught += 1
@@ -158,10 +159,16 @@ import Testing
             #expect(!againstPrimary.isEmpty && againstPrimary.allSatisfy { !$0.matches }, "\(againstPrimary)")
             let arbiter = try #require(task.runs.first { $0.role == "arbiter" && $0.state == "completed" }, "\(task.runs.map { "\($0.id) \($0.state)" })")
             #expect(checks.contains { $0.runId == arbiter.id && $0.againstRunId.contains(".r") && $0.identical })
-            #expect(task.state == "verified" && primary.paidMicro == 0 && arbiter.paidMicro > 0)
+            #expect(primary.paidMicro == 0 && arbiter.paidMicro > 0)
             #expect(primary.failure?.contains("outvoted") == true)
+            // The requester still gets the frame: rendered again by an honest operator's node, checked again, paid.
+            let redo = try #require(primaries.last, "no second frame: \(task.runs.map { "\($0.id) \($0.state)" })")
+            #expect(primaries.count == 2 && redo.nodeId != cheaterNode && redo.paidMicro > 0 && task.state == "verified")
+            #expect(checks.contains { $0.againstRunId == redo.id && $0.identical })
+            let frame = try #require(try await Self.frame(of: redo, network))
+            #expect(frame.width == Self.width && frame.height == Self.height)
             let figures = againstPrimary.map { $0.failure ?? $0.psnrDb.map { String(format: "%.1f dB", $0) } ?? "identical" }
-            print("\(cheat.rawValue): frame \(task.index + 1) caught, the worst tile against the submitted frame: \(figures.joined(separator: ", "))")
+            print("\(cheat.rawValue): frame \(task.index + 1) caught, the worst tile against the submitted frame: \(figures.joined(separator: ", ")); rendered again by another operator")
         }
         #expect(caught == (cheat == .copiesANeighbour ? frames - 1 : frames))
         // Each outvoted frame cost the cheater's operator part of its stake.

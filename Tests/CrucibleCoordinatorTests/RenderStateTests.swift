@@ -64,14 +64,15 @@ extension NetworkStateTests {
         #expect(due.map(\.against.id) == ["\(jobId).0.p1"] && due.map(\.referenceIsCrop) == [false])
         #expect(state.cropChecksDue(for: try state.run("\(jobId).0.p1")).isEmpty)
 
-        func check(_ runId: String, against: String, psnr: Int64?) -> CropCheck {
-            CropCheck(jobId: jobId, taskIndex: 0, runId: runId, againstRunId: against, comparison: .init(psnrMilliDb: psnr))
+        func check(_ runId: String, against: String, psnr: Int64?, crops tiles: [FrameCrop]? = nil) -> CropCheck {
+            CropCheck(jobId: jobId, taskIndex: 0, runId: runId, againstRunId: against, crops: tiles ?? crops, comparison: .init(psnrMilliDb: psnr))
         }
         // Only a checking run's due comparison, once, may be logged.
         refused(.cropsCompared([]), "no comparison")
         refused(.cropsCompared([check("\(jobId).0.p1", against: "\(jobId).0.r1", psnr: nil)]), "no tiles of")
         refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.r1", psnr: nil)]), "no tiles of")
         refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.p1", psnr: nil), check("\(jobId).0.r1", against: "\(jobId).0.p1", psnr: nil)]), "already compared")
+        refused(.cropsCompared([check("\(jobId).0.r1", against: "\(jobId).0.p1", psnr: nil, crops: [inside])]), "not the ones its task drew")
 
         // A match within the threshold pays both runs.
         var matched = state
@@ -92,5 +93,34 @@ extension NetworkStateTests {
         #expect(arbiter.role == .arbiter && arbiter.excludedOperators.sorted() == [operatorA.address, operatorB.address].sorted())
         let arbiterDue = state.cropChecksDue(for: arbiter)
         #expect(arbiterDue.map(\.against.id) == ["\(jobId).0.p1", "\(jobId).0.r1"] && arbiterDue.map(\.referenceIsCrop) == [false, true])
+
+        // A third operator's node re-renders the tiles: they match the validator's, not the frame.
+        let operatorC = SigningIdentity(), nodeC = SigningIdentity()
+        let registration = NodeRegistration.authorized(
+            node: nodeC.address, by: operatorC, hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
+            policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), region: "r", agentVersion: "t"
+        )
+        try state.apply(try envelope(registration, .registerNode, nodeC), atMs: 4_300)
+        try renderRun(arbiterId, on: nodeC, writing: "crop-0007-t00.png", atMs: 4_400, state: &state)
+        try state.apply(.cropsCompared([check(arbiterId, against: "\(jobId).0.p1", psnr: 30_000), check(arbiterId, against: "\(jobId).0.r1", psnr: nil)]), atMs: 5_500)
+        let outvoted = try state.expectedVerdict(jobId: jobId, taskIndex: 0)
+        #expect(outvoted.outcome == .verified && outvoted.payments.map(\.runId) == ["\(jobId).0.r1", arbiterId] && outvoted.losingRunId == "\(jobId).0.p1")
+        try state.apply(.verdict(outvoted), atMs: 5_600)
+        // The checkers are paid, the cheater is not, and the requester still gets a frame: it is rendered again by a
+        // node of another operator, and checked again from the start; the old comparisons stay as evidence.
+        let task = try state.job(jobId).tasks[0]
+        #expect(task.state == .pending && task.replicate == nil && task.crops.isEmpty && task.cropChecks.count == 3)
+        #expect(try state.run("\(jobId).0.p1").paidMicro == 0 && (try state.run("\(jobId).0.p1").failure ?? "").contains("outvoted"))
+        #expect(try state.run(arbiterId).paidMicro > 0 && state.nodes[nodeA.address]?.verifiedStreak == 0)
+        let redo = try state.run("\(jobId).0.p2")
+        #expect(redo.state == .queued && redo.excludedOperators == [operatorA.address] && redo.declinedBy[nodeA.address] != nil)
+        try renderRun(redo.id, on: nodeB, writing: "frame-0007.png", atMs: 6_000, state: &state)
+        let redrawn = Scheduler(nowMs: 7_100, onlineNodes: [], lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator)
+        guard case .sampled(jobId, 0, true, nil, let again?) = redrawn else { Issue.record("expected new tiles, got \(String(describing: redrawn))"); return }
+        try state.apply(redrawn!, atMs: 7_100)
+        #expect(try state.job(jobId).tasks[0].crops == again)
+        // The new frame's validator is a second replica, under neither operator whose frame it checks now.
+        let second = try state.run("\(jobId).0.r2")
+        #expect(second.attempt == 2 && second.state == .queued && second.excludedOperators == [operatorB.address])
     }
 }
