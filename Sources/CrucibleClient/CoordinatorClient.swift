@@ -159,6 +159,21 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
+    public func reviewFrames(_ review: FrameReview, by requester: SigningIdentity) async throws -> Components.Schemas.Job {
+        switch try await reach({ try await client.reviewFrames(path: .init(jobId: review.jobId), body: .json(Self.signed(review, .reviewFrames, requester))) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
+    /// A render task's watermarked preview (PNG).
+    public func framePreview(jobId: String, taskIndex: Int, maxBytes: Int = 64 << 20) async throws -> Data {
+        switch try await reach({ try await client.getFramePreview(path: .init(jobId: jobId, taskIndex: taskIndex)) }) {
+        case .ok(let ok): return try await Data(collecting: try ok.body.png, upTo: maxBytes)
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
     public func registerNode(_ registration: NodeRegistration, by node: SigningIdentity) async throws -> Components.Schemas.Node {
         switch try await reach({ try await client.registerNode(body: .json(Self.signed(registration, .registerNode, node))) }) {
         case .ok(let ok): return try ok.body.json

@@ -26,7 +26,7 @@ import Foundation
 /// kind: render
 /// command: scene.blend
 /// inputs: [scene.blend]
-/// render: {frames: 1-240, resolution: 1920x1080, samples: 128, seed: 0, bitDepth: 8}
+/// render: {frames: 1-240, resolution: 1920x1080, samples: 128, seed: 0, bitDepth: 8, review: 24h}
 /// ```
 public struct JobSpecFile: Sendable {
     public struct Input: Sendable, Equatable {
@@ -63,8 +63,9 @@ public struct JobSpecFile: Sendable {
             var samples: Int
             var seed: Int?
             var bitDepth: Int?
+            var review: String?
 
-            enum CodingKeys: String, CodingKey { case frames, resolution, samples, seed, bitDepth }
+            enum CodingKeys: String, CodingKey { case frames, resolution, samples, seed, bitDepth, review }
 
             // `frames: 7` reads as a number, `frames: 1-8` as text: both are taken.
             init(from decoder: any Decoder) throws {
@@ -74,6 +75,7 @@ public struct JobSpecFile: Sendable {
                 samples = try container.decode(Int.self, forKey: .samples)
                 seed = try container.decodeIfPresent(Int.self, forKey: .seed)
                 bitDepth = try container.decodeIfPresent(Int.self, forKey: .bitDepth)
+                review = try container.decodeIfPresent(String.self, forKey: .review)
             }
         }
 
@@ -124,7 +126,7 @@ public struct JobSpecFile: Sendable {
         "resources": ["gpus", "cpuCores", "memoryMiB"],
         "verification": ["policy", "sampleRate"],
         "cluster": ["nodes", "roundTripMs"],
-        "render": ["frames", "resolution", "samples", "seed", "bitDepth"],
+        "render": ["frames", "resolution", "samples", "seed", "bitDepth", "review"],
         "placement": ["gpuModels", "minGpuMemoryGiB", "minTopsPerGpu", "allowRegions", "denyRegions", "dataRegion"],
     ]
 
@@ -189,7 +191,7 @@ public struct JobSpecFile: Sendable {
             taskCount = frames.count
             render = JobSpec.Render(
                 frameStart: frames.lowerBound, width: size.width, height: size.height, samples: entry.samples, seed: entry.seed ?? 0,
-                bitDepth: entry.bitDepth ?? 8
+                bitDepth: entry.bitDepth ?? 8, reviewS: try entry.review.map { try parseDuration($0) }
             )
         }
         var spec = JobSpec(

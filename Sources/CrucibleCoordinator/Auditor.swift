@@ -269,11 +269,13 @@ public enum Auditor {
                         for tile in check.crops.indices { tiles.append(try await content(outputs, render.cropPath(taskIndex: task.index, tile: tile))) }
                         return tiles
                     }
+                    // A primary's check is its whole re-rendered frame against a rejected one; others compare tiles.
                     let reference: ProofOfRender.Reference = against.role == .primary
                         ? .frame(try await content(against.outputs, render.framePath(taskIndex: task.index)))
                         : .tiles(try await tiles(against.outputs))
+                    let candidates = run.role == .primary ? [try await content(run.outputs, render.framePath(taskIndex: task.index))] : try await tiles(run.outputs)
                     let again = ProofOfRender.compare(
-                        reference: reference, candidates: try await tiles(run.outputs), crops: check.crops, frameWidth: render.width, frameHeight: render.height
+                        reference: reference, candidates: candidates, crops: check.crops, frameWidth: render.width, frameHeight: render.height
                     )
                     guard again == check.comparison else {
                         throw fail("crop check of \(check.runId) against \(check.againstRunId) was logged as \(check.comparison.describe); the stored files give \(again.describe)")

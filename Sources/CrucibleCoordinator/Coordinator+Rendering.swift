@@ -4,28 +4,44 @@ import CrucibleStore
 import Foundation
 
 extension Coordinator {
-    /// The tile comparisons a render validator's (or arbiter's) successful report calls for, computed from the
-    /// uploaded files before the report is logged, so that report and comparisons are logged together.
+    /// The comparisons a render run's successful report calls for (a validator's or arbiter's tiles, a re-rendered
+    /// frame against a rejected one), computed from the uploaded files before the report is logged, so that report and
+    /// comparisons are logged together.
     func cropChecks(for report: RunReport, by nodeId: String) async throws -> [CropCheck] {
         guard report.exitCode == 0, report.failure == nil, let run = state.runs[report.runId], run.nodeId == nodeId,
               let job = state.jobs[run.jobId], let render = job.spec.render
         else { return [] }
         let due = state.cropChecksDue(for: run)
         guard !due.isEmpty else { return [] }
-        let crops = job.tasks[run.taskIndex].crops
-        let candidates = try await tiles(of: report.outputs, render: render, taskIndex: run.taskIndex, count: crops.count)
         var checks = [CropCheck]()
-        for (against, referenceIsCrop) in due {
-            let reference: ProofOfRender.Reference = referenceIsCrop
-                ? .tiles(try await tiles(of: against.outputs, render: render, taskIndex: run.taskIndex, count: crops.count))
-                : .frame(try await blob(of: against.outputs, at: render.framePath(taskIndex: run.taskIndex)))
+        for check in due {
+            let candidates: [Data?] = check.candidateIsFrame
+                ? [try await blob(of: report.outputs, at: render.framePath(taskIndex: run.taskIndex))]
+                : try await tiles(of: report.outputs, render: render, taskIndex: run.taskIndex, count: check.crops.count)
+            let reference: ProofOfRender.Reference = check.referenceIsTiles
+                ? .tiles(try await tiles(of: check.against.outputs, render: render, taskIndex: run.taskIndex, count: check.crops.count))
+                : .frame(try await blob(of: check.against.outputs, at: render.framePath(taskIndex: run.taskIndex)))
+            let crops = check.crops
             // Decoding a large frame takes a while: off the coordinator's executor, which keeps serving meanwhile.
             let comparison = await Task.detached {
                 ProofOfRender.compare(reference: reference, candidates: candidates, crops: crops, frameWidth: render.width, frameHeight: render.height)
             }.value
-            checks.append(CropCheck(jobId: job.id, taskIndex: run.taskIndex, runId: run.id, againstRunId: against.id, crops: crops, comparison: comparison))
+            checks.append(CropCheck(jobId: job.id, taskIndex: run.taskIndex, runId: run.id, againstRunId: check.against.id, crops: crops, comparison: comparison))
         }
         return checks
+    }
+
+    /// A watermarked, half-size preview of the latest frame of a render task: what its requester reviews while the
+    /// frame itself is withheld.
+    public func framePreview(jobId: String, taskIndex: Int) async throws -> Data {
+        let job = try state.job(jobId)
+        guard let render = job.spec.render else { throw CrucibleError(.conflict, "job \(jobId) renders no frames") }
+        guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
+        let latest = job.tasks[taskIndex].runIds.compactMap { state.runs[$0] }.last { $0.role == .primary && $0.state == .completed }
+        guard let latest, let frame = try await blob(of: latest.outputs, at: render.framePath(taskIndex: taskIndex)) else {
+            throw CrucibleError(.notFound, "task \(taskIndex) of \(jobId) has no frame yet")
+        }
+        return try await Task.detached { try FramePreview.make(from: frame) }.value
     }
 
     private func tiles(of outputs: [OutputFile], render: JobSpec.Render, taskIndex: Int, count: Int) async throws -> [Data?] {

@@ -366,6 +366,16 @@ public actor Coordinator {
         return job
     }
 
+    public func reviewFrames(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
+        try admit(envelope, as: .reviewFrames)
+        let payload = try envelope.decodePayload(as: FrameReview.self)
+        guard payload.jobId == jobId else {
+            throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
+        }
+        _ = try await commitAdmitted(envelope)
+        return try state.job(jobId)
+    }
+
     public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
         try admit(envelope, as: .respondOffer)
         let response = try envelope.decodePayload(as: OfferResponse.self)

@@ -110,6 +110,18 @@ extension CoordinatorAPI {
         )
     }
 
+    /// Where a render task's frame stands with its requester, for a job with review.
+    func reviewView(_ job: JobRecord, _ task: TaskRecord, state: NetworkState) -> Components.Schemas.TaskReview? {
+        guard job.spec.render?.reviewS != nil else { return nil }
+        let awaiting = state.frameUnderReview(job, task) != nil
+        let status: Components.Schemas.TaskReview.StatePayload =
+            task.approvedMs != nil ? (task.autoApproved ? .autoApproved : .approved) : awaiting ? .awaiting : .waiting
+        return .init(
+            state: status, dueMs: state.reviewDueMs(job, task), approvedMs: task.approvedMs,
+            rejections: task.rejections.map { .init(runId: $0.runId, reason: $0.reason, atMs: $0.atMs) }
+        )
+    }
+
     /// The tile comparisons of a render job's checked frames: the evidence behind each render task's verdict.
     func cropCheckViews(_ job: JobRecord, state: NetworkState) -> [Components.Schemas.CropCheck]? {
         guard let render = job.spec.render else { return nil }
@@ -175,7 +187,8 @@ extension CoordinatorAPI {
                         rank: run.rank, peerPort: run.peerPort,
                         checkpoints: run.checkpoints.isEmpty ? nil : run.checkpoints.map { .init(step: $0.step, digest: $0.digest, fingerprint: $0.fingerprint) }
                     )
-                }
+                },
+                review: reviewView(job, task, state: state)
             )
         }
         return Components.Schemas.Job(
@@ -195,7 +208,7 @@ extension CoordinatorAPI {
             render: spec.render.map {
                 .init(
                     frameStart: $0.frameStart, frameEnd: $0.frameStart + spec.taskCount - 1, width: $0.width, height: $0.height,
-                    samples: $0.samples, seed: $0.seed, bitDepth: $0.bitDepth
+                    samples: $0.samples, seed: $0.seed, bitDepth: $0.bitDepth, reviewS: $0.reviewS
                 )
             },
             cropChecks: cropCheckViews(job, state: state),

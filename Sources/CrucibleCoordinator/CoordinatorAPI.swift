@@ -195,6 +195,21 @@ public struct CoordinatorAPI: APIProtocol {
         }
     }
 
+    public func reviewFrames(_ input: Operations.ReviewFrames.Input) async throws -> Operations.ReviewFrames.Output {
+        await handle(Operations.ReviewFrames.Output.default) {
+            guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
+            let job = try await coordinator.reviewFrames(input.path.jobId, try SignedEnvelope(body))
+            return .ok(.init(body: .json(jobView(job, state: await coordinator.state))))
+        }
+    }
+
+    public func getFramePreview(_ input: Operations.GetFramePreview.Input) async throws -> Operations.GetFramePreview.Output {
+        await handle(Operations.GetFramePreview.Output.default) {
+            let preview = try await coordinator.framePreview(jobId: input.path.jobId, taskIndex: input.path.taskIndex)
+            return .ok(.init(body: .png(HTTPBody(preview))))
+        }
+    }
+
     public func getJobLogs(_ input: Operations.GetJobLogs.Input) async throws -> Operations.GetJobLogs.Output {
         await handle(Operations.GetJobLogs.Output.default) {
             let jobId = input.path.jobId
@@ -235,6 +250,13 @@ public struct CoordinatorAPI: APIProtocol {
         await handle(Operations.GetBlob.Output.default) {
             let sha256 = input.path.sha256
             guard Digest.isValidHex(sha256) else { throw CrucibleError(.malformed, "a blob address is 64 lowercase hex digits") }
+            let state = await coordinator.state
+            if let runId = state.withheldFrames[sha256], let run = state.runs[runId] {
+                throw CrucibleError(
+                    .forbidden,
+                    "this frame awaits its requester's review: GET /v1/jobs/\(run.jobId)/tasks/\(run.taskIndex)/preview shows a watermarked preview, and the frame is released once approved"
+                )
+            }
             guard let data = try await coordinator.blob(sha256) else { throw CrucibleError(.notFound, "no blob \(sha256)") }
             return .ok(.init(body: .binary(HTTPBody(data))))
         }

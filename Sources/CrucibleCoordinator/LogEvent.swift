@@ -26,6 +26,8 @@ public enum LogEvent: Sendable, Equatable {
     /// A render task's checking runs' tiles compared with the pixels they check, by the coordinator, from the files
     /// the runs uploaded, when the checking run reported.
     case cropsCompared([CropCheck])
+    /// A render frame's review period passed without the requester's answer: it is approved.
+    case reviewLapsed(jobId: String, taskIndex: Int)
     /// No node of another operator took the replica within `replicaWaitMs`: the task settles on its primary alone.
     case replicaWaived(jobId: String, taskIndex: Int)
     /// Primary and replica disagree: a third run, under neither's operator, decides.
@@ -73,6 +75,7 @@ public enum LogEvent: Sendable, Equatable {
         case .sampled: "sampled"
         case .cropsCompared: "crops_compared"
         case .replicaWaived: "replica_waived"
+        case .reviewLapsed: "review_lapsed"
         case .arbitrationOpened: "arbitration_opened"
         case .arbiterWaived: "arbiter_waived"
         case .verdict: "verdict"
@@ -169,7 +172,8 @@ extension LogEvent: Codable {
             try container.encodeIfPresent(crops, forKey: .crops)
         case .cropsCompared(let checks):
             try container.encode(checks, forKey: .cropChecks)
-        case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex):
+        case .replicaWaived(let jobId, let taskIndex), .arbitrationOpened(let jobId, let taskIndex), .arbiterWaived(let jobId, let taskIndex),
+             .reviewLapsed(let jobId, let taskIndex):
             try container.encode(jobId, forKey: .jobId)
             try container.encode(taskIndex, forKey: .taskIndex)
         case .verdict(let verdict):
@@ -232,6 +236,8 @@ extension LogEvent: Codable {
             self = .replicaWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "arbitration_opened":
             self = .arbitrationOpened(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
+        case "review_lapsed":
+            self = .reviewLapsed(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "arbiter_waived":
             self = .arbiterWaived(jobId: try container.decode(String.self, forKey: .jobId), taskIndex: try container.decode(Int.self, forKey: .taskIndex))
         case "verdict":

@@ -78,6 +78,13 @@ extension NetworkState {
         case .cropsCompared(let checks):
             try recordCropChecks(checks, changes: &changes)
 
+        case .reviewLapsed(let jobId, let taskIndex):
+            let job = try job(jobId)
+            guard job.tasks.indices.contains(taskIndex), let due = reviewDueMs(job, job.tasks[taskIndex]), nowMs >= due else {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no frame whose review period is over")
+            }
+            approveFrame(jobId: jobId, taskIndex: taskIndex, auto: true, atMs: nowMs, changes: &changes)
+
         case .sampled(let jobId, let taskIndex, let replicate, let segment, let crops):
             let job = try job(jobId)
             guard job.tasks.indices.contains(taskIndex) else { throw CrucibleError(.notFound, "no task \(taskIndex) in \(jobId)") }
@@ -175,6 +182,10 @@ extension NetworkState {
                 }
                 updateRun(payment.runId) { $0.paidMicro = payment.amountMicro }
                 changes.runs.insert(payment.runId)
+                // Paid for, a frame under review is the requester's.
+                for output in runs[payment.runId]?.outputs ?? [] where withheldFrames[output.sha256] == payment.runId {
+                    withheldFrames[output.sha256] = nil
+                }
                 if let nodeId = runs[payment.runId]?.nodeId {
                     nodes[nodeId]?.runsDone += 1
                     nodes[nodeId]?.earnedMicro += payment.amountMicro
@@ -188,7 +199,7 @@ extension NetworkState {
             // A render task whose frame was outvoted has paid its checkers and slashes the cheater below, but the
             // requester still has no frame: it is rendered again, away from the loser's operator.
             let redoesFrame = verdict.outcome == .verified && jobs[verdict.jobId]!.spec.kind == .render
-                && verdict.losingRunId.flatMap { runs[$0]?.role } == .primary
+                && verdict.losingRunId != nil && verdict.losingRunId == completedRun(of: task, role: .primary)?.id
             if verdict.outcome == .verified, !redoesFrame {
                 // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
@@ -196,7 +207,12 @@ extension NetworkState {
                 if let loserId = verdict.losingRunId, let loser = runs[loserId], let loserNode = loser.nodeId {
                     // The arbiter's operator proved the fault and takes the reporter's share.
                     let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
-                    updateRun(loserId) { $0.failure = "outvoted: the arbiter's output matched the other run" }
+                    let rejected = task.rejections.contains { $0.runId == loserId }
+                    updateRun(loserId) {
+                        $0.failure = rejected
+                            ? "rejected by the requester, and the frame rendered again on another operator's node differs from it"
+                            : "outvoted: the arbiter's output matched the other run"
+                    }
                     changes.runs.insert(loserId)
                     try slash(
                         nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
@@ -254,6 +270,8 @@ extension NetworkState {
         jobs[jobId]!.tasks[index].arbitrationMs = nil
         jobs[jobId]!.tasks[index].arbiterWaived = false
         jobs[jobId]!.tasks[index].crops = []
+        jobs[jobId]!.tasks[index].approvedMs = nil
+        jobs[jobId]!.tasks[index].autoApproved = false
         setTaskState(jobId: jobId, taskIndex: index, .pending, changes: &changes)
         let operators = loser.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }.map { [$0] } ?? []
         createRun(
@@ -368,6 +386,18 @@ extension NetworkState {
                 } else {
                     outcome = .disputed
                 }
+            }
+        }
+        if let render = job.spec.render, outcome == .verified, loser?.id != primary.id {
+            // A rejected frame is settled by its re-render: rendered alike, its run is paid after all; otherwise it lost.
+            if let rejected = task.rejections.last.flatMap({ runs[$0.runId] }), rejected.id != primary.id {
+                guard let alike = runsAgree(job, task, rejected, primary) else {
+                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits the comparison of its re-render with the rejected frame")
+                }
+                if alike { paidRuns.insert(rejected, at: 0) } else if loser == nil { loser = rejected }
+            }
+            if render.reviewS != nil, task.approvedMs == nil {
+                throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its requester's review")
             }
         }
         // A disputed task pays nobody until a dispute is resolved.

@@ -5,7 +5,7 @@ import Foundation
 extension NetworkState {
     /// Kinds that change state and therefore enter the log. Polls, heartbeats and task logs are signed too but
     /// change nothing that a replay needs.
-    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer, .reportLinks]
+    public static let loggedKinds: Set<EnvelopeKind> = [.registerNode, .submitJob, .cancelJob, .reviewFrames, .respondOffer, .reportResult, .commitChallenge, .openChallenge, .stake, .propose, .vote, .transfer, .reportLinks]
 
     /// Applies a signed input whose signature `apply` has checked (or the coordinator, on admission).
     mutating func applyEnvelope(_ envelope: SignedEnvelope, atMs nowMs: Int64, changes: inout Changes) throws -> String? {
@@ -14,6 +14,8 @@ extension NetworkState {
             try registerNode(envelope.signer, try envelope.decodePayload(as: NodeRegistration.self), atMs: nowMs, changes: &changes)
         case .submitJob:
             return try submitJob(envelope, try envelope.decodePayload(as: JobSubmission.self).spec, atMs: nowMs, changes: &changes)
+        case .reviewFrames:
+            try reviewFrames(envelope.signer, try envelope.decodePayload(as: FrameReview.self), atMs: nowMs, changes: &changes)
         case .cancelJob:
             try cancelJob(envelope.signer, try envelope.decodePayload(as: JobCancellation.self).jobId, changes: &changes)
         case .respondOffer:
@@ -167,6 +169,10 @@ extension NetworkState {
             $0.failure = succeeded ? nil : (report.failure ?? "exited with status \(report.exitCode)")
         }
         setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)
+        if succeeded, run.role == .primary, let render = jobs[run.jobId]?.spec.render, render.reviewS != nil,
+           let frame = report.outputs.first(where: { $0.path == render.framePath(taskIndex: run.taskIndex) }) {
+            withheldFrames[frame.sha256] = run.id
+        }
         if !succeeded {
             retryOrFail(runId: run.id, atMs: nowMs, changes: &changes)
         } else if run.rank != nil {

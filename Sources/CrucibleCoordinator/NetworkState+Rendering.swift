@@ -4,17 +4,31 @@ import CrucibleProof
 /// What checks a render task: a validator's re-render of random tiles of its frame, compared pixel by pixel with the
 /// frame the primary submitted (and an arbiter's tiles with both, when those two disagree).
 extension NetworkState {
-    /// The comparisons a checking run's report calls for, each with whether its reference is a whole frame or another
-    /// run's tiles: a replica's tiles against the primary's frame; an arbiter's against the primary's frame and the
-    /// replica's tiles. Empty for anything else.
-    public func cropChecksDue(for run: RunRecord) -> [(against: RunRecord, referenceIsCrop: Bool)] {
-        guard let job = jobs[run.jobId], job.spec.kind == .render, job.tasks.indices.contains(run.taskIndex),
-              !job.tasks[run.taskIndex].crops.isEmpty, run.role != .primary
-        else { return [] }
+    /// A comparison a render run's report calls for.
+    public struct CropCheckDue {
+        /// The run whose pixels are compared with the reporting run's.
+        public var against: RunRecord
+        /// `against` submitted tiles (a validator), not a frame.
+        public var referenceIsTiles: Bool
+        /// The reporting run submitted a whole frame (a re-render after a rejection), not tiles.
+        public var candidateIsFrame: Bool
+        public var crops: [FrameCrop]
+    }
+
+    /// The comparisons a render run's report calls for: a replica's tiles against the primary's frame; an arbiter's
+    /// against the primary's frame and the replica's tiles; a re-rendered frame against the frame the requester
+    /// rejected, whole. Empty for anything else.
+    public func cropChecksDue(for run: RunRecord) -> [CropCheckDue] {
+        guard let job = jobs[run.jobId], let render = job.spec.render, job.tasks.indices.contains(run.taskIndex) else { return [] }
         let task = job.tasks[run.taskIndex]
-        guard let primary = completedRun(of: task, role: .primary) else { return [] }
-        guard run.role == .arbiter else { return [(primary, false)] }
-        return [(primary, false)] + (completedRun(of: task, role: .replica).map { [($0, true)] } ?? [])
+        if run.role == .primary {
+            guard let rejected = task.rejections.last.flatMap({ runs[$0.runId] }), rejected.id != run.id else { return [] }
+            return [CropCheckDue(against: rejected, referenceIsTiles: false, candidateIsFrame: true, crops: [FrameCrop(x: 0, y: 0, width: render.width, height: render.height)])]
+        }
+        guard !task.crops.isEmpty, let primary = completedRun(of: task, role: .primary) else { return [] }
+        let frame = CropCheckDue(against: primary, referenceIsTiles: false, candidateIsFrame: false, crops: task.crops)
+        guard run.role == .arbiter else { return [frame] }
+        return [frame] + (completedRun(of: task, role: .replica).map { [CropCheckDue(against: $0, referenceIsTiles: true, candidateIsFrame: false, crops: task.crops)] } ?? [])
     }
 
     /// Whether two completed runs of a render task agree, by the check their checking run's tiles got; nil while that
@@ -42,9 +56,9 @@ extension NetworkState {
             let job = try job(check.jobId)
             guard job.tasks.indices.contains(check.taskIndex), let run = runs[check.runId], run.state == .completed,
                   run.jobId == check.jobId, run.taskIndex == check.taskIndex,
-                  cropChecksDue(for: run).contains(where: { $0.against.id == check.againstRunId })
+                  let due = cropChecksDue(for: run).first(where: { $0.against.id == check.againstRunId })
             else { throw CrucibleError(.conflict, "no tiles of \(check.runId) are due for comparison with \(check.againstRunId)") }
-            guard check.crops == job.tasks[check.taskIndex].crops else {
+            guard check.crops == due.crops else {
                 throw CrucibleError(.conflict, "the tiles compared for \(check.runId) are not the ones its task drew")
             }
             let alreadyIn = job.tasks[check.taskIndex].cropChecks.contains { $0.runId == check.runId && $0.againstRunId == check.againstRunId }

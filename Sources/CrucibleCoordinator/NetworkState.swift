@@ -46,6 +46,9 @@ public struct NetworkState: Sendable {
     public internal(set) var links: [String: [String: LinkMeasurement]] = [:]
     /// Disputed tasks per operator whose node ran one of their runs: stake cannot leave while one stands.
     public internal(set) var openDisputes: [String: Int] = [:]
+    /// Frames under requester review, by content address, with the run that rendered each: the blob store does not
+    /// hand them out until they are approved or paid for; the requester sees a watermarked preview meanwhile.
+    public internal(set) var withheldFrames: [String: String] = [:]
 
     public init() {}
 

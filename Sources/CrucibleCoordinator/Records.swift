@@ -118,6 +118,18 @@ public struct TaskRecord: Sendable, Equatable {
     /// A render task's sampled tiles, which its replica (and any arbiter) re-renders, and how each run's compared.
     public var crops: [FrameCrop] = []
     public var cropChecks: [CropCheck] = []
+    /// Requester review: when the current frame was approved (by the requester, or by its review period lapsing), and
+    /// every frame the requester rejected.
+    public var approvedMs: Int64?
+    public var autoApproved = false
+    public var rejections: [FrameRejection] = []
+}
+
+/// A frame its requester rejected, with why: the dispute its re-render on another operator's node decides.
+public struct FrameRejection: Codable, Sendable, Equatable {
+    public var runId: String
+    public var reason: String
+    public var atMs: Int64
 }
 
 public struct JobRecord: Sendable, Equatable {

@@ -58,6 +58,7 @@ public struct Scheduler {
         // Then verification and settlement of finished tasks, and closing finished jobs.
         for key in state.verifyingTasks.sorted() {
             guard let job = state.jobs[key.jobId] else { continue }
+            if let due = state.reviewDueMs(job, job.tasks[key.index]), nowMs >= due { return .reviewLapsed(jobId: key.jobId, taskIndex: key.index) }
             if job.tasks[key.index].replicate == nil {
                 let replicate = Replication.shouldReplicate(samplePpm: state.samplePpm(of: job, taskIndex: key.index), using: &generator)
                 if replicate, let render = job.spec.render {

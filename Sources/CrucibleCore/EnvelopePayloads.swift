@@ -222,6 +222,34 @@ public struct JobCancellation: Codable, Sendable, Equatable {
     public init(jobId: String) { self.jobId = jobId }
 }
 
+/// `review_frames`: the requester of a render job with review approves frames, or rejects them with a reason. A
+/// rejected frame is rendered again on another operator's node and compared with it: the rejection is a dispute that
+/// the re-render decides, never a silent loss for the node that rendered it.
+public struct FrameReview: Codable, Sendable, Equatable {
+    public struct Rejection: Codable, Sendable, Equatable {
+        public var taskIndex: Int
+        public var reason: String
+
+        public init(taskIndex: Int, reason: String) {
+            self.taskIndex = taskIndex
+            self.reason = reason
+        }
+    }
+
+    public var jobId: String
+    /// Task indexes whose frames are approved.
+    public var approve: [Int]
+    public var reject: [Rejection]
+
+    public init(jobId: String, approve: [Int] = [], reject: [Rejection] = []) {
+        self.jobId = jobId
+        self.approve = approve
+        self.reject = reject
+    }
+
+    public static let reasonBytesMax = 512
+}
+
 /// `start_challenge`: the node asks for the seeds of a proof-of-GPU challenge issued to it; its clock starts now.
 public struct ChallengeStart: Codable, Sendable, Equatable {
     public var challengeId: String

@@ -25,8 +25,13 @@ public struct JobSpec: Codable, Sendable, Equatable {
         public var seed: Int
         /// Bits per PNG sample, 8 or 16.
         public var bitDepth: Int
+        /// Requester review (Render's artist review): each frame waits for the requester's approval, auto-approved this
+        /// many seconds after it was delivered; until then its runs are unpaid and the requester sees a watermarked
+        /// preview only. Nil: no review.
+        public var reviewS: Int?
 
-        public init(frameStart: Int, width: Int, height: Int, samples: Int, seed: Int = 0, bitDepth: Int = 8) {
+        public init(frameStart: Int, width: Int, height: Int, samples: Int, seed: Int = 0, bitDepth: Int = 8, reviewS: Int? = nil) {
+            self.reviewS = reviewS
             self.frameStart = frameStart
             self.width = width
             self.height = height
@@ -39,6 +44,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         public static let frameMax = 1_048_574
         public static let sideMax = 16_384
         public static let samplesMax = 65_536
+        public static let reviewSRange = 1...(30 * 24 * 3600)
 
         /// Where task `taskIndex`'s frame is among its outputs (`frame-0042.png`), and where a validator's re-render
         /// of tile `tile` of it is (`crop-0042-t03.png`).
@@ -261,6 +267,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard (1...Render.samplesMax).contains(render.samples) else { throw fail("samples must be between 1 and \(Render.samplesMax)") }
             guard (0...Int(Int32.max)).contains(render.seed) else { throw fail("seed must be between 0 and \(Int32.max)") }
             guard render.bitDepth == 8 || render.bitDepth == 16 else { throw fail("bitDepth must be 8 or 16") }
+            if let review = render.reviewS {
+                guard Render.reviewSRange.contains(review) else { throw fail("review must be between 1 s and 30 days") }
+            }
         }
         if let cluster {
             guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }

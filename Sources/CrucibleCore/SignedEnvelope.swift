@@ -91,6 +91,7 @@ public enum EnvelopeKind: String, Codable, Sendable, CaseIterable {
     case appendTaskLog = "append_task_log"
     case submitJob = "submit_job"
     case cancelJob = "cancel_job"
+    case reviewFrames = "review_frames"
     case putBlob = "put_blob"
     case startChallenge = "start_challenge"
     case commitChallenge = "commit_challenge"

@@ -158,6 +158,38 @@ public struct PNGImage: Sendable, Equatable {
         }
     }
 
+    /// Writes 8-bit RGBA pixels (row by row from the top-left) as a PNG, every row unfiltered, zlib-compressed.
+    public static func encodeRGBA8(width: Int, height: Int, pixels: [UInt8]) throws -> Data {
+        precondition(width > 0 && height > 0 && pixels.count == width * height * 4)
+        var raw = ByteBufferAllocator().buffer(capacity: height * (width * 4 + 1))
+        for row in 0..<height {
+            raw.writeInteger(UInt8(0))
+            raw.writeBytes(pixels[(row * width * 4)..<((row + 1) * width * 4)])
+        }
+        let compressed = try raw.compress(with: .zlib())
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let tagged = Array(type.utf8) + body
+            return bigEndian(UInt32(body.count)) + tagged + bigEndian(crc32(tagged))
+        }
+        let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 6, 0, 0, 0]
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        return Data(signature + chunk("IHDR", header) + chunk("IDAT", Array(compressed.readableBytesView)) + chunk("IEND", []))
+    }
+
+    private static func bigEndian(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
+
+    /// PNG's chunk checksum (CRC-32, polynomial 0xEDB88320), bit by bit: previews are small and rare.
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
     private static func paeth(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8 {
         let p = Int(a) + Int(b) - Int(c)
         let pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))

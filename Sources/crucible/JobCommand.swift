@@ -8,7 +8,7 @@ struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Submit and follow jobs.",
-        subcommands: [Submit.self, Status.self, Logs.self, Cancel.self, List.self]
+        subcommands: [Submit.self, Status.self, Logs.self, Cancel.self, List.self, Review.self, Preview.self]
     )
 
     struct Submit: AsyncParsableCommand {
@@ -132,7 +132,8 @@ enum JobText {
             lines.append("  each task runs on \(cluster.nodes) nodes at once, every pair within \(cluster.roundTripMsMax) ms")
         }
         if let render = job.render {
-            lines.append("  frames \(render.frameStart)–\(render.frameEnd) at \(render.width)×\(render.height), \(render.samples) samples, seed \(render.seed), \(render.bitDepth)-bit PNG")
+            lines.append("  frames \(render.frameStart)–\(render.frameEnd) at \(render.width)×\(render.height), \(render.samples) samples, seed \(render.seed), \(render.bitDepth)-bit PNG"
+                + (render.reviewS.map { ", reviewed by the requester (auto-approved after \($0) s)" } ?? ""))
         }
         if let waiting = job.waiting { lines.append("  waiting: \(waiting)") }
         var rows = [[String]]()
@@ -158,6 +159,15 @@ enum JobText {
         for segment in job.segments ?? [] {
             let deviation = segment.deviationPpm.map { String(format: "%.1f ppm from the gang's weights", $0) } ?? "not re-run yet"
             lines.append("  task \(segment.taskIndex): a validator re-ran steps \(segment.fromStep)→\(segment.toStep): \(deviation)")
+        }
+        // Requester review: where each frame stands, and every rejection with its reason.
+        let reviewed = job.tasks.compactMap { task in task.review.map { (task.index, $0) } }
+        if !reviewed.isEmpty {
+            lines.append("review (`crucible job preview` shows a frame awaiting it; `crucible job review` answers):")
+            for (index, review) in reviewed {
+                let rejections = review.rejections.map { " — rejected \(runLabel($0.runId)): \($0.reason)" }.joined()
+                lines.append("  task \(index): \(review.state.rawValue)\(rejections)")
+            }
         }
         // A render job's evidence: each checked frame's tiles and how the re-render compared.
         let checks = job.cropChecks ?? []

@@ -118,6 +118,60 @@ import Testing
         await network.stop()
     }
 
+    @Test func theRequesterReviewsWatermarkedPreviewsApprovesRejectsAndLetsOneLapse() async throws {
+        let rendering = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let network = try await TestNetwork.start()
+        let scene = try Self.makeScene(with: rendering, in: network.directory)
+        // Operator A asks less and renders the frames; operator B renders the rejected one again.
+        let agents = [
+            network.agent(operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 3), rendering: rendering),
+            network.agent(operatorKey: network.operatorB, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_500_000, maxConcurrentRuns: 3), rendering: rendering),
+        ]
+        let sha256 = try await network.client.putBlob(scene, by: network.requester)
+        let spec = JobSpec(
+            name: "reviewed", kind: .render, command: "scene.blend",
+            inputs: [.init(name: "scene.blend", sha256: sha256, sizeBytes: Int64(scene.count))], taskCount: 3,
+            resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 1024), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 120,
+            render: .init(frameStart: 1, width: Self.width, height: Self.height, samples: 8, seed: 0, reviewS: 6)
+        )
+        let job = try await withAgents(agents) {
+            let submitted = try await network.client.submitJob(spec, by: network.requester)
+            try await waitUntil("every frame awaits review", timeoutS: 90) {
+                try await network.client.job(submitted.id).tasks.allSatisfy { $0.review?.state == .awaiting }
+            }
+            // Under review, a frame is withheld; its preview is half size and watermarked.
+            let pending = try await network.client.job(submitted.id)
+            let frame = try #require(pending.tasks[0].runs.first { $0.role == "primary" }?.outputs.first)
+            do {
+                _ = try await network.client.blob(frame.sha256)
+                Issue.record("a frame under review was handed out")
+            } catch let error as CrucibleError {
+                #expect(error.message.contains("awaits its requester's review") && error.message.contains("/tasks/0/preview"), "\(error.message)")
+            }
+            let preview = try PNGImage.decode(try await network.client.framePreview(jobId: submitted.id, taskIndex: 0))
+            #expect(preview.width == Self.width / 2 && preview.height == Self.height / 2 && preview.channels == 4)
+            // Frame 1 approved (and released), frame 2 rejected, frame 3 left to its review period.
+            _ = try await network.client.reviewFrames(
+                FrameReview(jobId: submitted.id, approve: [0], reject: [.init(taskIndex: 1, reason: "the monkey looks wrong")]), by: network.requester
+            )
+            let released = try PNGImage.decode(try await network.client.blob(frame.sha256))
+            #expect(released.width == Self.width)
+            return try await network.settled(submitted.id)
+        }
+        #expect(job.state == "settled" && job.tasks.allSatisfy { $0.state == "verified" }, "\(job.tasks.map(\.state))")
+        #expect(job.tasks[0].review?.state == .approved && job.tasks[2].review?.state == .autoApproved)
+        // The rejected frame was rendered again by the other operator, identical: the rejection was unfounded, so
+        // both runs are paid and the rejection stays on record.
+        let rejected = job.tasks[1]
+        let primaries = rejected.runs.filter { $0.role == "primary" }
+        #expect(primaries.count == 2 && primaries.allSatisfy { $0.paidMicro > 0 } && primaries[0].nodeId != primaries[1].nodeId)
+        #expect(rejected.review?.rejections.map(\.reason) == ["the monkey looks wrong"])
+        #expect(job.cropChecks?.contains { $0.runId == primaries[1].id && $0.againstRunId == primaries[0].id && $0.identical } == true)
+        await network.coordinator.drain()
+        #expect(try await Auditor.audit(store: network.store).cropChecksRecomputed == 1)
+        await network.stop()
+    }
+
     @Test(arguments: Cheat.allCases)
     func aCheatingRendererIsCaughtByTheCropAndSlashed(_ cheat: Cheat) async throws {
         let honest = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")

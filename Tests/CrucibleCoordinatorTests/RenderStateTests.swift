@@ -61,7 +61,7 @@ extension NetworkStateTests {
         #expect(throws: CrucibleError.self) { try state.expectedVerdict(jobId: jobId, taskIndex: 0) }
         #expect(!state.needsArbitration(try state.job(jobId).tasks[0], of: try state.job(jobId)))
         let due = state.cropChecksDue(for: try state.run("\(jobId).0.r1"))
-        #expect(due.map(\.against.id) == ["\(jobId).0.p1"] && due.map(\.referenceIsCrop) == [false])
+        #expect(due.map(\.against.id) == ["\(jobId).0.p1"] && due.map(\.referenceIsTiles) == [false])
         #expect(state.cropChecksDue(for: try state.run("\(jobId).0.p1")).isEmpty)
 
         func check(_ runId: String, against: String, psnr: Int64?, crops tiles: [FrameCrop]? = nil) -> CropCheck {
@@ -92,7 +92,7 @@ extension NetworkStateTests {
         let arbiter = try state.run(arbiterId)
         #expect(arbiter.role == .arbiter && arbiter.excludedOperators.sorted() == [operatorA.address, operatorB.address].sorted())
         let arbiterDue = state.cropChecksDue(for: arbiter)
-        #expect(arbiterDue.map(\.against.id) == ["\(jobId).0.p1", "\(jobId).0.r1"] && arbiterDue.map(\.referenceIsCrop) == [false, true])
+        #expect(arbiterDue.map(\.against.id) == ["\(jobId).0.p1", "\(jobId).0.r1"] && arbiterDue.map(\.referenceIsTiles) == [false, true])
 
         // A third operator's node re-renders the tiles: they match the validator's, not the frame.
         let operatorC = SigningIdentity(), nodeC = SigningIdentity()
@@ -122,5 +122,99 @@ extension NetworkStateTests {
         // The new frame's validator is a second replica, under neither operator whose frame it checks now.
         let second = try state.run("\(jobId).0.r2")
         #expect(second.attempt == 2 && second.state == .queued && second.excludedOperators == [operatorB.address])
+    }
+}
+
+extension NetworkStateTests {
+    func submitReviewedRender(_ state: inout NetworkState, reviewS: Int?) throws -> String {
+        let spec = JobSpec(
+            name: "reviewed", kind: .render, command: "scene.blend",
+            inputs: [.init(name: "scene.blend", sha256: Digest.sha256Hex("scene"), sizeBytes: 5)], taskCount: 2,
+            resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 3600,
+            render: .init(frameStart: 1, width: 64, height: 48, samples: 8, reviewS: reviewS)
+        )
+        let applied = try state.apply(try envelope(JobSubmission(spec: spec), .submitJob, requester), atMs: 2)
+        return try #require(applied.jobId)
+    }
+
+    @Test func requesterReviewHoldsPaymentAndTheFrameUntilApprovedOrLapsedAndARejectionIsReRendered() throws {
+        var state = try genesis()
+        let jobId = try submitReviewedRender(&state, reviewS: 60)
+        let unreviewed = try submitReviewedRender(&state, reviewS: nil)
+        try renderRun("\(jobId).0.p1", on: nodeA, writing: "frame-0001.png", atMs: 10, state: &state)
+        try renderRun("\(jobId).1.p1", on: nodeA, writing: "frame-0002.png", atMs: 20, state: &state)
+        // No replication: the frames await only their requester, and are withheld meanwhile.
+        let frame = Digest.sha256Hex("\(jobId).0.p1")
+        #expect(state.withheldFrames[frame] == "\(jobId).0.p1")
+        #expect(state.reviewDueMs(try state.job(jobId), try state.job(jobId).tasks[0]) == 1_010 + 60_000)
+        #expect(throws: CrucibleError.self) { try state.expectedVerdict(jobId: jobId, taskIndex: 0) }
+
+        func refused(_ review: FrameReview, by signer: SigningIdentity? = nil, _ mentioned: String) {
+            var copy = state
+            do {
+                try copy.apply(try envelope(review, .reviewFrames, signer ?? requester), atMs: 2_000)
+                Issue.record("accepted \(review)")
+            } catch let error as CrucibleError {
+                #expect(error.message.contains(mentioned), "\(error.message)")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        refused(FrameReview(jobId: jobId, approve: [0]), by: operatorA, "only the job's requester")
+        refused(FrameReview(jobId: unreviewed, approve: [0]), "without review")
+        refused(FrameReview(jobId: jobId), "at least one frame")
+        refused(FrameReview(jobId: jobId, approve: [0], reject: [.init(taskIndex: 0, reason: "no")]), "appears twice")
+        refused(FrameReview(jobId: jobId, approve: [7]), "task 7 is not awaiting review")
+        refused(FrameReview(jobId: jobId, reject: [.init(taskIndex: 1, reason: "")]), "needs a reason")
+        var early = state
+        #expect(throws: CrucibleError.self) { try early.apply(.reviewLapsed(jobId: jobId, taskIndex: 0), atMs: 30_000) }
+
+        // Task 0: nobody answers; at its due time the scheduler approves it, and it is paid and released.
+        var generator = SplitMix64(seed: 3)
+        var lapsed = state
+        let decision = Scheduler(nowMs: 61_010, onlineNodes: [], lastHeartbeatMs: [:]).nextDecision(in: lapsed, using: &generator)
+        #expect(decision == .reviewLapsed(jobId: jobId, taskIndex: 0))
+        try lapsed.apply(decision!, atMs: 61_010)
+        #expect(try lapsed.job(jobId).tasks[0].autoApproved && lapsed.withheldFrames[frame] == nil)
+        #expect(try lapsed.expectedVerdict(jobId: jobId, taskIndex: 0).payments.map(\.runId) == ["\(jobId).0.p1"])
+
+        // Task 1: rejected. The frame is rendered again elsewhere; the rejected run is neither paid nor slashed yet.
+        try state.apply(try envelope(FrameReview(jobId: jobId, reject: [.init(taskIndex: 1, reason: "the monkey is purple")]), .reviewFrames, requester), atMs: 2_000)
+        let task = try state.job(jobId).tasks[1]
+        #expect(task.state == .pending && task.rejections.map(\.reason) == ["the monkey is purple"] && task.rejections.first?.runId == "\(jobId).1.p1")
+        refused(FrameReview(jobId: jobId, reject: [.init(taskIndex: 1, reason: "again")]), "not awaiting review")
+        let redo = try state.run("\(jobId).1.p2")
+        #expect(redo.excludedOperators == [operatorA.address])
+        try renderRun(redo.id, on: nodeB, writing: "frame-0002.png", atMs: 3_000, state: &state)
+        // The re-render is compared, whole, with the rejected frame; its own review starts.
+        let due = state.cropChecksDue(for: try state.run(redo.id))
+        #expect(due.map(\.against.id) == ["\(jobId).1.p1"] && due.first?.candidateIsFrame == true && due.first?.crops == [FrameCrop(x: 0, y: 0, width: 64, height: 48)])
+        try state.apply(.cropsCompared([CropCheck(jobId: jobId, taskIndex: 1, runId: redo.id, againstRunId: "\(jobId).1.p1", crops: due[0].crops, comparison: .init())]), atMs: 4_100)
+        #expect(throws: CrucibleError.self) { try state.expectedVerdict(jobId: jobId, taskIndex: 1) }
+        try state.apply(try envelope(FrameReview(jobId: jobId, approve: [1]), .reviewFrames, requester), atMs: 4_200)
+        // Alike: the rejection was unfounded, so the rejected run is paid after all, and the re-render too.
+        let verdict = try state.expectedVerdict(jobId: jobId, taskIndex: 1)
+        #expect(verdict.outcome == .verified && verdict.payments.map(\.runId) == ["\(jobId).1.p1", redo.id] && verdict.losingRunId == nil)
+        try state.apply(.verdict(verdict), atMs: 4_300)
+        #expect(state.withheldFrames[Digest.sha256Hex("\(jobId).1.p1")] == nil && state.withheldFrames[Digest.sha256Hex(redo.id)] == nil)
+
+        // Had the re-render differed, the rejected run would have lost.
+        var differed = state
+        differed = try {
+            var copy = try genesis()
+            let id = try submitReviewedRender(&copy, reviewS: 60)
+            try renderRun("\(id).0.p1", on: nodeA, writing: "frame-0001.png", atMs: 10, state: &copy)
+            try copy.apply(try envelope(FrameReview(jobId: id, reject: [.init(taskIndex: 0, reason: "wrong")]), .reviewFrames, requester), atMs: 2_000)
+            try renderRun("\(id).0.p2", on: nodeB, writing: "frame-0001.png", atMs: 3_000, state: &copy)
+            try copy.apply(.cropsCompared([CropCheck(jobId: id, taskIndex: 0, runId: "\(id).0.p2", againstRunId: "\(id).0.p1", crops: [FrameCrop(x: 0, y: 0, width: 64, height: 48)], comparison: .init(psnrMilliDb: 21_000))]), atMs: 4_100)
+            try copy.apply(try envelope(FrameReview(jobId: id, approve: [0]), .reviewFrames, requester), atMs: 4_200)
+            let lost = try copy.expectedVerdict(jobId: id, taskIndex: 0)
+            #expect(lost.payments.map(\.runId) == ["\(id).0.p2"] && lost.losingRunId == "\(id).0.p1")
+            try copy.apply(.verdict(lost), atMs: 4_300)
+            #expect((try copy.run("\(id).0.p1").failure ?? "").contains("rejected by the requester"))
+            #expect(try copy.job(id).tasks[0].state == .verified)
+            return copy
+        }()
+        #expect(differed.withheldFrames.values.contains { $0.hasSuffix(".0.p1") })
     }
 }
