@@ -205,7 +205,11 @@ public struct JobSpec: Codable, Sendable, Equatable {
     /// Nodes each task runs on at once: the cluster's members, or one.
     public var membersPerTask: Int { cluster?.nodes ?? 1 }
 
-    public var runsPerTaskMax: Int64 { Int64(membersPerTask) * (verification.policy == .none ? 1 : 2) }
+    public var runsPerTaskMax: Int64 {
+        let runs = Int64(membersPerTask) * (verification.policy == .none ? 1 : 2)
+        // Under review a rejected frame is rendered (and checked) again, and a rejection found unfounded pays both.
+        return render?.reviewS == nil ? runs : 2 * runs
+    }
 
     /// The most this job can cost including the burned fee: the escrow locked at submission.
     public func maxCostMicro(feeBps: Int64) -> Int64 {
