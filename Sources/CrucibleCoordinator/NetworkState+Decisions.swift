@@ -204,20 +204,11 @@ extension NetworkState {
                 // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
                 creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
-                if let loserId = verdict.losingRunId, let loser = runs[loserId], let loserNode = loser.nodeId {
-                    // The arbiter's operator proved the fault and takes the reporter's share.
-                    let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
-                    let rejected = task.rejections.contains { $0.runId == loserId }
-                    updateRun(loserId) {
-                        $0.failure = rejected
-                            ? "rejected by the requester, and the frame rendered again on another operator's node differs from it"
-                            : "outvoted: the arbiter's output matched the other run"
-                    }
-                    changes.runs.insert(loserId)
-                    try slash(
-                        nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
-                        evidence: "\(verdict.jobId)/\(verdict.taskIndex)", reporter: arbiter, atMs: nowMs, changes: &changes
-                    )
+                if let loserId = verdict.losingRunId {
+                    let failure = task.rejections.contains { $0.runId == loserId }
+                        ? "rejected by the requester, and the frame rendered again on another operator's node differs from it"
+                        : "outvoted: the arbiter's output matched the other run"
+                    try penalize(loserId, of: task, verdict: verdict, failure: failure, atMs: nowMs, changes: &changes)
                 }
             } else {
                 let operators = Set(task.runIds.compactMap { runs[$0] }.filter { $0.state == .completed }
@@ -225,15 +216,11 @@ extension NetworkState {
                 for operatorAddress in operators { openDisputes[operatorAddress, default: 0] += 1 }
             }
             if redoesFrame, let loser = verdict.losingRunId.flatMap({ runs[$0] }) {
-                updateRun(loser.id) { $0.failure = "outvoted: its frame did not match the tiles the validator and the arbiter re-rendered" }
-                changes.runs.insert(loser.id)
-                if let loserNode = loser.nodeId {
-                    let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
-                    try slash(
-                        nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
-                        evidence: "\(verdict.jobId)/\(verdict.taskIndex)", reporter: arbiter, atMs: nowMs, changes: &changes
-                    )
-                }
+                creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
+                try penalize(
+                    loser.id, of: task, verdict: verdict, failure: "outvoted: its frame did not match the tiles the validator and the arbiter re-rendered",
+                    atMs: nowMs, changes: &changes
+                )
                 redoFrame(of: loser, atMs: nowMs, changes: &changes)
             } else {
                 setTaskState(jobId: verdict.jobId, taskIndex: verdict.taskIndex, verdict.outcome == .verified ? .verified : .disputed, changes: &changes)
@@ -254,6 +241,19 @@ extension NetworkState {
             closableJobs.remove(jobId)
             changes.jobs.insert(jobId)
         }
+    }
+
+    /// Marks the run a verdict found wrong and slashes its operator; the arbiter's operator proved the fault and takes
+    /// the reporter's share.
+    mutating func penalize(_ loserId: String, of task: TaskRecord, verdict: TaskVerdict, failure: String, atMs nowMs: Int64, changes: inout Changes) throws {
+        guard let loserNode = runs[loserId]?.nodeId else { return }
+        updateRun(loserId) { $0.failure = failure }
+        changes.runs.insert(loserId)
+        let arbiter = completedRun(of: task, role: .arbiter)?.nodeId.flatMap { nodes[$0]?.registration.operatorAddress }
+        try slash(
+            nodeId: loserNode, reason: .failedWork, bps: parameters.economy.slashFailedWorkBps,
+            evidence: "\(verdict.jobId)/\(verdict.taskIndex)", reporter: arbiter, atMs: nowMs, changes: &changes
+        )
     }
 
     /// The attempt number of a task's next run in `role`: runs of one role are numbered on across retries and re-renders.
