@@ -137,7 +137,7 @@ public actor NodeAgent {
     public func register() async throws {
         let registration = NodeRegistration.authorized(
             node: nodeId, by: configuration.operatorKey, hardware: configuration.hardware, policy: registeredPolicy,
-            region: configuration.region, agentVersion: Self.version, peerEndpoint: probe?.endpoint
+            region: configuration.region, agentVersion: Self.version, peerEndpoint: probe?.endpoint, renderer: configuration.rendering?.version
         )
         var delayMs = 200
         while true {

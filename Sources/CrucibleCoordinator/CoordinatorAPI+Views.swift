@@ -30,7 +30,8 @@ extension CoordinatorAPI {
             clusterReady: state.isClusterReady(node.id, atMs: nowMs),
             links: links.isEmpty ? nil : links,
             verifiedStreak: node.verifiedStreak,
-            adaptiveSamplePpm: state.parameters.adaptive.samplePpm(streak: node.verifiedStreak)
+            adaptiveSamplePpm: state.parameters.adaptive.samplePpm(streak: node.verifiedStreak),
+            renderer: registration.renderer
         )
     }
 

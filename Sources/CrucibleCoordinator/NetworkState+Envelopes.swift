@@ -62,6 +62,11 @@ extension NetworkState {
         try registration.policy.validate()
         guard !registration.region.isEmpty, registration.region.utf8.count <= 64 else { throw CrucibleError(.malformed, "region must be 1 to 64 bytes") }
         guard registration.agentVersion.utf8.count <= 64 else { throw CrucibleError(.malformed, "agentVersion is at most 64 bytes") }
+        if let renderer = registration.renderer {
+            guard !renderer.isEmpty, renderer.utf8.count <= NodeRegistration.rendererBytesMax else {
+                throw CrucibleError(.malformed, "renderer must be 1 to \(NodeRegistration.rendererBytesMax) bytes")
+            }
+        }
         if let endpoint = registration.peerEndpoint {
             guard endpoint.utf8.count <= 255, registration.peerHostPort != nil else {
                 throw CrucibleError(.malformed, "peerEndpoint must be host:port with a port from 1 to 65535")

@@ -27,7 +27,8 @@ extension NetworkState {
         return SupplyNode(
             nodeId: nodeId, operatorAddress: registration.operatorAddress, region: registration.region, gpus: gpus,
             cpuCores: hardware.cpuCores, cpuCoresFree: cpuCores, memoryMiBFree: memoryMiB,
-            runSlotsFree: registration.policy.maxConcurrentRuns - active.count, runsActive: active.count, policy: registration.policy
+            runSlotsFree: registration.policy.maxConcurrentRuns - active.count, runsActive: active.count, policy: registration.policy,
+            renderer: registration.renderer
         )
     }
 
@@ -35,10 +36,21 @@ extension NetworkState {
     /// it may not go to.
     func demand(of run: RunRecord, atMs nowMs: Int64) -> Demand? {
         guard let job = jobs[run.jobId] else { return nil }
-        return Demand(
+        var demand = Demand(
             spec: job.spec, requester: job.requester,
             excludedNodes: run.excludedNodes(atMs: nowMs, cooldownMs: parameters.declineCooldownMs), excludedOperators: Set(run.excludedOperators)
         )
+        demand.renderer = rendererToMatch(for: run)
+        return demand
+    }
+
+    /// The renderer a render run must use to be compared pixel for pixel: a check's, that of the frame it checks; a
+    /// re-render after a rejection's, that of the rejected frame. Nil for anything else.
+    func rendererToMatch(for run: RunRecord) -> String? {
+        guard let job = jobs[run.jobId], job.spec.kind == .render, job.tasks.indices.contains(run.taskIndex) else { return nil }
+        let task = job.tasks[run.taskIndex]
+        let reference = run.role == .primary ? task.rejections.last.flatMap { runs[$0.runId] } : completedRun(of: task, role: .primary)
+        return reference?.nodeId.flatMap { nodes[$0]?.registration.renderer }
     }
 
     /// The work the network sees now, one entry per open run, for the engine's fragmentation measure.

@@ -15,11 +15,17 @@ public struct NodeRegistration: Codable, Sendable, Equatable {
     /// `host:port` where peers reach this node's link probe; the host is also where cluster peers reach its runs.
     /// Nil: the node does not join clusters.
     public var peerEndpoint: String?
+    /// What the node renders with ("Blender 3.4.1"); nil: it renders nothing. A check of a frame goes only to nodes with
+    /// the frame's renderer, whose pixels can be compared exactly.
+    public var renderer: String?
+
+    public static let rendererBytesMax = 128
 
     public init(
         operatorAddress: String, operatorSignature: Data, hardware: HardwareProfile, policy: AgentPolicy, region: String, agentVersion: String,
-        peerEndpoint: String? = nil
+        peerEndpoint: String? = nil, renderer: String? = nil
     ) {
+        self.renderer = renderer
         self.operatorAddress = operatorAddress
         self.operatorSignature = operatorSignature
         self.hardware = hardware
@@ -44,12 +50,12 @@ public struct NodeRegistration: Codable, Sendable, Equatable {
     /// Builds a registration signed off by `operatorIdentity` for the node `node`.
     public static func authorized(
         node: String, by operatorIdentity: SigningIdentity, hardware: HardwareProfile, policy: AgentPolicy,
-        region: String, agentVersion: String, peerEndpoint: String? = nil
+        region: String, agentVersion: String, peerEndpoint: String? = nil, renderer: String? = nil
     ) -> NodeRegistration {
         NodeRegistration(
             operatorAddress: operatorIdentity.address,
             operatorSignature: operatorIdentity.sign(authorizationBytes(node: node)),
-            hardware: hardware, policy: policy, region: region, agentVersion: agentVersion, peerEndpoint: peerEndpoint
+            hardware: hardware, policy: policy, region: region, agentVersion: agentVersion, peerEndpoint: peerEndpoint, renderer: renderer
         )
     }
 }

@@ -16,6 +16,8 @@ public struct Demand: Sendable, Equatable {
     public var excludedNodes: Set<String>
     /// A replica must run under another operator than the run it checks.
     public var excludedOperators: Set<String>
+    /// A render check must run on the renderer the frame it checks came from (nil: any).
+    public var renderer: String?
 
     public init(
         gpus: Int = 0, gpuMilliEach: Int = 1000, cpuCores: Int, memoryMiB: Int, maxPriceMicroPerUnitHour: Int64,

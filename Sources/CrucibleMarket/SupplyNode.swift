@@ -34,11 +34,14 @@ public struct SupplyNode: Sendable, Equatable {
     /// Runs on the node now; the last tie-breaker, which spreads otherwise equal work.
     public var runsActive: Int
     public var policy: AgentPolicy
+    /// What the node renders with, as it registered.
+    public var renderer: String?
 
     public init(
         nodeId: String, operatorAddress: String, region: String = "local", gpus: [GPU] = [], cpuCores: Int, cpuCoresFree: Int,
-        memoryMiBFree: Int, runSlotsFree: Int, runsActive: Int = 0, policy: AgentPolicy
+        memoryMiBFree: Int, runSlotsFree: Int, runsActive: Int = 0, policy: AgentPolicy, renderer: String? = nil
     ) {
+        self.renderer = renderer
         self.nodeId = nodeId
         self.operatorAddress = operatorAddress
         self.region = region
@@ -94,6 +97,7 @@ public struct SupplyNode: Sendable, Equatable {
         if !demand.excludedNodes.isEmpty, demand.excludedNodes.contains(nodeId) { return .failure(.excludedNode) }
         if !demand.excludedOperators.isEmpty, demand.excludedOperators.contains(operatorAddress) { return .failure(.excludedOperator) }
         if !demand.placement.allows(region: region) { return .failure(.region(region)) }
+        if let wanted = demand.renderer, renderer != wanted { return .failure(.renderer(wanted)) }
         let terms = AgentPolicy.OfferTerms(
             kind: demand.kind, priceMicroPerUnitHour: ask, requester: demand.requester, maxDurationS: demand.maxDurationS,
             dataRegion: demand.placement.dataRegion, atMs: atMs
@@ -111,6 +115,8 @@ public struct SupplyNode: Sendable, Equatable {
         case excludedNode
         case excludedOperator
         case region(String)
+        /// The frame a render check compares with came from another renderer.
+        case renderer(String)
         case policy(AgentPolicy.Rejection)
 
         public var reason: String {
@@ -121,6 +127,7 @@ public struct SupplyNode: Sendable, Equatable {
             case .excludedNode: "the run already left this node"
             case .excludedOperator: "the run checks this operator's work"
             case .region(let region): "region \(region) is not allowed by the job"
+            case .renderer(let renderer): "the frame it checks was rendered with \(renderer), which this node does not run"
             case .policy(let rejection): rejection.reason
             }
         }

@@ -173,7 +173,7 @@ import Testing
     }
 
     @Test(arguments: Cheat.allCases)
-    func aCheatingRendererIsCaughtByTheCropAndSlashed(_ cheat: Cheat) async throws {
+    func aCheatingRendererIsCaughtByTheTilesSlashedAndItsFramesRenderedAgain(_ cheat: Cheat) async throws {
         let honest = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start(stakingOperatorC: true)
         let scene = try Self.makeScene(with: honest, in: network.directory)

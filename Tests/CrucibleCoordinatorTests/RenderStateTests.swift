@@ -218,3 +218,41 @@ extension NetworkStateTests {
         #expect(differed.withheldFrames.values.contains { $0.hasSuffix(".0.p1") })
     }
 }
+
+extension NetworkStateTests {
+    @Test func aFramesCheckGoesOnlyToNodesWithItsRenderer() throws {
+        var state = try genesis()
+        let operatorC = SigningIdentity(), nodeC = SigningIdentity()
+        // A and C render with one Blender; B, the cheapest, with another.
+        for (node, op, renderer, ask) in [(nodeA, operatorA, "Blender 3.4.1", 1_000_000), (nodeB, operatorB, "Blender 4.2.0", 500_000), (nodeC, operatorC, "Blender 3.4.1", 1_500_000)] {
+            let registration = NodeRegistration.authorized(
+                node: node.address, by: op, hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
+                policy: AgentPolicy(askMicroPerCpuCoreHour: Int64(ask)), region: "r", agentVersion: "t", renderer: renderer
+            )
+            try state.apply(try envelope(registration, .registerNode, node), atMs: 1)
+        }
+        let jobId = try submitRender(&state)
+        try renderRun("\(jobId).0.p1", on: nodeA, writing: "frame-0007.png", atMs: 10, state: &state)
+        var generator = SplitMix64(seed: 2)
+        let online: Set<String> = [nodeA.address, nodeB.address, nodeC.address]
+        let sampled = try #require(Scheduler(nowMs: 2_000, onlineNodes: online, lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator))
+        try state.apply(sampled, atMs: 2_000)
+        // B asks least, but its Blender would not give the same pixels: the check goes to C.
+        let offer = Scheduler(nowMs: 2_100, onlineNodes: online, lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator)
+        guard case .offer(let runId, let nodeId, _, _, _) = offer else { Issue.record("expected an offer, got \(String(describing: offer))"); return }
+        #expect(runId == "\(jobId).0.r1" && nodeId == nodeC.address)
+        var copy = state
+        do {
+            try copy.apply(.offer(runId: runId, nodeId: nodeB.address, priceMicroPerUnitHour: 500_000, deadlineMs: 12_000), atMs: 2_100)
+            Issue.record("a check was offered to a node with another renderer")
+        } catch let error as CrucibleError {
+            #expect(error.message.contains("rendered with Blender 3.4.1"), "\(error.message)")
+        }
+        // Registrations name their renderer within bounds.
+        let long = NodeRegistration.authorized(
+            node: nodeB.address, by: operatorB, hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 4, memoryMiB: 4096, os: "l"),
+            policy: AgentPolicy(askMicroPerCpuCoreHour: 1), region: "r", agentVersion: "t", renderer: String(repeating: "b", count: 129)
+        )
+        #expect(throws: CrucibleError.self) { try copy.apply(try envelope(long, .registerNode, nodeB), atMs: 2_200) }
+    }
+}
