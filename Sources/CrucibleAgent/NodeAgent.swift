@@ -36,6 +36,8 @@ public actor NodeAgent {
         public var training: TrainingRuntime?
         /// The Blender that render runs use; nil: the node takes no render job and says so at registration.
         public var rendering: RenderRuntime?
+        /// The Ray that ray runs use; nil: the node takes no ray job and says so at registration.
+        public var ray: RayRuntime?
         /// Variables set for every run, as the operator configures them.
         public var runEnvironment: [String: String]
 
@@ -45,8 +47,9 @@ public actor NodeAgent {
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
             peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
             policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000, training: TrainingRuntime? = nil,
-            rendering: RenderRuntime? = nil, runEnvironment: [String: String] = [:]
+            rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:]
         ) {
+            self.ray = ray
             self.training = training
             self.rendering = rendering
             self.runEnvironment = runEnvironment
@@ -100,7 +103,8 @@ public actor NodeAgent {
         self.runner = TaskRunner(
             client: client, node: configuration.nodeKey,
             workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger,
-            training: configuration.training, rendering: configuration.rendering, extraEnvironment: configuration.runEnvironment
+            training: configuration.training, rendering: configuration.rendering, ray: configuration.ray,
+            extraEnvironment: configuration.runEnvironment
         )
     }
 
@@ -212,6 +216,8 @@ public actor NodeAgent {
                 decision = .reject(reason: "this node joins no clusters (no peer host)")
             } else if kind == .train && configuration.training == nil {
                 decision = .reject(reason: "this node has no Python with PyTorch")
+            } else if kind == .ray && configuration.ray == nil {
+                decision = .reject(reason: "this node has no Ray")
             } else if kind == .render && (configuration.rendering == nil || offer.render == nil) {
                 decision = .reject(reason: configuration.rendering == nil ? "this node has no Blender" : "a render offer without render settings")
             } else {
@@ -290,12 +296,13 @@ public actor NodeAgent {
         }
     }
 
-    /// The policy as the coordinator learns it: without `train` when this node has no PyTorch and without `render`
-    /// when it has no Blender, so it is never offered work it cannot run.
+    /// The policy as the coordinator learns it: without `train` when this node has no PyTorch, `render` when it has no
+    /// Blender and `ray` when it has no Ray, so it is never offered work it cannot run.
     var registeredPolicy: AgentPolicy {
         var registered = policy
         if configuration.training == nil { registered.allowedKinds.removeAll { $0 == .train } }
         if configuration.rendering == nil { registered.allowedKinds.removeAll { $0 == .render } }
+        if configuration.ray == nil { registered.allowedKinds.removeAll { $0 == .ray } }
         return registered
     }
 

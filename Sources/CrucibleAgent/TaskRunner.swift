@@ -14,6 +14,8 @@ public struct TaskRunner: Sendable {
     public let training: TrainingRuntime?
     /// The Blender that render runs use; nil: this node renders nothing.
     public let rendering: RenderRuntime?
+    /// The Ray that ray runs use; nil: this node joins no Ray cluster.
+    public let ray: RayRuntime?
     /// Variables the operator sets for every run (caches, NCCL settings); Crucible's own names win over them.
     public let extraEnvironment: [String: String]
 
@@ -23,8 +25,9 @@ public struct TaskRunner: Sendable {
 
     public init(
         client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil,
-        rendering: RenderRuntime? = nil, extraEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, extraEnvironment: [String: String] = [:]
     ) {
+        self.ray = ray
         self.training = training
         self.rendering = rendering
         self.extraEnvironment = extraEnvironment
@@ -91,6 +94,10 @@ public struct TaskRunner: Sendable {
             guard let rendering else { throw CrucibleError(.unavailable, "this node has no Blender") }
             return try rendering.arguments(scene: order.command)
         }
+        if order.kind == .ray {
+            guard let ray else { throw CrucibleError(.unavailable, "this node has no Ray") }
+            return try ray.arguments(driver: order.command, args: order.expandedArgs)
+        }
         guard order.kind == .train else { return [order.command] + order.expandedArgs }
         guard let training else { throw CrucibleError(.unavailable, "this node has no Python with PyTorch") }
         let member = order.segment == nil ? order.cluster : nil
@@ -136,6 +143,10 @@ public struct TaskRunner: Sendable {
         environment.merge(order.cluster?.environment ?? [:]) { $1 }
         if order.kind == .render, let render = order.render {
             environment.merge(RenderRuntime.environment(render, outputDirectory: outputDirectory, cpuCores: order.cpuCores)) { $1 }
+        }
+        if order.kind == .ray {
+            // The number of CPUs this member's Ray node offers: the cores the run holds.
+            environment["OMP_NUM_THREADS"] = String(order.cpuCores)
         }
         if order.kind == .train {
             environment["PYTHONPATH"] = TrainingRuntime.helperDirectory

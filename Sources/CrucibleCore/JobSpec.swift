@@ -12,6 +12,9 @@ public struct JobSpec: Codable, Sendable, Equatable {
         /// Blender frames: `command` is the `.blend` scene (one of the inputs), each task renders one frame with Cycles
         /// at the job's `render` settings, and a sampled frame is checked by re-rendering random tiles of it.
         case render
+        /// A Ray cluster (io.net's clusters): rank 0's agent starts a Ray head, the other members' agents join it as
+        /// worker nodes, and `command` — the driver, a Python script — runs against the cluster on rank 0.
+        case ray
     }
 
     /// What a render job renders: task i is frame `frameStart + i`, written as a PNG.
@@ -274,6 +277,12 @@ public struct JobSpec: Codable, Sendable, Equatable {
             if let review = render.reviewS {
                 guard Render.reviewSRange.contains(review) else { throw fail("review must be between 1 s and 30 days") }
             }
+        }
+        if kind == .ray {
+            guard Self.isPlainRelativePath(command), command.hasSuffix(".py") else {
+                throw fail("a ray job's command is its driver, a Python script: a plain relative path ending in .py (usually one of its inputs)")
+            }
+            guard verification.policy == .none else { throw fail("a ray job takes verification policy none: a Ray cluster's work is not re-run") }
         }
         if let cluster {
             guard (2...Cluster.nodesMax).contains(cluster.nodes) else { throw fail("cluster.nodes must be between 2 and \(Cluster.nodesMax)") }

@@ -47,6 +47,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "The Blender for render jobs (default: blender on PATH, as Debian's package installs it). Without one the node takes no render job.")
         var blender: String?
 
+        @Option(help: "The `ray` command for ray jobs, with the Python that has Ray beside it (a virtual environment's bin/ray; default: ray on PATH). Without one the node takes no ray job.")
+        var ray: String?
+
         @Option(name: .customLong("env"), help: "KEY=VALUE set for every run (repeatable): caches, NCCL settings. Crucible's own variables win.")
         var environment: [String] = []
 
@@ -119,12 +122,18 @@ struct NodeCommand: AsyncParsableCommand {
             } else {
                 logger.info("no Blender found: this node takes no render job")
             }
+            let rayRuntime = RayRuntime.find(candidates: ray.map { [$0] } ?? RayRuntime.candidates)
+            if let rayRuntime {
+                logger.info("ray jobs run with Ray", metadata: ["ray": "\(rayRuntime.ray)", "version": "\(rayRuntime.version)"])
+            } else {
+                logger.info("no Ray found: this node takes no ray job")
+            }
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
                     peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
-                    training: training, rendering: rendering, runEnvironment: runEnvironment
+                    training: training, rendering: rendering, ray: rayRuntime, runEnvironment: runEnvironment
                 ),
                 logger: logger
             )

@@ -122,7 +122,7 @@ final class TestNetwork: Sendable {
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
         challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
-        rendering: RenderRuntime? = nil, runEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:]
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -132,7 +132,7 @@ final class TestNetwork: Sendable {
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
-                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, runEnvironment: runEnvironment
+                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, ray: ray, runEnvironment: runEnvironment
             ),
             logger: logger
         )

@@ -41,6 +41,10 @@ import Testing
         spec = render; spec.render?.samples = 0; cases.append((spec, "samples"))
         spec = render; spec.render?.seed = -1; cases.append((spec, "seed"))
         spec = render; spec.render?.bitDepth = 32; cases.append((spec, "bitDepth"))
+        spec = render; spec.render?.reviewS = 0; cases.append((spec, "review"))
+        spec = valid; spec.kind = .ray; cases.append((spec, "driver, a Python script"))
+        spec = valid; spec.kind = .ray; spec.command = "driver.py"; spec.verification = .init(policy: .replicate, samplePpm: 1000)
+        cases.append((spec, "verification policy none"))
         for (spec, field) in cases {
             do {
                 try spec.validate()
