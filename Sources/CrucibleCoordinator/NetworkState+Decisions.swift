@@ -146,7 +146,9 @@ extension NetworkState {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no disagreement awaiting an arbiter")
             }
             let task = job.tasks[taskIndex]
-            let checked = [completedRun(of: task, role: .primary), completedRun(of: task, role: .replica)].compactMap { $0 }
+            // The arbiter runs under none of the operators it decides between: every gang member's and the replica's.
+            let checked = (completedGang(of: task) ?? [completedRun(of: task, role: .primary)].compactMap { $0 })
+                + [completedRun(of: task, role: .replica)].compactMap { $0 }
             jobs[jobId]!.tasks[taskIndex].arbitrationMs = nowMs
             createRun(
                 jobId: jobId, taskIndex: taskIndex, role: .arbiter, attempt: nextAttempt(of: task, role: .arbiter),
@@ -204,11 +206,16 @@ extension NetworkState {
                 // The digest the paid runs agree on (the primary's, unless an arbiter sided with the replica).
                 jobs[verdict.jobId]!.tasks[verdict.taskIndex].digest = verdict.payments.first.flatMap { runs[$0.runId]?.digest }
                 creditWork(verdict, spec: jobs[verdict.jobId]!.spec)
-                if let loserId = verdict.losingRunId {
+                if let loserId = verdict.losingRunId, let loser = runs[loserId] {
                     let failure = task.rejections.contains { $0.runId == loserId }
                         ? "rejected by the requester, and the frame rendered again on another operator's node differs from it"
+                        : loser.rank != nil
+                        ? "outvoted: the validator and the arbiter re-ran the segment and both ended away from the gang's weights"
                         : "outvoted: the arbiter's output matched the other run"
-                    try penalize(loserId, of: task, verdict: verdict, failure: failure, atMs: nowMs, changes: &changes)
+                    // A gang loses together: its members reported the same weights.
+                    for member in gang(of: loser) {
+                        try penalize(member.id, of: task, verdict: verdict, failure: failure, atMs: nowMs, changes: &changes)
+                    }
                 }
             } else {
                 let operators = Set(task.runIds.compactMap { runs[$0] }.filter { $0.state == .completed }
@@ -294,15 +301,23 @@ extension NetworkState {
             return
         }
         for payment in verdict.payments { update(payment.runId) { $0 += 1 } }
-        if let loser = verdict.losingRunId { update(loser) { $0 = 0 } }
+        if let loser = verdict.losingRunId.flatMap({ runs[$0] }) {
+            for member in gang(of: loser) { update(member.id) { $0 = 0 } }
+        }
     }
 
     /// A task whose primary and replica both completed and disagree (different outputs, or a re-rendered crop that
     /// does not match the frame), and no arbiter asked for yet.
     public func needsArbitration(_ task: TaskRecord, of job: JobRecord) -> Bool {
-        guard task.state == .verifying, task.segmentFromStep == nil, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
+        guard task.state == .verifying, task.replicate == true, task.arbitrationMs == nil, !task.arbiterWaived,
               let primary = completedRun(of: task, role: .primary), let replica = completedRun(of: task, role: .replica)
         else { return false }
+        guard task.segmentFromStep == nil else {
+            // A train gang whose members agree but whose segment the validator could not reproduce: a third operator's
+            // node re-runs the segment. (Members that disagree with each other are a dispute no re-run settles.)
+            let gang = completedGang(of: task) ?? [primary]
+            return Set(gang.map(\.checkpoints)).count == 1 && !segmentMatches(task, replica)
+        }
         return runsAgree(job, task, primary, replica) == false
     }
 
@@ -351,10 +366,23 @@ extension NetworkState {
                 throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its validator")
             }
             // The validator's weights at the segment's end must be the reference's, within the network's tolerance;
-            // otherwise the gang (or the validator) did not train as it says, and nobody is paid until that is settled.
-            if outcome == .verified, let deviation = segmentDeviation(of: task, replica: replica),
-               deviation * 1_000_000 <= Double(parameters.trainDeviationPpmMax) {
+            // otherwise an arbiter of a third operator re-runs the segment and sides with one of them.
+            if outcome == .verified, segmentMatches(task, replica) {
                 paidRuns.append(replica)
+            } else if outcome == .verified, !task.arbiterWaived {
+                guard task.arbitrationMs != nil, let arbiter = completedRun(of: task, role: .arbiter) else {
+                    throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) awaits its arbiter")
+                }
+                if segmentMatches(task, arbiter) {
+                    paidRuns.append(arbiter)
+                    loser = replica
+                } else if segmentRunsAgree(task, arbiter, replica) {
+                    // The gang did not train as it says: the validator and the arbiter are paid, every member loses.
+                    paidRuns = [replica, arbiter]
+                    loser = primary
+                } else {
+                    outcome = .disputed
+                }
             } else {
                 outcome = .disputed
             }

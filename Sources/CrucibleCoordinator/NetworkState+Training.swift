@@ -31,10 +31,25 @@ extension NetworkState {
         )
     }
 
+    /// Whether a validator's (or arbiter's) re-run of the segment ended at the reference's weights, within tolerance.
+    func segmentMatches(_ task: TaskRecord, _ run: RunRecord) -> Bool {
+        segmentDeviation(of: task, replica: run).map { $0 * 1_000_000 <= Double(parameters.trainDeviationPpmMax) } ?? false
+    }
+
+    /// Whether two re-runs of the segment (an arbiter's and a validator's) ended at the same weights, within tolerance.
+    func segmentRunsAgree(_ task: TaskRecord, _ one: RunRecord, _ other: RunRecord) -> Bool {
+        guard let toStep = task.segmentToStep,
+              let deviation = TrainingCheckpoint.deviation(
+                one.checkpoints.first { $0.step == toStep }?.fingerprint, from: other.checkpoints.first { $0.step == toStep }?.fingerprint
+              )
+        else { return false }
+        return deviation * 1_000_000 <= Double(parameters.trainDeviationPpmMax)
+    }
+
     /// What a validator needs to re-run `run`'s segment: the steps, the gang's processes to stand in for, and the
     /// saved state to resume from.
     public func trainSegment(of run: RunRecord) -> (fromStep: Int, toStep: Int, processes: Int, state: OutputFile)? {
-        guard run.role == .replica, let job = jobs[run.jobId], job.spec.kind == .train, job.tasks.indices.contains(run.taskIndex) else { return nil }
+        guard run.role != .primary, let job = jobs[run.jobId], job.spec.kind == .train, job.tasks.indices.contains(run.taskIndex) else { return nil }
         let task = job.tasks[run.taskIndex]
         guard let from = task.segmentFromStep, let to = task.segmentToStep, let reference = trainReference(of: task),
               let state = reference.outputs.first(where: { $0.path == Self.trainStatePath(step: from) })

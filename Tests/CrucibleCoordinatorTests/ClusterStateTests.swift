@@ -407,8 +407,9 @@ import Testing
         return (job, reference, drawn)
     }
 
-    /// The validator (c, operator B) takes the segment and reports `fingerprint` at its end; returns the verdict.
-    func validate(_ state: inout NetworkState, job: String, fingerprint: [Double], toStep: Int) throws -> TaskVerdict {
+    /// The validator (c, operator B) takes the segment and reports `fingerprint` at its end; returns the decision that
+    /// follows.
+    func validate(_ state: inout NetworkState, job: String, fingerprint: [Double], toStep: Int) throws -> LogEvent? {
         guard case .offer(let runId, let nodeId, let price, let deadline, let gpus) = decide(state, atMs: 60_020) else {
             Issue.record("expected the validator's offer"); throw CrucibleError(.conflict, "no offer")
         }
@@ -419,8 +420,7 @@ import Testing
         try respond(&state, node, runId, port: nil, atMs: 60_030)
         let report = RunReport(runId: runId, exitCode: 0, outputs: [], durationMs: 1000, checkpoints: [.init(step: toStep, digest: digest("v"), fingerprint: fingerprint)])
         try state.apply(.envelope(try SignedEnvelope.sign(report, kind: .reportResult, by: node)), atMs: 120_000)
-        guard case .verdict(let verdict) = decide(state, atMs: 120_010) else { Issue.record("expected a verdict"); throw CrucibleError(.conflict, "no verdict") }
-        return verdict
+        return decide(state, atMs: 120_010)
     }
 
     @Test func aValidatorsSegmentWithinToleranceVerifiesATrainTaskAndOneBeyondItDisputesIt() throws {
@@ -430,7 +430,8 @@ import Testing
         #expect(task.segmentFromStep == reference[segment].step && task.segmentToStep == reference[segment + 1].step)
         // Float rounding: 10 ppm off the reference's fingerprint, under the 1,000 ppm the network allows.
         let end = try #require(reference[segment + 1].fingerprint)
-        let verdict = try validate(&state, job: job, fingerprint: end.map { $0 * (1 + 1e-5) }, toStep: reference[segment + 1].step)
+        let decision = try validate(&state, job: job, fingerprint: end.map { $0 * (1 + 1e-5) }, toStep: reference[segment + 1].step)
+        guard case .verdict(let verdict) = decision else { Issue.record("expected a verdict, got \(String(describing: decision))"); return }
         #expect(verdict.outcome == .verified && verdict.payments.count == 3, "both members and the validator are paid")
 
         var cheated = try genesis()
@@ -438,7 +439,18 @@ import Testing
         // A gang that did not train as it says ends far from where the validator's re-run does (a member on no data
         // was measured at 180,000 ppm).
         let far = try #require(cheatedReference[cheatedSegment + 1].fingerprint).map { $0 * 1.02 }
+        // A third operator's node is called to re-run the segment; here there is none, so after the wait the task is
+        // disputed and nobody is paid (TrainingEndToEndTests has the arbiter decide).
         let split = try validate(&cheated, job: cheatedJob, fingerprint: far, toStep: cheatedReference[cheatedSegment + 1].step)
-        #expect(split.outcome == .disputed && split.payments.isEmpty)
+        #expect(split == .arbitrationOpened(jobId: cheatedJob, taskIndex: 0))
+        try cheated.apply(split!, atMs: 120_010)
+        let arbiter = try #require(cheated.jobs[cheatedJob]?.tasks[0].runIds.compactMap { cheated.runs[$0] }.last)
+        #expect(arbiter.role == .arbiter && arbiter.excludedOperators == [operatorA.address, operatorB.address].sorted())
+        #expect(cheated.trainSegment(of: arbiter)?.fromStep == cheatedReference[cheatedSegment].step)
+        let waitOver = 120_010 + cheated.parameters.replicaWaitMs + 1
+        #expect(decide(cheated, atMs: waitOver) == .arbiterWaived(jobId: cheatedJob, taskIndex: 0))
+        try cheated.apply(.arbiterWaived(jobId: cheatedJob, taskIndex: 0), atMs: waitOver)
+        guard case .verdict(let disputed) = decide(cheated, atMs: waitOver) else { Issue.record("expected a verdict"); return }
+        #expect(disputed.outcome == .disputed && disputed.payments.isEmpty)
     }
 }

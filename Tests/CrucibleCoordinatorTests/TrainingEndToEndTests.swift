@@ -52,8 +52,9 @@ import Testing
     }
 
     /// Runs the script as a 2-member gang on operator A's two nodes (the second with `cheaterEnvironment`), with
-    /// every task's segment re-run by operator B's node, and returns the closed job.
-    func trainJob(_ network: TestNetwork, cheaterEnvironment: [String: String] = [:]) async throws -> (Components.Schemas.Job, String) {
+    /// every task's segment re-run by operator B's node (and, with `arbiter`, by operator C's when they disagree), and
+    /// returns the closed job.
+    func trainJob(_ network: TestNetwork, cheaterEnvironment: [String: String] = [:], arbiter: Bool = false) async throws -> (Components.Schemas.Job, String) {
         let training = try #require(TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
         // The gang forms on operator A's two nodes (only they join clusters); operator B's node validates.
@@ -61,6 +62,7 @@ import Testing
             network.agent(operatorKey: network.operatorA, policy: policy, peerHost: "127.0.0.1", training: training, runEnvironment: $0)
         }
         let validator = network.agent(operatorKey: network.operatorB, policy: policy, training: training)
+        let arbiters = arbiter ? [network.agent(operatorKey: network.operatorC, policy: policy, training: training)] : []
         let scriptData = Data(Self.script.utf8)
         let sha256 = try await network.client.putBlob(scriptData, by: network.requester)
         let spec = JobSpec(
@@ -69,7 +71,7 @@ import Testing
             resources: .init(gpuMilli: 0, cpuCores: 1, memoryMiB: 1024), maxPriceMicroPerUnitHour: 2_000_000, maxDurationS: 300,
             verification: .init(policy: .replicate, samplePpm: 1_000_000), cluster: .init(nodes: 2, roundTripMsMax: 500)
         )
-        let job = try await withAgents(members + [validator]) {
+        let job = try await withAgents(members + [validator] + arbiters) {
             try await waitUntil("both members are cluster-ready", timeoutS: 90) {
                 try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
             }
@@ -115,9 +117,9 @@ import Testing
         await network.stop()
     }
 
-    @Test func aMemberThatTrainsOnNoDataIsCaughtByTheValidatorsSegment() async throws {
-        let network = try await TestNetwork.start()
-        let (job, _) = try await trainJob(network, cheaterEnvironment: ["CRUCIBLE_TEST_TRAIN_ON_NO_DATA": "1"])
+    @Test func aMemberThatTrainsOnNoDataIsCaughtByTheValidatorsSegmentAndTheArbiters() async throws {
+        let network = try await TestNetwork.start(stakingOperatorC: true)
+        let (job, validatorId) = try await trainJob(network, cheaterEnvironment: ["CRUCIBLE_TEST_TRAIN_ON_NO_DATA": "1"], arbiter: true)
         let task = try #require(job.tasks.first)
         let members = task.runs.filter { $0.role == "primary" && $0.state == "completed" }
         // The gang's weights agree with each other (data-parallel averaging keeps them equal), so only the validator,
@@ -127,8 +129,16 @@ import Testing
         let deviationPpm = try #require(segment.deviationPpm)
         #expect(deviationPpm > 100 * Double(TestNetwork.fastParameters.trainDeviationPpmMax))
         print("a member on no data, caught by the validator: \(deviationPpm) ppm from honest training")
-        #expect(task.state == "disputed")
-        #expect(job.state == "settled" && job.paidMicro == 0 && job.refundedMicro == job.escrowLockedMicro, "nobody is paid for a disputed task")
+        // An arbiter of a third operator re-ran the same segment and ended where the validator did: the gang lost.
+        let validator = try #require(task.runs.first { $0.role == "replica" && $0.state == "completed" })
+        let arbiter = try #require(task.runs.first { $0.role == "arbiter" && $0.state == "completed" }, "\(task.runs.map { "\($0.id) \($0.state)" })")
+        #expect(validator.nodeId == validatorId && arbiter.nodeId != validatorId && !members.contains { $0.nodeId == arbiter.nodeId })
+        #expect(arbiter.checkpoints?.last?.step == segment.toStep)
+        #expect(task.state == "verified" && validator.paidMicro > 0 && arbiter.paidMicro > 0)
+        #expect(members.allSatisfy { $0.paidMicro == 0 && ($0.failure ?? "").contains("outvoted") }, "\(members.map { $0.failure ?? "" })")
+        let account = try await network.client.account(network.operatorA.address)
+        #expect(account.stakedMicro < TestNetwork.operatorStakeMicro, "the gang's operator is slashed")
+        #expect(job.state == "settled")
         await network.stop()
     }
 }
