@@ -73,7 +73,9 @@ ports = [
     "--dashboard-agent-listen-port", str(free_port()), "--dashboard-agent-grpc-port", str(free_port()),
     "--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
 ]
-child_env = dict(env, RAY_USAGE_STATS_ENABLED="0")
+# A node the GCS misses health checks from is declared dead; on a busy machine a live node can miss several in a row,
+# so it is given about three minutes rather than Ray's default fifteen seconds.
+child_env = dict(env, RAY_USAGE_STATS_ENABLED="0", RAY_health_check_failure_threshold="60")
 code = 1
 try:
     if rank == 0:
