@@ -15,22 +15,8 @@ public enum HardwareDiscovery {
     }
 
     static func discoverGPUs() -> [HardwareProfile.GPU] {
-        guard let executable = findExecutable("nvidia-smi") else { return [] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = NvidiaSMI.queryArguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return []
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return [] }
-        return (try? NvidiaSMI.parse(String(decoding: data, as: UTF8.self))) ?? []
+        guard let executable = findExecutable("nvidia-smi"), let output = ProbeCommand.output(executable, NvidiaSMI.queryArguments) else { return [] }
+        return (try? NvidiaSMI.parse(output)) ?? []
     }
 
     static func cpuModel() -> String {

@@ -17,29 +17,14 @@ public struct RayRuntime: Sendable, Equatable {
     /// ray job.
     public static func find(candidates: [String] = candidates) -> RayRuntime? {
         for candidate in candidates {
-            guard let path = resolve(candidate) else { continue }
+            guard let path = HardwareDiscovery.findExecutable(candidate) else { continue }
             let python = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("python").path
             guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--version"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let line = String(decoding: output, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-            if process.terminationStatus == 0, line.hasPrefix("ray") { return RayRuntime(ray: path, python: python, version: line) }
+            if let version = ProbeCommand.firstLine(path, ["--version"]), version.hasPrefix("ray") {
+                return RayRuntime(ray: path, python: python, version: version)
+            }
         }
         return nil
-    }
-
-    /// An absolute path for `command`: itself when it has a slash, else the first match on PATH.
-    static func resolve(_ command: String) -> String? {
-        if command.contains("/") { return FileManager.default.isExecutableFile(atPath: command) ? command : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(command)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// The helper that makes this member a Ray node.

@@ -16,18 +16,8 @@ public struct RenderRuntime: Sendable, Equatable {
     /// The first candidate that answers `--version`, or nil: a node without Blender does not take render jobs.
     public static func find(candidates: [String] = candidates) -> RenderRuntime? {
         for candidate in candidates {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, "--version"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let firstLine = String(decoding: output, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-            if process.terminationStatus == 0, firstLine.hasPrefix("Blender") {
-                return RenderRuntime(blender: candidate, version: firstLine)
+            if let version = ProbeCommand.firstLine(candidate, ["--version"]), version.hasPrefix("Blender") {
+                return RenderRuntime(blender: candidate, version: version)
             }
         }
         return nil

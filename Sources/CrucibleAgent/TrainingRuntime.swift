@@ -15,17 +15,8 @@ public struct TrainingRuntime: Sendable, Equatable {
     /// The first candidate that imports torch, or nil: a node without PyTorch does not take train jobs.
     public static func find(candidates: [String] = candidates) -> TrainingRuntime? {
         for candidate in candidates {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [candidate, "-c", "import torch, sys; sys.stdout.write(torch.__version__)"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            if process.terminationStatus == 0 {
-                return TrainingRuntime(python: candidate, torchVersion: String(decoding: output, as: UTF8.self))
+            if let version = ProbeCommand.output("/usr/bin/env", [candidate, "-c", "import torch, sys; sys.stdout.write(torch.__version__)"]) {
+                return TrainingRuntime(python: candidate, torchVersion: version)
             }
         }
         return nil
