@@ -322,10 +322,12 @@ public actor Coordinator {
         try? await store.pruneNonces(olderThanMs: cutoffMs)
     }
 
-    /// Logs and applies an admitted envelope, makes the decisions that follow from it, and returns once all of
-    /// that is durable.
-    func commitAdmitted(_ envelope: SignedEnvelope) async throws -> NetworkState.Applied {
+    /// Logs and applies an admitted envelope and `followers` (decisions it calls for that only this coordinator could
+    /// compute, queued in the same batch), makes the decisions that follow from it, and returns once all of that is
+    /// durable.
+    func commitAdmitted(_ envelope: SignedEnvelope, followedBy followers: [LogEvent] = []) async throws -> NetworkState.Applied {
         let applied = try commit(.envelope(envelope), admitted: true).applied
+        for event in followers { try commit(event) }
         decide()
         await drain()
         return applied
@@ -397,16 +399,9 @@ public actor Coordinator {
         }
         let checks = try await cropChecks(for: report, by: envelope.signer)
         let members = gangNodes(of: report.runId)
-        if checks.isEmpty {
-            _ = try await commitAdmitted(envelope)
-        } else {
-            // The report and the comparisons its tiles called for are logged in one batch: no restart can leave a
-            // checked frame without its comparison.
-            try commit(.envelope(envelope), admitted: true)
-            try commit(.cropsCompared(checks))
-            decide()
-            await drain()
-        }
+        // The report and the comparisons its tiles called for are logged in one batch: no restart can leave a checked
+        // frame without its comparison.
+        _ = try await commitAdmitted(envelope, followedBy: checks.isEmpty ? [] : [.cropsCompared(checks)])
         for nodeId in members { wakeOfferWaiters(nodeId) }
         lastHeartbeatMs[report.runId] = nil
         lastSeenMs[envelope.signer] = clock()
