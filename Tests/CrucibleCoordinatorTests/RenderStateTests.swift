@@ -199,8 +199,7 @@ extension NetworkStateTests {
         #expect(state.withheldFrames[Digest.sha256Hex("\(jobId).1.p1")] == nil && state.withheldFrames[Digest.sha256Hex(redo.id)] == nil)
 
         // Had the re-render differed, the rejected run would have lost.
-        var differed = state
-        differed = try {
+        let differed = try {
             var copy = try genesis()
             let id = try submitReviewedRender(&copy, reviewS: 60)
             try renderRun("\(id).0.p1", on: nodeA, writing: "frame-0001.png", atMs: 10, state: &copy)
