@@ -24,9 +24,7 @@ extension Coordinator {
     public func vote(_ proposalId: String, _ envelope: SignedEnvelope) async throws -> ProposalRecord {
         try admit(envelope, as: .vote)
         let payload = try envelope.decodePayload(as: GovernanceVote.self)
-        guard payload.proposalId == proposalId else {
-            throw CrucibleError(.malformed, "the signed proposal id \(payload.proposalId) differs from the path's \(proposalId)")
-        }
+        try Self.requireSameId(signed: payload.proposalId, path: proposalId, of: "proposal")
         _ = try await commitAdmitted(envelope)
         return try state.governance.proposal(proposalId)
     }

@@ -316,6 +316,11 @@ public actor Coordinator {
 
     static func nonceKey(_ signer: String, _ nonce: String) -> String { signer + "\n" + nonce }
 
+    /// An envelope acting on the object a path names must name the same one in its signed payload.
+    static func requireSameId(signed: String, path: String, of what: String) throws {
+        guard signed == path else { throw CrucibleError(.malformed, "the signed \(what) id \(signed) differs from the path's \(path)") }
+    }
+
     /// Forgets nonces too old for their envelopes to be accepted again, in memory and on disk.
     func pruneNonces(olderThanMs cutoffMs: Int64) async {
         seenNonces = seenNonces.filter { $0.value >= cutoffMs }
@@ -357,9 +362,7 @@ public actor Coordinator {
     public func cancelJob(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
         try admit(envelope, as: .cancelJob)
         let payload = try envelope.decodePayload(as: JobCancellation.self)
-        guard payload.jobId == jobId else {
-            throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
-        }
+        try Self.requireSameId(signed: payload.jobId, path: jobId, of: "job")
         _ = try await commitAdmitted(envelope)
         let job = try state.job(jobId)
         for runId in job.tasks.flatMap(\.runIds) where state.runs[runId]?.state != .running {
@@ -371,9 +374,7 @@ public actor Coordinator {
     public func reviewFrames(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
         try admit(envelope, as: .reviewFrames)
         let payload = try envelope.decodePayload(as: FrameReview.self)
-        guard payload.jobId == jobId else {
-            throw CrucibleError(.malformed, "the signed job id \(payload.jobId) differs from the path's \(jobId)")
-        }
+        try Self.requireSameId(signed: payload.jobId, path: jobId, of: "job")
         _ = try await commitAdmitted(envelope)
         return try state.job(jobId)
     }
