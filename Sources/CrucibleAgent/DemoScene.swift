@@ -29,7 +29,11 @@ public enum DemoScene {
     """
 
     /// Writes the scene to `path` with `rendering`'s Blender.
-    public static func make(with rendering: RenderRuntime, at path: String) throws {
+    public static func make(with rendering: RenderRuntime, at path: String) async throws {
+        try await onOwnThread { try makeBlocking(with: rendering, at: path) }
+    }
+
+    private static func makeBlocking(with rendering: RenderRuntime, at path: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [rendering.blender, "-b", "--python-exit-code", "1", "--python-expr", script]

@@ -4,9 +4,9 @@ import Foundation
 /// Finds what the machine really has. GPUs come from `nvidia-smi`; without it the node reports its CPU,
 /// never an invented GPU.
 public enum HardwareDiscovery {
-    public static func discover() -> HardwareProfile {
+    public static func discover() async -> HardwareProfile {
         HardwareProfile(
-            gpus: discoverGPUs(),
+            gpus: await discoverGPUs(),
             cpuModel: cpuModel(),
             cpuCores: ProcessInfo.processInfo.activeProcessorCount,
             memoryMiB: Int(ProcessInfo.processInfo.physicalMemory >> 20),
@@ -14,8 +14,8 @@ public enum HardwareDiscovery {
         )
     }
 
-    static func discoverGPUs() -> [HardwareProfile.GPU] {
-        guard let executable = findExecutable("nvidia-smi"), let output = ProbeCommand.output(executable, NvidiaSMI.queryArguments) else { return [] }
+    static func discoverGPUs() async -> [HardwareProfile.GPU] {
+        guard let executable = findExecutable("nvidia-smi"), let output = await ProbeCommand.output(executable, NvidiaSMI.queryArguments) else { return [] }
         return (try? NvidiaSMI.parse(output)) ?? []
     }
 

@@ -15,12 +15,12 @@ public struct RayRuntime: Sendable, Equatable {
 
     /// The first candidate that answers `--version` and has a Python beside it, or nil: a node without Ray takes no
     /// ray job.
-    public static func find(candidates: [String] = candidates) -> RayRuntime? {
+    public static func find(candidates: [String] = candidates) async -> RayRuntime? {
         for candidate in candidates {
             guard let path = HardwareDiscovery.findExecutable(candidate) else { continue }
             let python = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("python").path
             guard FileManager.default.isExecutableFile(atPath: python) else { continue }
-            if let version = ProbeCommand.firstLine(path, ["--version"]), version.hasPrefix("ray") {
+            if let version = await ProbeCommand.firstLine(path, ["--version"]), version.hasPrefix("ray") {
                 return RayRuntime(ray: path, python: python, version: version)
             }
         }

@@ -14,9 +14,9 @@ public struct RenderRuntime: Sendable, Equatable {
     public static let candidates = ["blender"]
 
     /// The first candidate that answers `--version`, or nil: a node without Blender does not take render jobs.
-    public static func find(candidates: [String] = candidates) -> RenderRuntime? {
+    public static func find(candidates: [String] = candidates) async -> RenderRuntime? {
         for candidate in candidates {
-            if let version = ProbeCommand.firstLine(candidate, ["--version"]), version.hasPrefix("Blender") {
+            if let version = await ProbeCommand.firstLine(candidate, ["--version"]), version.hasPrefix("Blender") {
                 return RenderRuntime(blender: candidate, version: version)
             }
         }

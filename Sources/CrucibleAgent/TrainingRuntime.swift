@@ -13,9 +13,9 @@ public struct TrainingRuntime: Sendable, Equatable {
     public static let candidates = ["/usr/bin/python3", "python3"]
 
     /// The first candidate that imports torch, or nil: a node without PyTorch does not take train jobs.
-    public static func find(candidates: [String] = candidates) -> TrainingRuntime? {
+    public static func find(candidates: [String] = candidates) async -> TrainingRuntime? {
         for candidate in candidates {
-            if let version = ProbeCommand.output("/usr/bin/env", [candidate, "-c", "import torch, sys; sys.stdout.write(torch.__version__)"]) {
+            if let version = await ProbeCommand.output("/usr/bin/env", [candidate, "-c", "import torch, sys; sys.stdout.write(torch.__version__)"]) {
                 return TrainingRuntime(python: candidate, torchVersion: version)
             }
         }

@@ -79,9 +79,9 @@ struct DevnetCommand: AsyncParsableCommand {
         }
         // With Blender installed, the demo renders too: the scene is made by Blender itself.
         var renders = false
-        if let rendering = RenderRuntime.find() {
+        if let rendering = await RenderRuntime.find() {
             do {
-                try DemoScene.make(with: rendering, at: directory.file("demo/scene.blend"))
+                try await DemoScene.make(with: rendering, at: directory.file("demo/scene.blend"))
                 renders = true
             } catch {
                 print("devnet: \(rendering.version) found but the demo scene failed (\((error as? CrucibleError)?.message ?? "\(error)")); no render job")

@@ -24,7 +24,7 @@ struct NodeBenchCommand: AsyncParsableCommand {
     var entries: Int = 8
 
     func run() async throws {
-        let hardware = HardwareDiscovery.discover()
+        let hardware = await HardwareDiscovery.discover()
         if !hardware.gpus.isEmpty { try await benchGPUs(hardware) }
         let challenge = try GPUChallenge.fresh(n: n, m: m)
         let solveStart = ContinuousClock.now

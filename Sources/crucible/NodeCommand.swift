@@ -107,22 +107,22 @@ struct NodeCommand: AsyncParsableCommand {
             if let peerHost, peerHost.isEmpty || peerHost.contains(":") {
                 throw ValidationError("--peer-host must be an IPv4 address or a host name")
             }
-            let hardware = HardwareDiscovery.discover()
+            let hardware = await HardwareDiscovery.discover()
             logger.info("hardware", metadata: ["summary": "\(hardware.summary)", "cpu": "\(hardware.cpuModel)", "memoryMiB": "\(hardware.memoryMiB)"])
             let backend = try await Self.challengeBackend(challengeEngine, hardware: hardware, logger: logger)
-            let training = TrainingRuntime.find(candidates: python.map { [$0] } ?? TrainingRuntime.candidates)
+            let training = await TrainingRuntime.find(candidates: python.map { [$0] } ?? TrainingRuntime.candidates)
             if let training {
                 logger.info("train jobs run with PyTorch", metadata: ["python": "\(training.python)", "torch": "\(training.torchVersion)"])
             } else {
                 logger.info("no Python with PyTorch found: this node takes no train job")
             }
-            let rendering = RenderRuntime.find(candidates: blender.map { [$0] } ?? RenderRuntime.candidates)
+            let rendering = await RenderRuntime.find(candidates: blender.map { [$0] } ?? RenderRuntime.candidates)
             if let rendering {
                 logger.info("render jobs run with Blender", metadata: ["blender": "\(rendering.blender)", "version": "\(rendering.version)"])
             } else {
                 logger.info("no Blender found: this node takes no render job")
             }
-            let rayRuntime = RayRuntime.find(candidates: ray.map { [$0] } ?? RayRuntime.candidates)
+            let rayRuntime = await RayRuntime.find(candidates: ray.map { [$0] } ?? RayRuntime.candidates)
             if let rayRuntime {
                 logger.info("ray jobs run with Ray", metadata: ["ray": "\(rayRuntime.ray)", "version": "\(rayRuntime.version)"])
             } else {
@@ -149,11 +149,11 @@ struct NodeCommand: AsyncParsableCommand {
         }
     }
 
-    struct Hardware: ParsableCommand {
+    struct Hardware: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show what the agent would report about this machine.")
 
-        func run() throws {
-            let hardware = HardwareDiscovery.discover()
+        func run() async throws {
+            let hardware = await HardwareDiscovery.discover()
             print("CPU:    \(hardware.cpuModel), \(hardware.cpuCores) cores")
             print("Memory: \(hardware.memoryMiB) MiB")
             print("OS:     \(hardware.os)")

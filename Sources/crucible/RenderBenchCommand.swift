@@ -46,14 +46,14 @@ struct RenderBenchCommand: AsyncParsableCommand {
         else {
             throw ValidationError("--runs 1…64, --samples 1…65536, --crop-ppm 1…1000000, --tiles 1…\(FrameCrop.tilesMax), --cheats 0…64, --threads 1…256, sides 1…\(JobSpec.Render.sideMax)")
         }
-        guard let rendering = RenderRuntime.find(candidates: blender.map { [$0] } ?? RenderRuntime.candidates) else {
+        guard let rendering = await RenderRuntime.find(candidates: blender.map { [$0] } ?? RenderRuntime.candidates) else {
             throw ValidationError("no Blender found: install Debian's blender package or pass --blender")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-render-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let scene = folder.appendingPathComponent("scene.blend").path
-        try DemoScene.make(with: rendering, at: scene)
+        try await DemoScene.make(with: rendering, at: scene)
         print("\(rendering.version), demo scene, \(size.width)×\(size.height) at \(samples) samples, \(threads) threads, \(tiles) tiles covering \(Double(cropPpm) / 10_000)% of the frame, \(runs) runs")
 
         var generator = SystemRandomNumberGenerator()

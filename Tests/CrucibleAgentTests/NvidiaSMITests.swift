@@ -54,8 +54,8 @@ import Testing
         #expect(throws: CrucibleError.self) { try NvidiaSMI.parse(line) }
     }
 
-    @Test func discoveryNeverInventsAGPU() {
-        let profile = HardwareDiscovery.discover()
+    @Test func discoveryNeverInventsAGPU() async {
+        let profile = await HardwareDiscovery.discover()
         if HardwareDiscovery.findExecutable("nvidia-smi") == nil {
             #expect(profile.gpus.isEmpty)
             #expect(profile.summary.hasPrefix("CPU"))

@@ -7,7 +7,12 @@ import Testing
 @Suite struct PeerProbeTests {
     /// Connects a plain socket to the probe, sends `bytes`, and returns what comes back until `expecting` bytes have
     /// arrived or the probe closes the connection. A loaded machine may take seconds to answer, so each wait allows ten.
-    func exchange(_ bytes: [UInt8], expecting: Int = 0, port: Int) throws -> [UInt8] {
+    /// The socket blocks, so it runs on a thread of its own: on the cooperative pool it would hold up the probe it waits for.
+    func exchange(_ bytes: [UInt8], expecting: Int = 0, port: Int) async throws -> [UInt8] {
+        try await onOwnThread { try Self.blockingExchange(bytes, expecting: expecting, port: port) }
+    }
+
+    static func blockingExchange(_ bytes: [UInt8], expecting: Int, port: Int) throws -> [UInt8] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         defer { close(fd) }
@@ -48,15 +53,15 @@ import Testing
     @Test func inputOutsideTheProtocolClosesTheConnection() async throws {
         let probe = try await PeerProbeServer.start(host: "127.0.0.1")
         // Pings are echoed, in order, as many as are sent.
-        #expect(try exchange(Array("ppp".utf8), expecting: 3, port: probe.port).prefix(3) == Array("ppp".utf8)[...])
+        #expect(try await exchange(Array("ppp".utf8), expecting: 3, port: probe.port).prefix(3) == Array("ppp".utf8)[...])
         // An unknown byte ends the connection: whatever follows it is not answered.
-        #expect(try exchange(Array("xp".utf8), port: probe.port).isEmpty)
+        #expect(try await exchange(Array("xp".utf8), port: probe.port).isEmpty)
         // A bulk transfer longer than the limit, or of no bytes, is refused before anything is read.
         let tooLong = UInt32(PeerProbeServer.bulkBytesMax + 1)
-        #expect(try exchange([UInt8(ascii: "b")] + withUnsafeBytes(of: tooLong.bigEndian, Array.init) + Array("p".utf8), port: probe.port).isEmpty)
-        #expect(try exchange([UInt8(ascii: "b"), 0, 0, 0, 0, UInt8(ascii: "p")], port: probe.port).isEmpty)
+        #expect(try await exchange([UInt8(ascii: "b")] + withUnsafeBytes(of: tooLong.bigEndian, Array.init) + Array("p".utf8), port: probe.port).isEmpty)
+        #expect(try await exchange([UInt8(ascii: "b"), 0, 0, 0, 0, UInt8(ascii: "p")], port: probe.port).isEmpty)
         // A complete bulk transfer is acknowledged once all of it has arrived.
-        #expect(try exchange([UInt8(ascii: "b"), 0, 0, 0, 3, 1, 2, 3, UInt8(ascii: "p")], expecting: 2, port: probe.port) == Array("kp".utf8))
+        #expect(try await exchange([UInt8(ascii: "b"), 0, 0, 0, 3, 1, 2, 3, UInt8(ascii: "p")], expecting: 2, port: probe.port) == Array("kp".utf8))
         await probe.close()
     }
 

@@ -32,13 +32,13 @@ import Testing
     }
 
     /// `.ray-venv/bin/ray` at the package root (what `.ci/run` makes), then `ray` on PATH.
-    static func findRay() -> RayRuntime? {
+    static func findRay() async -> RayRuntime? {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return RayRuntime.find(candidates: [root.appendingPathComponent(".ray-venv/bin/ray").path, "ray"])
+        return await RayRuntime.find(candidates: [root.appendingPathComponent(".ray-venv/bin/ray").path, "ray"])
     }
 
     @Test func twoAgentsFormARayClusterAndTheDriverRunsOnIt() async throws {
-        let ray = try #require(Self.findRay(), "no Ray: run .ci/run, or pip install ray into .ray-venv")
+        let ray = try #require(await Self.findRay(), "no Ray: run .ci/run, or pip install ray into .ray-venv")
         let network = try await TestNetwork.start()
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
         let members = [network.operatorA, network.operatorB].map {

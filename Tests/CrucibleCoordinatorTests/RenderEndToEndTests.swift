@@ -17,16 +17,16 @@ import Testing
     static let height = 72
 
     /// Makes devnet's demo scene with Blender and returns its bytes.
-    static func makeScene(with rendering: RenderRuntime, in directory: URL) throws -> Data {
+    static func makeScene(with rendering: RenderRuntime, in directory: URL) async throws -> Data {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("scene.blend").path
-        try DemoScene.make(with: rendering, at: path)
+        try await DemoScene.make(with: rendering, at: path)
         return try #require(FileManager.default.contents(atPath: path))
     }
 
     /// A cheating operator's Blender: a wrapper around the real one that cheats on whole frames and renders crops
     /// honestly (tiles are cheap; the frames are where the money is). The agent itself is unchanged.
-    static func cheatingBlender(_ cheat: Cheat, in directory: URL) throws -> RenderRuntime {
+    static func cheatingBlender(_ cheat: Cheat, in directory: URL) async throws -> RenderRuntime {
         let path = directory.appendingPathComponent("blender-\(cheat.rawValue)").path
         let body: String
         switch cheat {
@@ -52,7 +52,7 @@ import Testing
         guard FileManager.default.createFile(atPath: path, contents: Data(script.utf8), attributes: [.posixPermissions: 0o755]) else {
             throw CrucibleError(.unavailable, "cannot write \(path)")
         }
-        return try #require(RenderRuntime.find(candidates: [path]))
+        return try #require(await RenderRuntime.find(candidates: [path]))
     }
 
     enum Cheat: String, CaseIterable {
@@ -78,9 +78,9 @@ import Testing
     }
 
     @Test func framesRenderOnTwoOperatorsAndEveryCropMatchesExactly() async throws {
-        let rendering = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let rendering = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start()
-        let scene = try Self.makeScene(with: rendering, in: network.directory)
+        let scene = try await Self.makeScene(with: rendering, in: network.directory)
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 2)
         let agents = [network.operatorA, network.operatorB].map { network.agent(operatorKey: $0, policy: policy, rendering: rendering) }
         let job = try await withAgents(agents) {
@@ -119,9 +119,9 @@ import Testing
     }
 
     @Test func theRequesterReviewsWatermarkedPreviewsApprovesRejectsAndLetsOneLapse() async throws {
-        let rendering = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let rendering = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start()
-        let scene = try Self.makeScene(with: rendering, in: network.directory)
+        let scene = try await Self.makeScene(with: rendering, in: network.directory)
         // Operator A asks less and renders the frames; operator B renders the rejected one again.
         let agents = [
             network.agent(operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 3), rendering: rendering),
@@ -174,12 +174,12 @@ import Testing
 
     @Test(arguments: Cheat.allCases)
     func aCheatingRendererIsCaughtByTheTilesSlashedAndItsFramesRenderedAgain(_ cheat: Cheat) async throws {
-        let honest = try #require(RenderRuntime.find(), "no Blender: install Debian's blender package")
+        let honest = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start(stakingOperatorC: true)
-        let scene = try Self.makeScene(with: honest, in: network.directory)
+        let scene = try await Self.makeScene(with: honest, in: network.directory)
         let cheater = network.agent(
             operatorKey: network.operatorA, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1),
-            rendering: try Self.cheatingBlender(cheat, in: network.directory)
+            rendering: try await Self.cheatingBlender(cheat, in: network.directory)
         )
         let checkers = [network.operatorB, network.operatorC].map {
             network.agent(operatorKey: $0, policy: AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 2), rendering: honest)

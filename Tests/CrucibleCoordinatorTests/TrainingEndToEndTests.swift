@@ -55,7 +55,7 @@ import Testing
     /// every task's segment re-run by operator B's node (and, with `arbiter`, by operator C's when they disagree), and
     /// returns the closed job.
     func trainJob(_ network: TestNetwork, cheaterEnvironment: [String: String] = [:], arbiter: Bool = false) async throws -> (Components.Schemas.Job, String) {
-        let training = try #require(TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
+        let training = try #require(await TrainingRuntime.find(), "no Python with PyTorch: install Debian's python3-torch")
         let policy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000, maxConcurrentRuns: 1)
         // The gang forms on operator A's two nodes (only they join clusters); operator B's node validates.
         let members = [[:], cheaterEnvironment].map {
