@@ -1,16 +1,18 @@
 import CrucibleCore
 import Foundation
 import Logging
+import NIOPosix
+import PostgresKit
 import SQLKit
 import SQLiteKit
 
 /// The coordinator's durable state: the log, its checkpoints, the projection tables, seen nonces,
 /// content-addressed blobs and task logs. Every query goes through SQLKit so the same code serves
-/// SQLite (embedded) and, later, PostgreSQL.
+/// SQLite (embedded, one file) and PostgreSQL (a server, for deployments).
 ///
 /// Two sessions: every write goes through `writer` under `writeLock`, so a transaction never interleaves with
 /// another write and no write waits on SQLite's file lock (which would tie up the I/O thread pool); `reader`
-/// only reads, which WAL lets it do beside a write.
+/// only reads, which WAL (SQLite) or MVCC (PostgreSQL) lets it do beside a write.
 public final class CrucibleStore: Sendable {
     let writer: any SQLDatabase
     let reader: any SQLDatabase
@@ -50,6 +52,67 @@ public final class CrucibleStore: Sendable {
         try await store.migrate()
         return store
     }
+
+    /// Opens `database`: a `postgres://` (or `postgresql://`) URL, or else the path of a SQLite file.
+    public static func open(_ database: String, logger: Logger = Logger(label: "crucible.store")) async throws -> CrucibleStore {
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            return try await openPostgres(url: database, logger: logger)
+        }
+        return try await openSQLite(path: database, logger: logger)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; TLS when the
+    /// server offers it unless `?sslmode=disable`) and brings its schema up to date.
+    public static func openPostgres(url: String, logger: Logger = Logger(label: "crucible.store")) async throws -> CrucibleStore {
+        let configuration: SQLPostgresConfiguration
+        do {
+            configuration = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw CrucibleError(.malformed, "not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE): \(redactingPassword(url))")
+        }
+        func connect(_ id: Int) async throws -> PostgresConnection {
+            do {
+                return try await PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration.coreConfiguration, id: id, logger: logger
+                )
+            } catch {
+                throw CrucibleError(.unavailable, "could not connect to PostgreSQL at \(redactingPassword(url)): \(String(reflecting: error))")
+            }
+        }
+        let writerConnection = try await connect(1)
+        let readerConnection: PostgresConnection
+        do {
+            readerConnection = try await connect(2)
+        } catch {
+            try? await writerConnection.close()
+            throw error
+        }
+        let store = CrucibleStore(
+            writer: writerConnection.sql(queryLogLevel: .trace),
+            reader: readerConnection.sql(queryLogLevel: .trace),
+            close: {
+                try await writerConnection.close()
+                try await readerConnection.close()
+            }
+        )
+        do {
+            try await store.migrate()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    /// `url` with its password, if any, replaced: URLs end up in error messages and logs.
+    static func redactingPassword(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "(unparseable URL)"
+    }
+
+    /// Which database this store runs on: "sqlite" or "postgresql".
+    public var kind: String { writer.dialect.name }
 
     public func close() async throws {
         try await closeAll()

@@ -1,12 +1,43 @@
 import CrucibleCore
 import CrucibleStore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
+/// The databases the store runs on. Every contract test runs against each: one store code path, two databases.
+enum Database: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgresql
+    var testDescription: String { rawValue }
+}
+
+/// The store's contract: what it keeps, how commits fail, what it reads back, on SQLite (a file) and on PostgreSQL (a
+/// throwaway server the test starts on loopback).
 @Suite struct CrucibleStoreTests {
-    func openStore() async throws -> (CrucibleStore, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-store-\(UUID().uuidString)/db.sqlite").path
-        return (try await CrucibleStore.openSQLite(path: path), path)
+    /// Runs `body` with the address of a new, empty database of `kind` and removes it afterwards.
+    func withDatabase(_ kind: Database, _ body: (String) async throws -> Void) async throws {
+        switch kind {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-store-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try await body(folder.appendingPathComponent("db.sqlite").path)
+        case .postgresql:
+            try await ThrowawayPostgres.with { server in try await body(try await server.createDatabase()) }
+        }
+    }
+
+    /// Runs `body` with an open store of `kind`, closing it afterwards.
+    func withStore(_ kind: Database, _ body: (CrucibleStore) async throws -> Void) async throws {
+        try await withDatabase(kind) { address in
+                let store = try await CrucibleStore.open(address)
+                #expect(store.kind == kind.rawValue)
+                do {
+                    try await body(store)
+                    try await store.close()
+                } catch {
+                    try? await store.close()
+                    throw error
+                }
+        }
     }
 
     func entries(_ count: Int, signer: SigningIdentity) -> [LogEntry] {
@@ -17,76 +48,152 @@ import Testing
         return result
     }
 
-    @Test func commitsAreAtomicAndReadBack() async throws {
-        let (store, path) = try await openStore()
-        let signer = SigningIdentity()
-        let log = entries(3, signer: signer)
-        var projection = ProjectionBatch()
-        projection.accounts = [AccountRow(address: "a", balanceMicro: 5), AccountRow(address: "a", balanceMicro: 7)]
-        projection.escrows = [EscrowRow(jobId: "j", payer: "a", amountMicro: 3)]
-        try await store.commit(entries: log, checkpoints: [LogCheckpoint.make(entries: log, signer: signer)], projection: projection)
-        #expect(try await store.logEntries(afterSeq: 0, limit: 10) == log)
-        #expect(try await store.lastLogEntry() == log.last)
-        var snapshot = try await store.projection()
-        #expect(snapshot.accounts == [AccountRow(address: "a", balanceMicro: 7)])
-        try await store.checkpoints()[0].verify(entries: log, coordinator: signer.address)
+    @Test(arguments: Database.allCases) func commitsAreAtomicAndReadBack(_ kind: Database) async throws {
+        try await withDatabase(kind) { address in
+            let store = try await CrucibleStore.open(address)
+            let signer = SigningIdentity()
+            let log = entries(3, signer: signer)
+            var projection = ProjectionBatch()
+            projection.accounts = [AccountRow(address: "a", balanceMicro: 5), AccountRow(address: "a", balanceMicro: 7)]
+            projection.escrows = [EscrowRow(jobId: "j", payer: "a", amountMicro: 3)]
+            try await store.commit(entries: log, checkpoints: [LogCheckpoint.make(entries: log, signer: signer)], projection: projection)
+            #expect(try await store.logEntries(afterSeq: 0, limit: 10) == log)
+            #expect(try await store.lastLogEntry() == log.last)
+            var snapshot = try await store.projection()
+            #expect(snapshot.accounts == [AccountRow(address: "a", balanceMicro: 7)])
+            try await store.checkpoints()[0].verify(entries: log, coordinator: signer.address)
 
-        // A batch that fails part-way (a repeated sequence number) leaves nothing behind.
-        var second = ProjectionBatch()
-        second.accounts = [AccountRow(address: "b", balanceMicro: 1)]
-        second.closedEscrows = ["j"]
-        await #expect(throws: (any Error).self) {
-            try await store.commit(entries: [log[0]], checkpoints: [], projection: second, nonces: [SeenNonce(signer: "s", nonce: "n", timestampMs: 1)])
+            // A batch that fails part-way (a repeated sequence number) leaves nothing behind.
+            var second = ProjectionBatch()
+            second.accounts = [AccountRow(address: "b", balanceMicro: 1)]
+            second.closedEscrows = ["j"]
+            await #expect(throws: (any Error).self) {
+                try await store.commit(entries: [log[0]], checkpoints: [], projection: second, nonces: [SeenNonce(signer: "s", nonce: "n", timestampMs: 1)])
+            }
+            snapshot = try await store.projection()
+            #expect(snapshot.accounts.count == 1)
+            #expect(snapshot.escrows.count == 1)
+            #expect(try await store.recentNonces(sinceMs: 0).isEmpty)
+            try await store.close()
+
+            // Durable across reopening; opening again migrates nothing twice.
+            let reopened = try await CrucibleStore.open(address)
+            #expect(try await reopened.logEntries(afterSeq: 1, limit: 10) == Array(log.dropFirst()))
+            try await reopened.close()
         }
-        snapshot = try await store.projection()
-        #expect(snapshot.accounts.count == 1)
-        #expect(snapshot.escrows.count == 1)
-        #expect(try await store.recentNonces(sinceMs: 0).isEmpty)
-        try await store.close()
-
-        // Durable across reopening.
-        let reopened = try await CrucibleStore.openSQLite(path: path)
-        #expect(try await reopened.logEntries(afterSeq: 1, limit: 10) == Array(log.dropFirst()))
-        try await reopened.close()
     }
 
-    @Test func noncesBecomeDurableWithTheirCommitAndArePrunedByAge() async throws {
-        let (store, _) = try await openStore()
-        let first = SeenNonce(signer: "s", nonce: "n1", timestampMs: 1)
-        let later = SeenNonce(signer: "s", nonce: "n2", timestampMs: 5)
-        try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first, later])
-        // Sent again in a later batch (a restart that had not seen it persist), it is kept once.
-        try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first])
-        #expect(Set(try await store.recentNonces(sinceMs: 0).map(\.nonce)) == ["n1", "n2"])
-        #expect(try await store.recentNonces(sinceMs: 2) == [later])
-        try await store.pruneNonces(olderThanMs: 2)
-        #expect(try await store.recentNonces(sinceMs: 0) == [later])
-        try await store.close()
-    }
-
-    @Test func blobsAreContentAddressed() async throws {
-        let (store, _) = try await openStore()
-        let data = Data("hello".utf8)
-        let sha = Digest.sha256Hex(data)
-        try await store.putBlob(sha256: sha, data: data)
-        try await store.putBlob(sha256: sha, data: data)
-        #expect(try await store.blob(sha256: sha) == data)
-        #expect(try await store.missingBlobs([sha, String(repeating: "0", count: 64)]) == [String(repeating: "0", count: 64)])
-        #expect(try await store.blob(sha256: String(repeating: "1", count: 64)) == nil)
-        try await store.close()
-    }
-
-    @Test func taskLogsKeepArrivalOrderAndIgnoreResends() async throws {
-        let (store, _) = try await openStore()
-        for seq in 0..<5 {
-            try await store.appendTaskLog(TaskLogRow(runId: "r", seq: seq, jobId: "j", taskIndex: 0, text: "line \(seq)\n", receivedMs: 0))
+    @Test(arguments: Database.allCases) func noncesBecomeDurableWithTheirCommitAndArePrunedByAge(_ kind: Database) async throws {
+        try await withStore(kind) { store in
+            let first = SeenNonce(signer: "s", nonce: "n1", timestampMs: 1)
+            let later = SeenNonce(signer: "s", nonce: "n2", timestampMs: 5)
+            try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first, later])
+            // Sent again in a later batch (a restart that had not seen it persist), it is kept once.
+            try await store.commit(entries: [], checkpoints: [], projection: ProjectionBatch(), nonces: [first])
+            #expect(Set(try await store.recentNonces(sinceMs: 0).map(\.nonce)) == ["n1", "n2"])
+            #expect(try await store.recentNonces(sinceMs: 2) == [later])
+            try await store.pruneNonces(olderThanMs: 2)
+            #expect(try await store.recentNonces(sinceMs: 0) == [later])
         }
-        try await store.appendTaskLog(TaskLogRow(runId: "r", seq: 2, jobId: "j", taskIndex: 0, text: "duplicate", receivedMs: 0))
-        let all = try await store.taskLogs(jobId: "j", afterId: 0, limit: 100)
-        #expect(all.map(\.1.text) == (0..<5).map { "line \($0)\n" })
-        let rest = try await store.taskLogs(jobId: "j", afterId: all[1].0, limit: 100)
-        #expect(rest.count == 3)
-        try await store.close()
+    }
+
+    @Test(arguments: Database.allCases) func blobsAreContentAddressed(_ kind: Database) async throws {
+        try await withStore(kind) { store in
+            let data = Data("hello".utf8)
+            let sha = Digest.sha256Hex(data)
+            try await store.putBlob(sha256: sha, data: data)
+            try await store.putBlob(sha256: sha, data: data)
+            #expect(try await store.blob(sha256: sha) == data)
+            #expect(try await store.missingBlobs([sha, String(repeating: "0", count: 64)]) == [String(repeating: "0", count: 64)])
+            #expect(try await store.blob(sha256: String(repeating: "1", count: 64)) == nil)
+        }
+    }
+
+    @Test(arguments: Database.allCases) func taskLogsKeepArrivalOrderAndIgnoreResends(_ kind: Database) async throws {
+        try await withStore(kind) { store in
+            for seq in 0..<5 {
+                try await store.appendTaskLog(TaskLogRow(runId: "r", seq: seq, jobId: "j", taskIndex: 0, text: "line \(seq)\n", receivedMs: 0))
+            }
+            try await store.appendTaskLog(TaskLogRow(runId: "r", seq: 2, jobId: "j", taskIndex: 0, text: "duplicate", receivedMs: 0))
+            let all = try await store.taskLogs(jobId: "j", afterId: 0, limit: 100)
+            #expect(all.map(\.1.text) == (0..<5).map { "line \($0)\n" })
+            let rest = try await store.taskLogs(jobId: "j", afterId: all[1].0, limit: 100)
+            #expect(rest.count == 3)
+        }
+    }
+
+    /// One row of every table, with nulls and without, values at the ends of their types and text outside ASCII, comes
+    /// back as written; a later value for the same key replaces it; closed escrows and cleared stakes are gone.
+    @Test(arguments: Database.allCases) func everyProjectionRowComesBackAsWritten(_ kind: Database) async throws {
+        try await withStore(kind) { store in
+            var batch = ProjectionBatch()
+            batch.accounts = [AccountRow(address: "a", balanceMicro: .max), AccountRow(address: "b", balanceMicro: .min)]
+            batch.escrows = [EscrowRow(jobId: "j1", payer: "a", amountMicro: 1), EscrowRow(jobId: "j2", payer: "b", amountMicro: 2)]
+            batch.totals = [TotalRow(name: "supply", amountMicro: 1 << 62)]
+            batch.nodes = [NodeRow(id: "n", operatorAddress: "o", region: "eu-west", registration: "{\"gpus\":[\"H100 ✓\"]}", registeredMs: 1, runsDone: 2, earnedMicro: 3)]
+            batch.nodeProofs = [
+                NodeProofRow(nodeId: "n", status: "proven", provenMilliTops: 1_979_000, passed: .max, failed: 0, consecutiveFailures: 0, lastJudgedMs: 9, openChallengeId: nil),
+                NodeProofRow(nodeId: "m", status: "pending", provenMilliTops: 0, passed: 0, failed: 1, consecutiveFailures: 1, lastJudgedMs: nil, openChallengeId: "c"),
+            ]
+            batch.jobs = [JobRow(
+                id: "j1", requester: "a", name: "naïve — render", state: "running", spec: "{}", submittedMs: 5, closedMs: nil,
+                escrowLockedMicro: 10, paidMicro: 0, burnedMicro: 0, refundedMicro: 0
+            )]
+            batch.tasks = [TaskRow(id: "j1.0", jobId: "j1", taskIndex: 0, state: "pending", digest: nil), TaskRow(id: "j1.1", jobId: "j1", taskIndex: 1, state: "done", digest: "d")]
+            batch.runs = [RunRow(
+                id: "j1.0.p1", jobId: "j1", taskIndex: 0, role: "primary", attempt: 1, state: "running", nodeId: "n", priceMicroPerUnitHour: 7,
+                startedMs: 6, endedMs: nil, exitCode: -9, digest: nil, outputs: "[]", paidMicro: 0
+            )]
+            batch.stakes = [StakeRow(address: "a", stakedMicro: 5, unbondingMicro: 1), StakeRow(address: "b", stakedMicro: 1, unbondingMicro: 0)]
+            batch.epochs = [EpochRow(
+                epoch: 3, startMs: 0, endMs: 10, mintedMicro: 1, burnedMicro: 2, treasuryMicro: 3, workWeight: 4, availabilityWeight: 5, emission: "{}", enacted: "[]"
+            )]
+            batch.slashes = [SlashRow(
+                id: "s", operatorAddress: "o", nodeId: "n", reason: "spoofed", evidence: "{}", amountMicro: 9, burnedMicro: 4, treasuryMicro: 5, reporter: nil, atMs: 11
+            )]
+            batch.proposals = [ProposalRow(
+                id: "p", proposer: "a", title: "fee", status: "voting", proposal: "{}", submittedMs: 1, votingEndsMs: 2, effectiveEpoch: 4,
+                snapshotTotalMicro: 100, yesMicro: 60, noMicro: 0, abstainMicro: 0, votes: "{}", note: "née"
+            )]
+            batch.movements = [MovementRow(seq: 1, address: "a", kind: "escrow", reference: "j1", balanceDeltaMicro: -1, stakeDeltaMicro: 0, balanceMicro: 4, atMs: 5)]
+            try await store.commit(entries: [], checkpoints: [], projection: batch)
+            var expected = ProjectionSnapshot(
+                accounts: batch.accounts, escrows: batch.escrows, totals: batch.totals, nodes: batch.nodes, nodeProofs: batch.nodeProofs,
+                jobs: batch.jobs, tasks: batch.tasks, runs: batch.runs, stakes: batch.stakes, epochs: batch.epochs, slashes: batch.slashes,
+                proposals: batch.proposals
+            )
+            #expect(try await store.projection().normalized() == expected.normalized())
+            #expect(try await store.allMovements() == batch.movements)
+
+            var later = ProjectionBatch()
+            later.jobs = [JobRow(
+                id: "j1", requester: "a", name: "naïve — render", state: "settled", spec: "{}", submittedMs: 5, closedMs: 12,
+                escrowLockedMicro: 10, paidMicro: 8, burnedMicro: 1, refundedMicro: 1
+            )]
+            later.closedEscrows = ["j1"]
+            later.clearedStakes = ["b"]
+            try await store.commit(entries: [], checkpoints: [], projection: later)
+            expected.jobs = later.jobs
+            expected.escrows.removeAll { $0.jobId == "j1" }
+            expected.stakes.removeAll { $0.address == "b" }
+            #expect(try await store.projection().normalized() == expected.normalized())
+        }
+    }
+
+    @Test func aDatabaseThatCannotBeOpenedIsAClearError() async throws {
+        await #expect { try await CrucibleStore.open("postgres://") } throws: {
+            ($0 as? CrucibleError)?.code == .malformed && "\($0)".contains("not a PostgreSQL URL")
+        }
+        // Nothing listens on the port: refused at once, with the address and without the password.
+        let port = try await {
+            let server = try await ThrowawayPostgres.start()
+            try await server.stop()
+            return server.port
+        }()
+        await #expect { try await CrucibleStore.open("postgres://crucible:secret@127.0.0.1:\(port)/x?sslmode=disable") } throws: {
+            let text = "\($0)"
+            return ($0 as? CrucibleError)?.code == .unavailable && text.contains("127.0.0.1:\(port)") && !text.contains("secret")
+        }
     }
 
     @Test func tamperedLogEntriesFailVerification() {
