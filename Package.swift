@@ -150,7 +150,7 @@ let package = Package(
             name: "CrucibleCoordinatorTests",
             dependencies: [
                 "CrucibleCoordinator", "CrucibleClient", "CrucibleAgent", "CrucibleCore", "CrucibleStore", "CrucibleLedger", "CrucibleAPI",
-                "CrucibleProof",
+                "CrucibleProof", "CrucibleTestSupport",
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -304,7 +304,13 @@ import Testing
 
 /// Opens the stopped network's database again and audits it.
 func reopenAndAudit(_ network: TestNetwork) async throws -> Auditor.Report {
-    let store = try await CrucibleStore.openSQLite(path: network.databasePath)
-    defer { Task { try? await store.close() } }
-    return try await Auditor.audit(store: store)
+    let store = try await CrucibleStore.open(network.database)
+    do {
+        let report = try await Auditor.audit(store: store)
+        try await store.close()
+        return report
+    } catch {
+        try? await store.close()
+        throw error
+    }
 }

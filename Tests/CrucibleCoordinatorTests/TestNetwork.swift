@@ -10,10 +10,12 @@ import Foundation
 import Logging
 import Testing
 
-/// A real coordinator on a loopback port over a fresh SQLite database, with funded wallets, for tests that
-/// talk to it over HTTP exactly as agents and requesters do.
+/// A real coordinator on a loopback port over a fresh database (SQLite unless a test gives a PostgreSQL URL), with
+/// funded wallets, for tests that talk to it over HTTP exactly as agents and requesters do.
 final class TestNetwork: Sendable {
     let directory: URL
+    /// What the store was opened with: a SQLite path or a PostgreSQL URL.
+    let database: String
     let identity: SigningIdentity
     let store: CrucibleStore
     let coordinator: Coordinator
@@ -46,11 +48,12 @@ final class TestNetwork: Sendable {
         )
     )
 
-    private init(directory: URL, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
+    private init(directory: URL, database: String, identity: SigningIdentity, store: CrucibleStore, coordinator: Coordinator, client: CoordinatorClient, port: Int,
                  requester: SigningIdentity, operatorA: SigningIdentity, operatorB: SigningIdentity, operatorC: SigningIdentity,
                  server: CoordinatorServer.Running) {
         self.operatorC = operatorC
         self.directory = directory
+        self.database = database
         self.identity = identity
         self.store = store
         self.coordinator = coordinator
@@ -67,9 +70,11 @@ final class TestNetwork: Sendable {
     static func start(
         parameters: NetworkParameters = fastParameters,
         reusing previous: TestNetwork? = nil,
-        stakingOperatorC: Bool = false
+        stakingOperatorC: Bool = false,
+        database: String? = nil
     ) async throws -> TestNetwork {
         let directory = previous?.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crucible-test-\(UUID().uuidString)")
+        let database = previous?.database ?? database ?? directory.appendingPathComponent("crucible.sqlite").path
         let identity = previous?.identity ?? SigningIdentity()
         let requester = previous?.requester ?? SigningIdentity()
         let operatorA = previous?.operatorA ?? SigningIdentity()
@@ -77,7 +82,7 @@ final class TestNetwork: Sendable {
         let operatorC = previous?.operatorC ?? SigningIdentity()
         var logger = Logger(label: "crucible.test")
         logger.logLevel = .warning
-        let store = try await CrucibleStore.openSQLite(path: directory.appendingPathComponent("crucible.sqlite").path, logger: logger)
+        let store = try await CrucibleStore.open(database, logger: logger)
         let coordinator = try await Coordinator.open(
             store: store, identity: identity,
             genesisAllocations: [requester, operatorA, operatorB, operatorC].map { .init(address: $0.address, amountMicro: fundingMicro) },
@@ -86,7 +91,7 @@ final class TestNetwork: Sendable {
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
         let bound = server.port
         let network = TestNetwork(
-            directory: directory, identity: identity, store: store, coordinator: coordinator,
+            directory: directory, database: database, identity: identity, store: store, coordinator: coordinator,
             client: CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(bound)")!), port: bound,
             requester: requester, operatorA: operatorA, operatorB: operatorB, operatorC: operatorC, server: server
         )

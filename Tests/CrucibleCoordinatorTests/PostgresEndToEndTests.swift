@@ -1,0 +1,60 @@
+import CrucibleAgent
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleStore
+import CrucibleTestSupport
+import Foundation
+import Testing
+
+/// The coordinator over PostgreSQL instead of SQLite: the same network, the same log, the same audit, on a throwaway
+/// server started on loopback.
+@Suite struct PostgresEndToEndTests {
+    func balance(_ network: TestNetwork, _ identity: SigningIdentity) async -> Int64 {
+        await network.coordinator.state.ledger.balance(of: identity.address)
+    }
+
+    /// Two agents run a replicated job while the coordinator is stopped and started again over the same database;
+    /// the job settles once, the money adds up, and the audit of the PostgreSQL log passes.
+    @Test func aJobSettlesAcrossACoordinatorRestartAndTheAuditPasses() async throws {
+        try await ThrowawayPostgres.with { server in
+            var network = try await TestNetwork.start(database: try await server.createDatabase())
+            #expect(network.store.kind == "postgresql")
+            let text = "proof of work\n"
+            let inputSha = try await network.client.putBlob(Data(text.utf8), by: network.requester)
+            let spec = TestNetwork.shellSpec(
+                "shout", script: "sleep 1; tr a-z A-Z < input.txt > \"$CRUCIBLE_OUTPUT_DIR/out-{index}.txt\"; echo task {index} done",
+                tasks: 3, replicate: 1_000_000, inputs: [.init(name: "input.txt", sha256: inputSha, sizeBytes: Int64(text.utf8.count))]
+            )
+            let agentA = network.agent(operatorKey: network.operatorA)
+            let agentB = network.agent(operatorKey: network.operatorB)
+            let job = try await withAgents([agentA, agentB]) {
+                let submitted = try await network.client.submitJob(spec, by: network.requester)
+                try await waitUntil("a run is working") {
+                    try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
+                }
+                await network.stop()
+                network = try await TestNetwork.start(reusing: network)
+                return try await network.settled(submitted.id)
+            }
+            #expect(job.state == "settled")
+            #expect(job.tasks.allSatisfy { $0.state == "verified" })
+            for task in job.tasks {
+                let output = try #require(task.runs.first { $0.state == "completed" }?.outputs.first)
+                #expect(String(decoding: try await network.client.blob(output.sha256), as: UTF8.self) == text.uppercased())
+            }
+            let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
+            #expect(paidRuns.allSatisfy { $0.state == "completed" })
+            #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
+            let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
+            #expect(gained == job.paidMicro)
+            #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+            // Task logs streamed into PostgreSQL and read back in order.
+            let logs = try await network.client.jobLogs(job.id)
+            #expect(logs.chunks.filter { $0.taskIndex == 1 }.map(\.text).joined().contains("task 1 done"))
+            await network.stop()
+            let report = try await reopenAndAudit(network)
+            #expect(report.jobs == 1)
+            #expect(report.burnedMicro == job.burnedMicro)
+        }
+    }
+}
