@@ -84,6 +84,8 @@ public struct NetworkState: Sendable {
         switch event {
         case .genesis(let genesis):
             try applyGenesis(genesis, atMs: nowMs, changes: &changes)
+            // The totals start here, zero or not: a genesis that funds nobody still writes them.
+            changes.totals = true
         case .envelope(let envelope):
             guard hasGenesis else { throw CrucibleError(.conflict, "no genesis yet") }
             if !signatureVerified { try envelope.verifySignature() }

@@ -10,7 +10,7 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Replay the log from genesis: check every hash, signature and checkpoint, recompute every balance and compare.",
         discussion: """
-        With --data, the coordinator's database is audited: every stored table is compared with the replay.
+        With --data or --database, the coordinator's database is audited: every stored table is compared with the replay.
         With --coordinator, only the public log is used: every balance the coordinator reports is compared with the replay.
         """
     )
@@ -18,11 +18,16 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "Data folder of a coordinator.")
     var data: String?
 
+    @Option(help: ArgumentHelp("A coordinator's database: a postgres:// URL or a SQLite file.", valueName: "url-or-path"))
+    var database: String?
+
     @Option(help: "URL of a running coordinator, to audit from its public log.")
     var coordinator: String?
 
     func validate() throws {
-        guard (data == nil) != (coordinator == nil) else { throw ValidationError("give either --data or --coordinator") }
+        guard [data, database, coordinator].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("give one of --data, --database or --coordinator")
+        }
     }
 
     func run() async throws {
@@ -31,9 +36,15 @@ struct AuditCommand: AsyncParsableCommand {
             let client = try CoordinatorClient(url: coordinator)
             result = await Result { try await Auditor.audit(source: Self.publicSource(client)) }
         } else {
-            let directory = DataDirectory(data ?? "")
-            guard directory.databaseExists else { throw ValidationError("no database at \(directory.database)") }
-            let store = try await CrucibleStore.openSQLite(path: directory.database)
+            let address: String
+            if let database {
+                address = database
+            } else {
+                let directory = DataDirectory(data ?? "")
+                guard directory.databaseExists else { throw ValidationError("no database at \(directory.database)") }
+                address = directory.database
+            }
+            let store = try await CrucibleStore.open(address)
             result = await Result { try await Auditor.audit(store: store) }
             try await store.close()
         }

@@ -16,8 +16,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve the API over a data folder until Ctrl-C.")
 
-        @Option(help: "Data folder (database and coordinator key).")
+        @Option(help: "Data folder (coordinator key, and the SQLite database unless --database names another).")
         var data: String = ".crucible/coordinator"
+
+        @Option(help: ArgumentHelp(
+            "Database: postgres://USER[:PASSWORD]@HOST[:PORT]/NAME, or a SQLite file. Default: $CRUCIBLE_DATABASE, else crucible.sqlite in the data folder.",
+            valueName: "url-or-path"
+        ))
+        var database: String?
 
         @Option(help: "Address to listen on, HOST:PORT.")
         var listen: HostPort = HostPort(host: "127.0.0.1", port: 7700)
@@ -36,7 +42,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let directory = DataDirectory(data)
             let identity = try KeyFile.readOrCreate(directory.coordinatorKey)
             let genesisParameters = try parameters.map(ParametersFile.load) ?? NetworkParameters()
-            let store = try await CrucibleStore.openSQLite(path: directory.database)
+            let store = try await CrucibleStore.open(directory.databaseAddress(database))
             let coordinator: Coordinator
             do {
                 coordinator = try await Coordinator.open(
@@ -50,7 +56,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = try CoordinatorServer.makeApplication(
                 coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
             ) { port in
-                print("coordinator \(identity.address), log head \(await coordinator.logHead), listening on http://\(listen.host):\(port)")
+                print("coordinator \(identity.address), log head \(await coordinator.logHead), \(store.kind), listening on http://\(listen.host):\(port)")
                 // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
                 fflush(nil)
             }

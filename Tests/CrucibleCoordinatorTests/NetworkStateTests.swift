@@ -53,6 +53,14 @@ import Testing
         return try #require(applied.jobId)
     }
 
+    /// The stored totals start with the genesis even when it funds nobody; otherwise such a network's audit fails.
+    @Test func aGenesisThatFundsNobodyStillWritesItsTotals() throws {
+        var state = NetworkState()
+        let applied = try state.apply(.genesis(.init(coordinator: SigningIdentity().address, parameters: NetworkParameters(), allocations: [])), atMs: 0)
+        let totals = state.projectionRows(for: applied.changes).totals
+        #expect(!totals.isEmpty && totals == state.projectionSnapshot().totals)
+    }
+
     @Test func matchingReplicasAreBothPaidAndTheFeeBurned() throws {
         var state = try genesis()
         let jobId = try submit(&state, samplePpm: 1_000_000)
