@@ -70,29 +70,20 @@ public final class CrucibleStore: Sendable {
         } catch {
             throw CrucibleError(.malformed, "not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE): \(redactingPassword(url))")
         }
-        func connect(_ id: Int) async throws -> PostgresConnection {
-            do {
-                return try await PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration.coreConfiguration, id: id, logger: logger
-                )
-            } catch {
-                throw CrucibleError(.unavailable, "could not connect to PostgreSQL at \(redactingPassword(url)): \(String(reflecting: error))")
-            }
-        }
-        let writerConnection = try await connect(1)
-        let readerConnection: PostgresConnection
+        let writer = PostgresSession(configuration: configuration.coreConfiguration, id: 1, logger: logger)
+        let reader = PostgresSession(configuration: configuration.coreConfiguration, id: 2, logger: logger)
         do {
-            readerConnection = try await connect(2)
+            try await writer.open()
+            try await reader.open()
         } catch {
-            try? await writerConnection.close()
-            throw error
+            try? await writer.close()
+            throw CrucibleError(.unavailable, "could not connect to PostgreSQL at \(redactingPassword(url)): \(String(reflecting: error))")
         }
         let store = CrucibleStore(
-            writer: writerConnection.sql(queryLogLevel: .trace),
-            reader: readerConnection.sql(queryLogLevel: .trace),
+            writer: writer, reader: reader,
             close: {
-                try await writerConnection.close()
-                try await readerConnection.close()
+                try await writer.close()
+                try await reader.close()
             }
         )
         do {
@@ -111,6 +102,12 @@ public final class CrucibleStore: Sendable {
         return components.string ?? "(unparseable URL)"
     }
 
+    /// Whether `error`, thrown by a store method, says the database was out of reach (PostgreSQL restarting) rather
+    /// than that it refused something: the caller may try again.
+    public static func isConnectionLost(_ error: any Error) -> Bool {
+        PostgresSession.isConnectionLost(error)
+    }
+
     /// Which database this store runs on: "sqlite" or "postgresql".
     public var kind: String { writer.dialect.name }
 
@@ -120,32 +117,64 @@ public final class CrucibleStore: Sendable {
 
     // MARK: - Log
 
+    /// How long a commit keeps trying while the connection to the database is lost (PostgreSQL restarting), before
+    /// the error goes up.
+    public static let reconnectWindow = Duration.seconds(120)
+
     /// Writes entries, checkpoints and the projection rows they change in one transaction: all or nothing.
     /// `nonces` are the ones admitted since the last commit: they become durable with the entries they let in.
+    /// When the connection is lost, the commit is tried again on a new one, unless the last entry is found stored
+    /// (the transaction had committed before the answer was lost); anything else the database refuses goes up at once.
     public func commit(entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch, nonces: [SeenNonce] = []) async throws {
         let db = writer
         try await writeLock.withLock {
-            try await db.withSession { session in
-                // SQLite takes the write lock at BEGIN IMMEDIATE rather than at the first write; PostgreSQL has plain BEGIN.
-                try await session.raw(session.dialect.name == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            let deadline = ContinuousClock.now + Self.reconnectWindow
+            var delayMs = 50
+            var attempt = 0
+            while true {
                 do {
-                    // In chunks: SQLite binds at most 32,766 values per statement.
-                    for start in stride(from: 0, to: entries.count, by: 1_000) {
-                        try await session.insert(into: "log_entries").models(Array(entries[start..<min(start + 1_000, entries.count)]), with: Self.rowEncoder).run()
-                    }
-                    if !checkpoints.isEmpty {
-                        try await session.insert(into: "log_checkpoints").models(checkpoints, with: Self.rowEncoder).run()
-                    }
-                    try await Self.write(projection, on: session)
-                    for start in stride(from: 0, to: nonces.count, by: 500) {
-                        try await session.insert(into: "nonces").models(Array(nonces[start..<min(start + 500, nonces.count)]), with: Self.rowEncoder)
-                            .ignoringConflicts().run()
-                    }
-                    try await session.raw("COMMIT").run()
-                } catch {
-                    try? await session.raw("ROLLBACK").run()
-                    throw error
+                    if attempt > 0, let last = entries.last, try await Self.isStored(last, on: db) { return }
+                    try await Self.transaction(entries: entries, checkpoints: checkpoints, projection: projection, nonces: nonces, on: db)
+                    return
+                } catch where PostgresSession.isConnectionLost(error) && ContinuousClock.now < deadline {
+                    db.logger.warning("the database connection was lost; committing again", metadata: ["attempt": "\(attempt + 1)", "error": "\(String(reflecting: error))"])
+                    try await Task.sleep(for: .milliseconds(delayMs))
+                    delayMs = min(delayMs * 2, 1_000)
+                    attempt += 1
                 }
+            }
+        }
+    }
+
+    private static func isStored(_ entry: LogEntry, on db: any SQLDatabase) async throws -> Bool {
+        let hash = try await db.select().column("hash").from("log_entries").where("seq", .equal, entry.seq)
+            .first(decodingColumn: "hash", as: String.self)
+        return hash == entry.hash
+    }
+
+    private static func transaction(
+        entries: [LogEntry], checkpoints: [LogCheckpoint], projection: ProjectionBatch, nonces: [SeenNonce], on db: any SQLDatabase
+    ) async throws {
+        try await db.withSession { session in
+            // SQLite takes the write lock at BEGIN IMMEDIATE rather than at the first write; PostgreSQL has plain BEGIN.
+            try await session.raw(session.dialect.name == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            do {
+                // In chunks: SQLite binds at most 32,766 values per statement.
+                for start in stride(from: 0, to: entries.count, by: 1_000) {
+                    try await session.insert(into: "log_entries").models(Array(entries[start..<min(start + 1_000, entries.count)]), with: rowEncoder).run()
+                }
+                if !checkpoints.isEmpty {
+                    try await session.insert(into: "log_checkpoints").models(checkpoints, with: rowEncoder).run()
+                }
+                try await write(projection, on: session)
+                for start in stride(from: 0, to: nonces.count, by: 500) {
+                    try await session.insert(into: "nonces").models(Array(nonces[start..<min(start + 500, nonces.count)]), with: rowEncoder)
+                        .ignoringConflicts().run()
+                }
+                try await session.raw("COMMIT").run()
+            } catch {
+                try? await session.raw("ROLLBACK").run()
+                throw error
             }
         }
     }

@@ -57,4 +57,39 @@ import Testing
             #expect(report.burnedMicro == job.burnedMicro)
         }
     }
+
+    /// PostgreSQL crashes (immediate shutdown) while runs are in flight and comes back two seconds later: the
+    /// coordinator holds its commits and writes them on a new connection, the agents retry what was refused, and the
+    /// job settles with every run paid once; the audit of the log passes.
+    @Test func theDatabaseCrashesMidJobAndNothingIsLostOrPaidTwice() async throws {
+        try await ThrowawayPostgres.with { server in
+            let network = try await TestNetwork.start(database: try await server.createDatabase())
+            let spec = TestNetwork.shellSpec("through", script: "sleep 1; echo {index} > \"$CRUCIBLE_OUTPUT_DIR/i.txt\"", tasks: 4, replicate: 500_000)
+            let agentA = network.agent(operatorKey: network.operatorA)
+            let agentB = network.agent(operatorKey: network.operatorB)
+            let job = try await withAgents([agentA, agentB]) {
+                let submitted = try await network.client.submitJob(spec, by: network.requester)
+                try await waitUntil("a run is working") {
+                    try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
+                }
+                try await server.kill()
+                // The outage: reads that need the database are refused as unavailable (503, try again), and nothing crashes.
+                await #expect { try await network.client.jobLogs(submitted.id) } throws: { ($0 as? CrucibleError)?.code == .unavailable }
+                try await Task.sleep(for: .seconds(2))
+                try await server.startServer()
+                return try await network.settled(submitted.id)
+            }
+            #expect(job.state == "settled")
+            #expect(job.tasks.allSatisfy { $0.state == "verified" })
+            let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
+            #expect(paidRuns.allSatisfy { $0.state == "completed" })
+            #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
+            let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
+            #expect(gained == job.paidMicro)
+            #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+            await network.stop()
+            let report = try await reopenAndAudit(network)
+            #expect(report.jobs == 1)
+        }
+    }
 }

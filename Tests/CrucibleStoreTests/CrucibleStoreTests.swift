@@ -180,6 +180,38 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    /// PostgreSQL crashes (immediate shutdown) between commits and during them, and comes back on the same port: every
+    /// commit returns once the server is back, and each batch is stored exactly once.
+    @Test func commitsOutliveAPostgreSQLCrash() async throws {
+        try await ThrowawayPostgres.with { server in
+            let store = try await CrucibleStore.open(try await server.createDatabase())
+            let signer = SigningIdentity()
+            let log = entries(40, signer: signer)
+            let writing = Task {
+                for (index, entry) in log.enumerated() {
+                    var batch = ProjectionBatch()
+                    batch.accounts = [AccountRow(address: "a", balanceMicro: Int64(index))]
+                    try await store.commit(entries: [entry], checkpoints: [], projection: batch)
+                }
+            }
+            try await waitUntilStored(store, atLeast: 5)
+            try await server.kill()
+            try await server.startServer()
+            try await writing.value
+            #expect(try await store.logEntries(afterSeq: 0, limit: 100) == log)
+            #expect(try await store.projection().accounts == [AccountRow(address: "a", balanceMicro: 39)])
+            try await store.close()
+        }
+    }
+
+    func waitUntilStored(_ store: CrucibleStore, atLeast count: Int64) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while (try await store.lastLogEntry()?.seq ?? 0) < count {
+            guard ContinuousClock.now < deadline else { throw CrucibleError(.unavailable, "fewer than \(count) entries stored after 30 s") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     @Test func aDatabaseThatCannotBeOpenedIsAClearError() async throws {
         await #expect { try await CrucibleStore.open("postgres://") } throws: {
             ($0 as? CrucibleError)?.code == .malformed && "\($0)".contains("not a PostgreSQL URL")
