@@ -25,6 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Tasks per job.")
     var tasks: Int = 4
 
+    @Option(help: ArgumentHelp("An empty database to run on (a postgres:// URL); default: a throwaway SQLite file.", valueName: "url"))
+    var database: String?
+
     func validate() throws {
         guard (1...1_000_000).contains(jobs), (1...1024).contains(concurrency), (1...JobSpec.taskCountMax).contains(tasks) else {
             throw ValidationError("--jobs 1…1000000, --concurrency 1…1024, --tasks 1…\(JobSpec.taskCountMax)")
@@ -36,7 +39,11 @@ struct BenchCommand: AsyncParsableCommand {
         logger.logLevel = .error
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try await CrucibleStore.openSQLite(path: folder + "/crucible.sqlite", logger: logger)
+        let store = try await CrucibleStore.open(database ?? folder + "/crucible.sqlite", logger: logger)
+        guard try await store.lastLogEntry() == nil else {
+            try await store.close()
+            throw ValidationError("the database given has a log already: bench needs an empty one")
+        }
         let requesters = (0..<concurrency).map { _ in SigningIdentity() }
         let coordinator = try await Coordinator.open(
             store: store, identity: SigningIdentity(),
@@ -75,7 +82,7 @@ struct BenchCommand: AsyncParsableCommand {
         try await store.close()
 
         func percentile(_ p: Double) -> Double { latenciesMs[min(latenciesMs.count - 1, Int(Double(latenciesMs.count) * p))] }
-        print("admission: \(latenciesMs.count) signed jobs (\(tasks) tasks each) from \(concurrency) signers over loopback HTTP in \(String(format: "%.2f", admissionS)) s")
+        print("admission: \(latenciesMs.count) signed jobs (\(tasks) tasks each) from \(concurrency) signers over loopback HTTP, \(store.kind), in \(String(format: "%.2f", admissionS)) s")
         print("  throughput \(String(format: "%.0f", Double(latenciesMs.count) / admissionS)) jobs/s; latency ms p50 \(String(format: "%.2f", percentile(0.5))), p90 \(String(format: "%.2f", percentile(0.9))), p99 \(String(format: "%.2f", percentile(0.99)))")
         print("replay: \(head) log entries audited in \(String(format: "%.2f", replayS)) s (\(String(format: "%.0f", Double(head) / replayS)) entries/s), \(report.jobs) jobs")
     }
