@@ -168,15 +168,7 @@ import Testing
             network = try await TestNetwork.start(reusing: network)
             return try await network.settled(submitted.id)
         }
-        #expect(job.state == "settled")
-        #expect(job.tasks.allSatisfy { $0.state == "verified" })
-        // Every verified task paid each of its completed runs once, and nothing else was paid.
-        let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
-        #expect(paidRuns.allSatisfy { $0.state == "completed" })
-        #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
-        let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
-        #expect(gained == job.paidMicro)
-        #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+        await network.expectSettledOnceBetweenAAndB(job)
         await network.stop()
         _ = try await reopenAndAudit(network)
     }

@@ -9,10 +9,6 @@ import Testing
 /// The coordinator over PostgreSQL instead of SQLite: the same network, the same log, the same audit, on a throwaway
 /// server started on loopback.
 @Suite struct PostgresEndToEndTests {
-    func balance(_ network: TestNetwork, _ identity: SigningIdentity) async -> Int64 {
-        await network.coordinator.state.ledger.balance(of: identity.address)
-    }
-
     /// Two agents run a replicated job while the coordinator is stopped and started again over the same database;
     /// the job settles once, the money adds up, and the audit of the PostgreSQL log passes.
     @Test func aJobSettlesAcrossACoordinatorRestartAndTheAuditPasses() async throws {
@@ -36,18 +32,11 @@ import Testing
                 network = try await TestNetwork.start(reusing: network)
                 return try await network.settled(submitted.id)
             }
-            #expect(job.state == "settled")
-            #expect(job.tasks.allSatisfy { $0.state == "verified" })
             for task in job.tasks {
                 let output = try #require(task.runs.first { $0.state == "completed" }?.outputs.first)
                 #expect(String(decoding: try await network.client.blob(output.sha256), as: UTF8.self) == text.uppercased())
             }
-            let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
-            #expect(paidRuns.allSatisfy { $0.state == "completed" })
-            #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
-            let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
-            #expect(gained == job.paidMicro)
-            #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+            await network.expectSettledOnceBetweenAAndB(job)
             // Task logs streamed into PostgreSQL and read back in order.
             let logs = try await network.client.jobLogs(job.id)
             #expect(logs.chunks.filter { $0.taskIndex == 1 }.map(\.text).joined().contains("task 1 done"))
@@ -79,14 +68,7 @@ import Testing
                 try await server.startServer()
                 return try await network.settled(submitted.id)
             }
-            #expect(job.state == "settled")
-            #expect(job.tasks.allSatisfy { $0.state == "verified" })
-            let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
-            #expect(paidRuns.allSatisfy { $0.state == "completed" })
-            #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro)
-            let gained = await balance(network, network.operatorA) + balance(network, network.operatorB) - 2 * TestNetwork.operatorBalanceMicro
-            #expect(gained == job.paidMicro)
-            #expect(await balance(network, network.requester) == TestNetwork.fundingMicro - job.paidMicro - job.burnedMicro)
+            await network.expectSettledOnceBetweenAAndB(job)
             await network.stop()
             let report = try await reopenAndAudit(network)
             #expect(report.jobs == 1)

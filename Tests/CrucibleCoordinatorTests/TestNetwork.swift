@@ -122,6 +122,21 @@ final class TestNetwork: Sendable {
         return job
     }
 
+    /// Checks that `job` settled with every task verified, that each paid run completed and the runs' pay adds up to
+    /// the job's, that operators A and B gained exactly that, and that the requester lost it plus the burned fee:
+    /// nothing lost and nothing paid twice, whatever happened on the way.
+    func expectSettledOnceBetweenAAndB(_ job: Components.Schemas.Job, sourceLocation: SourceLocation = #_sourceLocation) async {
+        #expect(job.state == "settled", sourceLocation: sourceLocation)
+        #expect(job.tasks.allSatisfy { $0.state == "verified" }, sourceLocation: sourceLocation)
+        let paidRuns = job.tasks.flatMap(\.runs).filter { $0.paidMicro > 0 }
+        #expect(paidRuns.allSatisfy { $0.state == "completed" }, sourceLocation: sourceLocation)
+        #expect(paidRuns.reduce(0) { $0 + $1.paidMicro } == job.paidMicro, sourceLocation: sourceLocation)
+        let ledger = await coordinator.state.ledger
+        let gained = ledger.balance(of: operatorA.address) + ledger.balance(of: operatorB.address) - 2 * Self.operatorBalanceMicro
+        #expect(gained == job.paidMicro, sourceLocation: sourceLocation)
+        #expect(ledger.balance(of: requester.address) == Self.fundingMicro - job.paidMicro - job.burnedMicro, sourceLocation: sourceLocation)
+    }
+
     /// An in-process node agent with a real key, real HTTP and real child processes.
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
