@@ -159,10 +159,7 @@ import Testing
         let agentA = network.agent(operatorKey: network.operatorA)
         let agentB = network.agent(operatorKey: network.operatorB)
         let job = try await withAgents([agentA, agentB]) {
-            let submitted = try await network.client.submitJob(spec, by: network.requester)
-            try await waitUntil("a run is working") {
-                try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
-            }
+            let submitted = try await network.submitAndWaitForARunningRun(spec)
             // Stop the coordinator while runs are in flight; the agents keep working and retry their reports.
             await network.stop()
             network = try await TestNetwork.start(reusing: network)

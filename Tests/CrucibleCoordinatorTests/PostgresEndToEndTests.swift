@@ -24,10 +24,7 @@ import Testing
             let agentA = network.agent(operatorKey: network.operatorA)
             let agentB = network.agent(operatorKey: network.operatorB)
             let job = try await withAgents([agentA, agentB]) {
-                let submitted = try await network.client.submitJob(spec, by: network.requester)
-                try await waitUntil("a run is working") {
-                    try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
-                }
+                let submitted = try await network.submitAndWaitForARunningRun(spec)
                 await network.stop()
                 network = try await TestNetwork.start(reusing: network)
                 return try await network.settled(submitted.id)
@@ -57,10 +54,7 @@ import Testing
             let agentA = network.agent(operatorKey: network.operatorA)
             let agentB = network.agent(operatorKey: network.operatorB)
             let job = try await withAgents([agentA, agentB]) {
-                let submitted = try await network.client.submitJob(spec, by: network.requester)
-                try await waitUntil("a run is working") {
-                    try await network.client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
-                }
+                let submitted = try await network.submitAndWaitForARunningRun(spec)
                 try await server.kill()
                 // The outage: reads that need the database are refused as unavailable (503, try again), and nothing crashes.
                 await #expect { try await network.client.jobLogs(submitted.id) } throws: { ($0 as? CrucibleError)?.code == .unavailable }

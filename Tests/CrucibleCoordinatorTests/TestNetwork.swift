@@ -122,6 +122,15 @@ final class TestNetwork: Sendable {
         return job
     }
 
+    /// Submits `spec` as the requester and waits until one of its runs is working: the moment a fault test strikes.
+    func submitAndWaitForARunningRun(_ spec: JobSpec) async throws -> Components.Schemas.Job {
+        let submitted = try await client.submitJob(spec, by: requester)
+        try await waitUntil("a run is working") {
+            try await client.job(submitted.id).tasks.contains { $0.runs.contains { $0.state == "running" } }
+        }
+        return submitted
+    }
+
     /// Checks that `job` settled with every task verified, that each paid run completed and the runs' pay adds up to
     /// the job's, that operators A and B gained exactly that, and that the requester lost it plus the burned fee:
     /// nothing lost and nothing paid twice, whatever happened on the way.
