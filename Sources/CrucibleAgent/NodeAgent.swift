@@ -114,6 +114,10 @@ public actor NodeAgent {
     /// Registers, then polls and heartbeats (and measures links to peers, when it joins clusters) until the task is
     /// cancelled; running work is stopped on the way out.
     public func run() async throws {
+        let leftovers = runner.stopLeftoverRuns()
+        if !leftovers.isEmpty {
+            logger.warning("stopped processes an earlier agent left running", metadata: ["runs": "\(leftovers.joined(separator: ", "))"])
+        }
         if let host = configuration.peerHost, probe == nil {
             probe = try await PeerProbeServer.start(host: host, port: configuration.peerProbePort)
         }

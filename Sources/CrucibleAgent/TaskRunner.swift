@@ -37,6 +37,11 @@ public struct TaskRunner: Sendable {
         self.logger = logger
     }
 
+    /// Stops what runs of an earlier agent over this work folder left running; returns their run IDs.
+    public func stopLeftoverRuns() -> [String] {
+        LeftoverRuns.stopAll(under: workRoot)
+    }
+
     public func execute(_ order: RunOrder, control: RunControl) async -> RunReport {
         let started = ContinuousClock.now
         func elapsedMs() -> Int64 { (ContinuousClock.now - started).totalMilliseconds }
@@ -189,6 +194,9 @@ public struct TaskRunner: Sendable {
             throw error
         }
         await control.attach(process)
+        if getpgid(process.processIdentifier) == process.processIdentifier {
+            LeftoverRuns.record(processGroup: process.processIdentifier, in: directory)
+        }
         let timeLimitS = order.maxDurationS
         let limiter = Task {
             try await Task.sleep(for: .seconds(timeLimitS))
@@ -199,6 +207,7 @@ public struct TaskRunner: Sendable {
         for await value in exits { exit = value }
         limiter.cancel()
         await control.reapLeftovers()
+        LeftoverRuns.forget(in: directory)
         // EOF on the pipe can come late or never: a process spawned at the same moment may have inherited its write
         // end. The child has exited, so its output is all in the pipe; read for a moment more, then stop.
         try? await Task.sleep(for: .milliseconds(300))

@@ -1,0 +1,95 @@
+import CrucibleClient
+import CrucibleCore
+import Foundation
+import Testing
+
+/// The agent as a separate process, killed mid-task: its task's processes would go on running without it, so the
+/// agent started again over the same work folder stops them first; the coordinator declares the run lost when its
+/// heartbeats stop, the task runs again, and the job settles with the audit passing.
+@Suite(.serialized) struct AgentFaultTests {
+    typealias Background = SeparatePiecesTests.Background
+
+    @Test func anAgentKilledMidTaskLeavesNothingRunningOnceRestartedAndTheJobSettles() async throws {
+        let cli = DevnetCommandTests()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-agent-kill-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { folder + "/" + name }
+        let requester = SigningIdentity()
+        let operatorKey = SigningIdentity()
+        try KeyFile.write(requester, to: path("requester.key"))
+        try KeyFile.write(operatorKey, to: path("operator.key"))
+        // Short leases, so the killed agent's run is declared lost within seconds.
+        try """
+        leaseTimeoutMs: 3000
+        leaseGraceMs: 1000
+        challenges:
+          cpuN: 128
+          targetMs: 50
+          slackPercent: 20000
+          floorBps: 10
+        """.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
+        let coordinator = try Background([
+            "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
+            "--fund", "\(requester.address)=500", "--fund", "\(operatorKey.address)=100", "--log-level", "error",
+        ])
+        var url = ""
+        try await SeparatePiecesTests().waitFor("the coordinator to listen") {
+            guard let line = coordinator.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
+            url = String(line.split(separator: " ").last ?? "")
+            return true
+        }
+        let client = try CoordinatorClient(url: url)
+        _ = try await client.stake(.bond, amountMicro: 20 * Amount.microPerCRU, by: operatorKey)
+        let agentArguments = [
+            "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
+            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning",
+        ]
+        var agent = try Background(agentArguments)
+
+        // The first attempt records its process ID and sleeps for ten minutes; a later attempt finishes at once.
+        let pidFile = path("first-attempt.pid")
+        let script = "if [ -e '\(pidFile)' ]; then echo again > \"$CRUCIBLE_OUTPUT_DIR/done.txt\"; else echo $$ > '\(pidFile)'; exec sleep 600; fi"
+        let spec = JobSpec(
+            name: "outlives", command: "sh", args: ["-c", script], taskCount: 1,
+            resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: Amount.microPerCRU, maxDurationS: 900
+        )
+        let job = try await client.submitJob(spec, by: requester)
+        var orphan: pid_t = 0
+        // Whatever happens below, the ten-minute sleep does not outlive the test.
+        defer { if orphan > 1 { kill(orphan, SIGKILL) } }
+        try await SeparatePiecesTests().waitFor("the first attempt to start", timeoutS: 120) {
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
+            orphan = pid
+            return true
+        }
+
+        kill(agent.process.processIdentifier, SIGKILL)
+        agent.process.waitUntilExit()
+        // Killed, the agent could not stop its task: the task is still running.
+        #expect(Self.isRunning(orphan), "the task died with its agent; nothing left to test")
+
+        agent = try Background(agentArguments)
+        try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running") { !Self.isRunning(orphan) }
+        var settled = try await client.job(job.id)
+        try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
+            settled = try await client.job(job.id)
+            return settled.state == "settled"
+        }
+        let runs = settled.tasks[0].runs
+        #expect(runs.first?.state == "lost", "\(runs.map(\.state))")
+        #expect(runs.last?.state == "completed")
+        #expect(runs.filter { $0.paidMicro > 0 }.count == 1)
+        #expect(agent.output.contains("stopped processes an earlier agent left running"), "\(agent.output)")
+
+        await agent.stop()
+        await coordinator.stop()
+        let audit = try await cli.crucible(["audit", "--data", path("coordinator")])
+        #expect(audit.status == 0, "\(audit.output)")
+    }
+
+    /// Whether `pid` is a live process (a zombie waiting for its parent to reap it is not).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+}
