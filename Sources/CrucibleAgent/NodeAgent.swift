@@ -202,6 +202,19 @@ public actor NodeAgent {
         }
     }
 
+    /// Sends an offer's answer, again while the coordinator cannot be reached (for up to 10 s): an answer whose reply
+    /// was lost may have been taken, and the coordinator answers an acceptance sent again as it did the first.
+    func answerOffer(_ response: OfferResponse) async throws -> Components.Schemas.RunAck {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                return try await client.respondOffer(response, by: configuration.nodeKey)
+            } catch let error as CrucibleError where error.code == .unavailable && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
     /// Applies the policy to one offer and answers it; an accepted offer starts running at once.
     func consider(_ offer: Components.Schemas.Offer) async {
         // An offer is one run at one deadline: the same offer seen in two polls is answered once, while the same
@@ -244,7 +257,7 @@ public actor NodeAgent {
             }
         }
         do {
-            let ack = try await client.respondOffer(response, by: configuration.nodeKey)
+            let ack = try await answerOffer(response)
             if response.accept, let port = response.peerPort, ack.state == "offered" || ack.state == "running" {
                 // A cluster member launches when the poll says its whole gang has accepted, with every peer's address.
                 awaitingGang[offer.runId] = (RunOrder(offer), offer.deadlineMs + 60_000)

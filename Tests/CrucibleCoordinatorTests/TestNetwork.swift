@@ -6,6 +6,7 @@ import CrucibleCore
 import CrucibleLedger
 import CrucibleProof
 import CrucibleStore
+import CrucibleTestSupport
 import Foundation
 import Logging
 import Testing
@@ -146,18 +147,18 @@ final class TestNetwork: Sendable {
         #expect(ledger.balance(of: requester.address) == Self.fundingMicro - job.paidMicro - job.burnedMicro, sourceLocation: sourceLocation)
     }
 
-    /// An in-process node agent with a real key, real HTTP and real child processes.
+    /// An in-process node agent with a real key, real HTTP and real child processes; `through` a link the test can cut.
     func agent(
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
         challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
-        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:], through link: CuttableLink? = nil
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
         return NodeAgent(
             configuration: .init(
-                coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
+                coordinatorURL: link.map { URL(string: "http://127.0.0.1:\($0.port)")! } ?? url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
