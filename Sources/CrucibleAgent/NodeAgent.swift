@@ -205,14 +205,7 @@ public actor NodeAgent {
     /// Sends an offer's answer, again while the coordinator cannot be reached (for up to 10 s): an answer whose reply
     /// was lost may have been taken, and the coordinator answers an acceptance sent again as it did the first.
     func answerOffer(_ response: OfferResponse) async throws -> Components.Schemas.RunAck {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            do {
-                return try await client.respondOffer(response, by: configuration.nodeKey)
-            } catch let error as CrucibleError where error.code == .unavailable && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
+        try await whileUnreachable(for: .seconds(10)) { try await client.respondOffer(response, by: configuration.nodeKey) }
     }
 
     /// Applies the policy to one offer and answers it; an accepted offer starts running at once.
@@ -401,22 +394,16 @@ public actor NodeAgent {
         // it has the report.
         active[report.runId] = nil
         completedRuns += 1
-        var attempt = 0
-        while attempt < 5 {
-            attempt += 1
-            do {
-                let ack = try await client.reportResult(report, by: configuration.nodeKey)
-                logger.info("reported", metadata: [
-                    "run": "\(report.runId)", "exit": "\(report.exitCode)", "outputs": "\(report.outputs.count)",
-                    "ms": "\(report.durationMs)", "state": "\(ack.state)",
-                ])
-                break
-            } catch let error as CrucibleError where error.code != .unavailable {
-                logger.warning("report refused", metadata: ["run": "\(report.runId)", "error": "\(error)"])
-                break
-            } catch {
-                try? await Task.sleep(for: .milliseconds(500 * attempt))
-            }
+        // Sent again while the coordinator is out of reach, for as long as a lease could outlast a cut: once it answers,
+        // it decides (a run it gave up meanwhile is refused).
+        do {
+            let ack = try await whileUnreachable(for: .seconds(120)) { try await client.reportResult(report, by: configuration.nodeKey) }
+            logger.info("reported", metadata: [
+                "run": "\(report.runId)", "exit": "\(report.exitCode)", "outputs": "\(report.outputs.count)",
+                "ms": "\(report.durationMs)", "state": "\(ack.state)",
+            ])
+        } catch {
+            logger.warning("report refused", metadata: ["run": "\(report.runId)", "error": "\(error)"])
         }
     }
 }

@@ -266,7 +266,7 @@ public struct TaskRunner: Sendable {
             guard outputs.count < RunReport.outputCountMax else {
                 throw CrucibleError(.tooLarge, "more than \(RunReport.outputCountMax) output files")
             }
-            let sha256 = try await client.putBlob(data, by: node)
+            let sha256 = try await whileUnreachable(for: .seconds(120)) { try await client.putBlob(data, by: node) }
             outputs.append(OutputFile(path: relative, sha256: sha256, sizeBytes: Int64(data.count)))
         }
         return outputs.sorted { $0.path < $1.path }

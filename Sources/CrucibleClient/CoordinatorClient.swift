@@ -49,8 +49,8 @@ public struct CoordinatorClient: Sendable {
     }
 
     static func refusal(_ status: Int, _ response: Components.Responses.ErrorResponse) -> CrucibleError {
-        guard case .json(let body) = response.body else { return CrucibleError(.unavailable, "HTTP \(status)") }
-        return CrucibleError(CrucibleError.Code(rawValue: body.code) ?? .internalError, body.message)
+        guard case .json(let body) = response.body else { return CrucibleError(.unavailable, "HTTP \(status)", retryAfterS: response.headers.retryAfter) }
+        return CrucibleError(CrucibleError.Code(rawValue: body.code) ?? .internalError, body.message, retryAfterS: response.headers.retryAfter)
     }
 
     static func unexpected(_ status: Int) -> CrucibleError {

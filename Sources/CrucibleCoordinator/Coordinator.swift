@@ -42,6 +42,8 @@ public actor Coordinator {
     /// Nonces seen within the acceptance window, by signer and nonce, with their envelope's timestamp. Checked here
     /// so admission costs no database round trip; each becomes durable with the next group commit.
     private var seenNonces: [String: Int64] = [:]
+    /// Signed requests per key; nil: no limit (benchmarks).
+    private var rateLimiter: RequestRateLimiter?
 
     static let offerWaitersPerNodeMax = 4
     static let decisionsPerPassMax = 10_000
@@ -55,7 +57,10 @@ public actor Coordinator {
         var isEmpty: Bool { entries.isEmpty && nonces.isEmpty }
     }
 
-    init(identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(
+        identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, rateLimit: RequestRateLimiter.Limit?, logger: Logger
+    ) {
+        self.rateLimiter = rateLimit.map(RequestRateLimiter.init)
         self.identity = identity
         self.seeds = ChallengeSeeds(identity: identity)
         self.store = store
@@ -70,9 +75,10 @@ public actor Coordinator {
         genesisAllocations: [LedgerEvent.Allocation],
         parameters: NetworkParameters = NetworkParameters(),
         clock: @escaping @Sendable () -> Int64 = { Clock.nowMs() },
+        rateLimit: RequestRateLimiter.Limit? = .standard,
         logger: Logger = Logger(label: "crucible.coordinator")
     ) async throws -> Coordinator {
-        let coordinator = Coordinator(identity: identity, store: store, clock: clock, logger: logger)
+        let coordinator = Coordinator(identity: identity, store: store, clock: clock, rateLimit: rateLimit, logger: logger)
         try await coordinator.recover()
         if await coordinator.head == nil {
             let genesis = LogEvent.Genesis(coordinator: identity.address, parameters: parameters, allocations: genesisAllocations)
@@ -301,6 +307,16 @@ public actor Coordinator {
         }
         try envelope.verifySignature()
         let now = clock()
+        // After the signature, so that nobody can spend another key's allowance; before the nonce, so that a refused
+        // envelope may be sent again as it is.
+        if let waitMs = rateLimiter?.take(envelope.signer, atMs: now), let limit = rateLimiter?.limit {
+            let seconds = Int((waitMs + 999) / 1000)
+            throw CrucibleError(
+                .rateLimited,
+                "this key sent more than \(limit.perSecond) signed requests a second (bursts of \(limit.burst)); send again in \(seconds) s",
+                retryAfterS: seconds
+            )
+        }
         let window = state.parameters.timestampWindowMs
         guard abs(now - envelope.timestampMs) <= window else {
             throw CrucibleError(.staleTimestamp, "the envelope's timestamp is \((now - envelope.timestampMs) / 1000) s from the coordinator's clock; the window is ±\(window / 1000) s")
@@ -382,6 +398,12 @@ public actor Coordinator {
     public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
         try admit(envelope, as: .respondOffer)
         let response = try envelope.decodePayload(as: OfferResponse.self)
+        // An acceptance sent again because the answer to the first was lost on the way: the run is already this
+        // node's. It is answered as the first was and not logged again; the log keeps the one that counted.
+        if response.accept, let run = state.runs[response.runId], run.nodeId == envelope.signer, run.state == .running, run.rank == nil {
+            lastSeenMs[envelope.signer] = clock()
+            return run
+        }
         // Read before the answer starts or withdraws the gang (a withdrawal takes the runs off their nodes).
         let members = gangNodes(of: response.runId)
         _ = try await commitAdmitted(envelope)

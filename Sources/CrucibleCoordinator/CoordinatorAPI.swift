@@ -29,11 +29,15 @@ public struct CoordinatorAPI: APIProtocol {
         do {
             return try await body()
         } catch let error as CrucibleError {
-            return makeError(error.httpStatus, .init(body: .json(.init(code: error.code.rawValue, message: error.message))))
+            return makeError(error.httpStatus, .init(
+                headers: .init(retryAfter: error.retryAfterS), body: .json(.init(code: error.code.rawValue, message: error.message))
+            ))
         } catch where CrucibleStore.isConnectionLost(error) {
             // The database is restarting or out of reach: the client may try again shortly.
             logger.warning("request failed: the database is unavailable", metadata: ["error": "\(String(reflecting: error))"])
-            return makeError(503, .init(body: .json(.init(code: "unavailable", message: "the database is unavailable; try again shortly"))))
+            return makeError(503, .init(
+                headers: .init(retryAfter: 1), body: .json(.init(code: "unavailable", message: "the database is unavailable; try again shortly"))
+            ))
         } catch {
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             return makeError(500, .init(body: .json(.init(code: "internal", message: "the coordinator failed to handle the request"))))

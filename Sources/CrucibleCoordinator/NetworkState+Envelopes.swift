@@ -131,8 +131,6 @@ extension NetworkState {
     private mutating func respondOffer(_ nodeId: String, _ response: OfferResponse, atMs nowMs: Int64, changes: inout Changes) throws {
         let run = try run(response.runId)
         guard run.nodeId == nodeId else { throw CrucibleError(.forbidden, "run \(run.id) was not offered to this node") }
-        // An acceptance sent again because the answer to the first was lost on the way: it was taken, nothing changes.
-        if response.accept, run.state == .running, run.rank == nil { return }
         guard run.state == .offered else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not offered") }
         guard let deadline = run.offerDeadlineMs, nowMs <= deadline else {
             throw CrucibleError(.offerExpired, "the offer for run \(run.id) expired")

@@ -20,15 +20,19 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case auditFailed = "audit_failed"
         case keyFile = "key_file"
         case unavailable = "unavailable"
+        case rateLimited = "rate_limited"
         case internalError = "internal"
     }
 
     public var code: Code
     public var message: String
+    /// For `rate_limited` (and `unavailable` when known): seconds to wait before sending again (HTTP Retry-After).
+    public var retryAfterS: Int?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterS: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterS = retryAfterS
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
@@ -44,6 +48,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case .staleTimestamp: 422
         case .insufficientFunds: 402
         case .tooLarge: 413
+        case .rateLimited: 429
         case .ledgerViolation, .auditFailed, .keyFile, .internalError: 500
         case .unavailable: 503
         }

@@ -47,7 +47,9 @@ struct BenchCommand: AsyncParsableCommand {
         let requesters = (0..<concurrency).map { _ in SigningIdentity() }
         let coordinator = try await Coordinator.open(
             store: store, identity: SigningIdentity(),
-            genesisAllocations: requesters.map { .init(address: $0.address, amountMicro: 1_000_000 * Amount.microPerCRU) }, logger: logger
+            genesisAllocations: requesters.map { .init(address: $0.address, amountMicro: 1_000_000 * Amount.microPerCRU) },
+            // No per-key limit: the bench measures how fast the coordinator admits, not how it turns a flood away.
+            rateLimit: nil, logger: logger
         )
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: 0, logger: logger)
         let client = CoordinatorClient(baseURL: URL(string: "http://127.0.0.1:\(server.port)")!)

@@ -34,7 +34,19 @@ struct CoordinatorCommand: AsyncParsableCommand {
         @Option(help: "Network parameters (YAML) for a new genesis; fields left out take their defaults. Ignored when the data folder has a log.")
         var parameters: String?
 
+        @Option(help: "Signed requests one key may send per second; beyond it the coordinator answers 429 with Retry-After.")
+        var requestsPerSecond: Int = RequestRateLimiter.Limit.standard.perSecond
+
+        @Option(help: "Signed requests one key may send at once before the per-second rate applies.")
+        var requestBurst: Int = RequestRateLimiter.Limit.standard.burst
+
         @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            guard (1...1_000_000).contains(requestsPerSecond), (1...1_000_000).contains(requestBurst) else {
+                throw ValidationError("--requests-per-second and --request-burst are 1…1000000")
+            }
+        }
 
         func run() async throws {
             try logging.bootstrap()
@@ -46,7 +58,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let coordinator: Coordinator
             do {
                 coordinator = try await Coordinator.open(
-                    store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters, logger: logger
+                    store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters,
+                    rateLimit: .init(perSecond: requestsPerSecond, burst: requestBurst), logger: logger
                 )
             } catch {
                 // Closed before the error goes up: SQLite refuses to drop an open connection.

@@ -74,7 +74,9 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         let store = try await CrucibleStore.openSQLite(path: folder + "/crucible.sqlite", logger: logger)
         let coordinator = try await Coordinator.open(
             store: store, identity: SigningIdentity(),
-            genesisAllocations: senders.map { .init(address: $0.address, amountMicro: 1_000_000 * Amount.microPerCRU) }, logger: logger
+            genesisAllocations: senders.map { .init(address: $0.address, amountMicro: 1_000_000 * Amount.microPerCRU) },
+            // A few senders, each as fast as it can: no per-key limit here.
+            rateLimit: nil, logger: logger
         )
         // Signed ahead, as wallets sign before they send: the coordinator's own work is what is timed.
         let envelopesPerSender = max(1, settlements / paymentsPerEnvelope / concurrency)

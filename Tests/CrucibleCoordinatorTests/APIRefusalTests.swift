@@ -273,9 +273,16 @@ import Testing
                 runId: offer.runId, exitCode: 0, outputs: [OutputFile(path: "../x", sha256: sha, sizeBytes: 1)], durationMs: 1
             ), by: node)
         }
-        // Accepting twice is a conflict, not a second lease.
+        // Accepting again (an agent whose answer to the first was lost) is answered as the first was, logs nothing and
+        // is no second lease; declining a run already accepted is a conflict.
+        let headBefore = await network.coordinator.logHead
+        let again = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)
+        #expect(again.state == "running")
+        await network.coordinator.drain()
+        let added = try await network.store.logEntries(afterSeq: headBefore, limit: 100)
+        #expect(!added.contains { $0.content.contains("\"type\":\"envelope\"") }, "a repeated acceptance was logged")
         try await expectRefusal(.conflict, in: network) {
-            _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)
+            _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: false, reason: "changed my mind"), by: node)
         }
         await network.stop()
     }

@@ -184,26 +184,6 @@ import Testing
         #expect(decoded == expected)
     }
 
-    /// An agent whose acceptance was taken but whose answer was lost sends it again: the second changes nothing and is
-    /// not refused, whenever it comes, so the agent learns that the run is its own; once the run has ended it is refused.
-    @Test func anAcceptanceSentAgainChangesNothing() throws {
-        var state = try genesis()
-        let jobId = try submit(&state, samplePpm: 1)
-        let runId = "\(jobId).0.p1"
-        try state.apply(.offer(runId: runId, nodeId: nodeA.address, priceMicroPerUnitHour: 1_000_000, deadlineMs: 100), atMs: 10)
-        try state.apply(try envelope(OfferResponse(runId: runId, accept: true), .respondOffer, nodeA), atMs: 20)
-        let running = try #require(state.runs[runId])
-        let again = try state.apply(try envelope(OfferResponse(runId: runId, accept: true), .respondOffer, nodeA), atMs: 500)
-        #expect(state.runs[runId] == running && again.changes.runs.isEmpty)
-        // Another node, or a decline, is still refused.
-        #expect(throws: CrucibleError.self) { try state.apply(try envelope(OfferResponse(runId: runId, accept: true), .respondOffer, nodeB), atMs: 501) }
-        #expect(throws: CrucibleError.self) {
-            try state.apply(try envelope(OfferResponse(runId: runId, accept: false, reason: "no"), .respondOffer, nodeA), atMs: 502)
-        }
-        try state.apply(.runLost(runId: runId, reason: "no heartbeat"), atMs: 30_000)
-        #expect(throws: CrucibleError.self) { try state.apply(try envelope(OfferResponse(runId: runId, accept: true), .respondOffer, nodeA), atMs: 30_001) }
-    }
-
     @Test func lostAndDeclinedRunsAreRescheduledThenFail() throws {
         var state = try genesis()
         let jobId = try submit(&state, samplePpm: 1)
