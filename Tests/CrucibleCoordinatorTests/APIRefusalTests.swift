@@ -170,6 +170,40 @@ import Testing
         await network.stop()
     }
 
+    /// A body past its ceiling is refused with 413 and `too_large`, whether it says its length or streams without one,
+    /// and changes nothing.
+    @Test func oversizedBodiesAreRefusedBeforeTheyAreRead() async throws {
+        let network = try await TestNetwork.start()
+        let headBefore = await network.coordinator.logHead
+        let big = String(repeating: " ", count: (4 << 20) + 1) + "{}"
+        for streamed in [false, true] {
+            var request = HTTPClientRequest(url: network.url.absoluteString + "/v1/jobs")
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            if streamed {
+                let chunks = stride(from: 0, to: big.utf8.count, by: 1 << 16).map { start in
+                    ByteBuffer(bytes: Array(big.utf8)[start..<min(start + (1 << 16), big.utf8.count)])
+                }
+                let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+                for chunk in chunks { continuation.yield(chunk) }
+                continuation.finish()
+                request.body = .stream(stream, length: .unknown)
+            } else {
+                request.body = .bytes(ByteBuffer(string: big))
+            }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            #expect(response.status.code == 413, "streamed \(streamed): \(body)")
+            #expect(body.contains("\"too_large\"") && body.contains("larger than 4 MiB"), "\(body)")
+        }
+        // A body under the ceiling still reaches the handler (and is refused there for what it is).
+        #expect(try await rawPost(network, "/v1/jobs", "{}").code == "malformed")
+        await network.coordinator.drain()
+        let added = try await network.store.logEntries(afterSeq: headBefore, limit: 100)
+        #expect(!added.contains { $0.content.contains("\"type\":\"envelope\"") }, "a refused request wrote to the log")
+        await network.stop()
+    }
+
     @Test func blobsAndReadsRefuseBadAddresses() async throws {
         let network = try await TestNetwork.start()
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.blob(String(repeating: "a", count: 64)) }
