@@ -114,10 +114,7 @@ public actor NodeAgent {
     /// Registers, then polls and heartbeats (and measures links to peers, when it joins clusters) until the task is
     /// cancelled; running work is stopped on the way out.
     public func run() async throws {
-        let leftovers = runner.stopLeftoverRuns()
-        if !leftovers.isEmpty {
-            logger.warning("stopped processes an earlier agent left running", metadata: ["runs": "\(leftovers.joined(separator: ", "))"])
-        }
+        Self.stopLeftoverRuns(workDirectory: configuration.workDirectory, logger: logger)
         if let host = configuration.peerHost, probe == nil {
             probe = try await PeerProbeServer.start(host: host, port: configuration.peerProbePort)
         }
@@ -139,6 +136,15 @@ public actor NodeAgent {
         for (_, entry) in active { await entry.task.value }
         await probe?.close()
         probe = nil
+    }
+
+    /// Stops the task processes an earlier agent over `workDirectory` left running (it was killed), logging which.
+    /// `node run` calls it before probing the machine, so that they free the GPU first; `run` calls it again.
+    public static func stopLeftoverRuns(workDirectory: URL, logger: Logger) {
+        let stopped = LeftoverRuns.stopAll(under: workDirectory.appendingPathComponent("runs", isDirectory: true))
+        if !stopped.isEmpty {
+            logger.warning("stopped processes an earlier agent left running", metadata: ["runs": "\(stopped.joined(separator: ", "))"])
+        }
     }
 
     /// Registers with the coordinator, retrying while it cannot be reached.

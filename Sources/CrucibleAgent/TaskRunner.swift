@@ -37,11 +37,6 @@ public struct TaskRunner: Sendable {
         self.logger = logger
     }
 
-    /// Stops what runs of an earlier agent over this work folder left running; returns their run IDs.
-    public func stopLeftoverRuns() -> [String] {
-        LeftoverRuns.stopAll(under: workRoot)
-    }
-
     public func execute(_ order: RunOrder, control: RunControl) async -> RunReport {
         let started = ContinuousClock.now
         func elapsedMs() -> Int64 { (ContinuousClock.now - started).totalMilliseconds }

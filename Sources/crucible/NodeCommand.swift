@@ -107,6 +107,7 @@ struct NodeCommand: AsyncParsableCommand {
             if let peerHost, peerHost.isEmpty || peerHost.contains(":") {
                 throw ValidationError("--peer-host must be an IPv4 address or a host name")
             }
+            NodeAgent.stopLeftoverRuns(workDirectory: URL(fileURLWithPath: work), logger: logger)
             let hardware = await HardwareDiscovery.discover()
             logger.info("hardware", metadata: ["summary": "\(hardware.summary)", "cpu": "\(hardware.cpuModel)", "memoryMiB": "\(hardware.memoryMiB)"])
             let backend = try await Self.challengeBackend(challengeEngine, hardware: hardware, logger: logger)

@@ -69,7 +69,10 @@ import Testing
         #expect(Self.isRunning(orphan), "the task died with its agent; nothing left to test")
 
         agent = try Background(agentArguments)
-        try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running") { !Self.isRunning(orphan) }
+        // It does so before probing the machine (PyTorch, Blender, Ray), which takes a while on a loaded one.
+        try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
+            !Self.isRunning(orphan)
+        }
         var settled = try await client.job(job.id)
         try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
             settled = try await client.job(job.id)
