@@ -7,7 +7,8 @@ import Foundation
 /// hanging. The child runs in its own process group, and the whole group is signalled.
 public actor RunControl {
     private var process: Process?
-    private var processGroup: pid_t?
+    /// The child's process group, when it leads one (what is signalled, and what the run's folder records).
+    private(set) var processGroup: pid_t?
     public private(set) var stopReason: String?
 
     public init() {}

@@ -189,8 +189,8 @@ public struct TaskRunner: Sendable {
             throw error
         }
         await control.attach(process)
-        if getpgid(process.processIdentifier) == process.processIdentifier {
-            LeftoverRuns.record(processGroup: process.processIdentifier, in: directory)
+        if let group = await control.processGroup {
+            LeftoverRuns.record(processGroup: group, in: directory)
         }
         let timeLimitS = order.maxDurationS
         let limiter = Task {

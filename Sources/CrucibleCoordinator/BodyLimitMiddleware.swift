@@ -33,9 +33,8 @@ struct BodyLimitMiddleware: ServerMiddleware {
     }
 
     static func tooLarge(_ limit: Int) -> (HTTPResponse, HTTPBody?) {
-        let payload = ["code": CrucibleError.Code.tooLarge.rawValue, "message": "the request body is larger than \(limit >> 20) MiB"]
-        var response = HTTPResponse(status: .contentTooLarge)
-        response.headerFields[.contentType] = "application/json"
-        return (response, HTTPBody((try? CanonicalJSON.encode(payload)) ?? Data()))
+        ErrorBodyMiddleware.response(
+            .contentTooLarge, code: CrucibleError.Code.tooLarge.rawValue, message: "the request body is larger than \(limit >> 20) MiB"
+        )
     }
 }

@@ -19,12 +19,17 @@ struct ErrorBodyMiddleware: ServerMiddleware {
             let status = error.httpStatus
             let isClientError = (400..<500).contains(status.code)
             let message = isClientError ? describe(error) : "the coordinator failed to handle the request"
-            let payload = ["code": isClientError ? CrucibleError.Code.malformed.rawValue : "internal", "message": message]
-            let data = (try? CanonicalJSON.encode(payload)) ?? Data()
-            var response = HTTPResponse(status: isClientError ? status : .internalServerError)
-            response.headerFields[.contentType] = "application/json"
-            return (response, HTTPBody(data))
+            return Self.response(
+                isClientError ? status : .internalServerError, code: isClientError ? CrucibleError.Code.malformed.rawValue : "internal", message: message
+            )
         }
+    }
+
+    /// An error answered before any handler: the same JSON body as every other refusal.
+    static func response(_ status: HTTPResponse.Status, code: String, message: String) -> (HTTPResponse, HTTPBody?) {
+        var response = HTTPResponse(status: status)
+        response.headerFields[.contentType] = "application/json"
+        return (response, HTTPBody((try? CanonicalJSON.encode(["code": code, "message": message])) ?? Data()))
     }
 
     private func describe(_ error: ServerError) -> String {
