@@ -32,12 +32,7 @@ import Testing
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
             "--fund", "\(requester.address)=500", "--fund", "\(operatorKey.address)=100", "--log-level", "error",
         ])
-        var url = ""
-        try await SeparatePiecesTests().waitFor("the coordinator to listen") {
-            guard let line = coordinator.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
-            url = String(line.split(separator: " ").last ?? "")
-            return true
-        }
+        let url = try await coordinator.listeningURL()
         let client = try CoordinatorClient(url: url)
         _ = try await client.stake(.bond, amountMicro: 20 * Amount.microPerCRU, by: operatorKey)
         let agentArguments = [

@@ -35,15 +35,7 @@ import Testing
                 "coordinator", "serve", "--data", path("coordinator"), "--listen", listen, "--parameters", path("parameters.yaml"),
                 "--fund", "\(requester.address)=500", "--fund", "\(operatorKey.address)=100", "--log-level", "error",
             ])
-            var url = ""
-            try await SeparatePiecesTests().waitFor("the coordinator to listen") {
-                guard let line = process.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else {
-                    if !process.process.isRunning { throw CrucibleError(.unavailable, "the coordinator exited: \(process.output)") }
-                    return false
-                }
-                url = String(line.split(separator: " ").last ?? "")
-                return true
-            }
+            let url = try await process.listeningURL()
             listen = String(url.dropFirst("http://".count))
             return (process, url)
         }

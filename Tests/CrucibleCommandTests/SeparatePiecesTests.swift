@@ -25,6 +25,20 @@ import Testing
 
         var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
+        /// For a `coordinator serve` process: waits for its "listening on" line and returns the URL it names.
+        func listeningURL() async throws -> String {
+            var url = ""
+            try await SeparatePiecesTests().waitFor("the coordinator to listen") {
+                guard let line = output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else {
+                    if !process.isRunning { throw CrucibleError(.unavailable, "the coordinator exited: \(output)") }
+                    return false
+                }
+                url = String(line.split(separator: " ").last ?? "")
+                return true
+            }
+            return url
+        }
+
         func stop() async {
             process.terminate()
             for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
@@ -51,12 +65,7 @@ import Testing
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
             "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=30", "--log-level", "warning",
         ])
-        var url = ""
-        try await waitFor("the coordinator to listen") {
-            guard let line = coordinator.output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else { return false }
-            url = String(line.split(separator: " ").last ?? "")
-            return true
-        }
+        let url = try await coordinator.listeningURL()
         // A second coordinator on the same port is refused with a clear message, and exits cleanly.
         let port = String(url.split(separator: ":").last ?? "")
         let clash = try await cli.crucible(["devnet", "--once", "--port", port, "--data", path("clash")])
