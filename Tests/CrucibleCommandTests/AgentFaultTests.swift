@@ -65,8 +65,15 @@ import Testing
 
         agent = try Background(agentArguments)
         // It does so before probing the machine (PyTorch, Blender, Ray), which takes a while on a loaded one.
-        try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
-            !Self.isRunning(orphan)
+        do {
+            try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
+                !Self.isRunning(orphan)
+            }
+        } catch {
+            // What the restarted agent said, and what it had to go on, for whoever looks into a failure here.
+            let records = (try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []
+            Issue.record("agent output:\n\(agent.output)\nwork folder: \(records.filter { $0.hasSuffix("process-group") })")
+            throw error
         }
         var settled = try await client.job(job.id)
         try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
