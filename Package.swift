@@ -89,6 +89,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -160,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CrucibleCommandTests",
-            dependencies: ["crucible", "CrucibleCore", "CrucibleClient"]
+            dependencies: ["crucible", "CrucibleCore", "CrucibleClient", "CrucibleTestSupport"]
         ),
         .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
     ],

@@ -9,7 +9,8 @@ import Logging
 /// work, heartbeats its leases and reports results. It only ever dials out.
 public actor NodeAgent {
     public struct Configuration: Sendable {
-        public var coordinatorURL: URL
+        /// The coordinators of the network, tried in turn when one cannot be reached.
+        public var coordinatorURLs: [URL]
         public var nodeKey: SigningIdentity
         public var operatorKey: SigningIdentity
         public var policy: AgentPolicy
@@ -42,7 +43,7 @@ public actor NodeAgent {
         public var runEnvironment: [String: String]
 
         public init(
-            coordinatorURL: URL, nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
+            coordinatorURL: URL, moreCoordinators: [URL] = [], nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
             hardware: HardwareProfile, workDirectory: URL, region: String = "local",
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
             peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
@@ -60,7 +61,7 @@ public actor NodeAgent {
             self.linkCheckIntervalMs = linkCheckIntervalMs
             self.linkRemeasureMs = linkRemeasureMs
             self.challengeBackend = challengeBackend
-            self.coordinatorURL = coordinatorURL
+            self.coordinatorURLs = [coordinatorURL] + moreCoordinators
             self.nodeKey = nodeKey
             self.operatorKey = operatorKey
             self.policy = policy
@@ -98,7 +99,7 @@ public actor NodeAgent {
         self.configuration = configuration
         self.policy = configuration.policy
         self.policyModified = configuration.policyPath.flatMap { Self.modificationDate($0) }
-        self.client = CoordinatorClient(baseURL: configuration.coordinatorURL)
+        self.client = CoordinatorClient(baseURLs: configuration.coordinatorURLs)
         self.logger = logger
         self.runner = TaskRunner(
             client: client, node: configuration.nodeKey,

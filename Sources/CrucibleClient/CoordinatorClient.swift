@@ -9,22 +9,52 @@ import OpenAPIRuntime
 /// The SDK over the generated client: signs envelopes, turns error responses back into `CrucibleError`s, and
 /// uploads content. Requesters, node agents and the CLI all talk to the coordinator through it.
 public struct CoordinatorClient: Sendable {
-    public let baseURL: URL
+    /// The coordinator tried first; `baseURLs` are all of them.
+    public var baseURL: URL { baseURLs[0] }
+    public let baseURLs: [URL]
     let client: Client
 
-    public init(baseURL: URL, httpClient: HTTPClient = .shared, timeoutS: Int64 = 60) {
-        self.baseURL = baseURL
+    public init(baseURL: URL, httpClient: HTTPClient? = nil, timeoutS: Int64 = 60) {
+        self.init(baseURLs: [baseURL], httpClient: httpClient, timeoutS: timeoutS)
+    }
+
+    /// A client of a network served by several coordinators: a request that cannot reach one goes to the next.
+    public init(baseURLs: [URL], httpClient: HTTPClient? = nil, timeoutS: Int64 = 60) {
+        precondition(!baseURLs.isEmpty, "a client needs a coordinator")
+        self.baseURLs = baseURLs
+        let httpClient = httpClient ?? (baseURLs.count > 1 ? Self.failoverHTTPClient : .shared)
         self.client = Client(
-            serverURL: baseURL,
-            transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient, timeout: .seconds(timeoutS)))
+            serverURL: baseURLs[0],
+            transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient, timeout: .seconds(timeoutS))),
+            middlewares: baseURLs.count > 1 ? [CoordinatorFailover(urls: baseURLs)] : []
         )
     }
 
+    /// For several coordinators: a dead one must fail fast so the next is tried, and AsyncHTTPClient otherwise keeps
+    /// trying to connect until the request's own deadline. One for the process, like `HTTPClient.shared`.
+    static let failoverHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(3)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// `url`: one coordinator's URL, or several separated by commas.
     public init(url: String) throws {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-            throw CrucibleError(.malformed, "`\(url)` is not an http(s) URL such as http://127.0.0.1:7700")
+        self.init(baseURLs: try Self.parseURLs(url))
+    }
+
+    /// Coordinator URLs separated by commas, each http(s) with a host.
+    public static func parseURLs(_ text: String) throws -> [URL] {
+        let urls = try text.split(separator: ",").map { part -> URL in
+            let url = part.trimmingCharacters(in: .whitespaces)
+            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw CrucibleError(.malformed, "`\(url)` is not an http(s) URL such as http://127.0.0.1:7700")
+            }
+            return parsed
         }
-        self.init(baseURL: parsed)
+        guard !urls.isEmpty else { throw CrucibleError(.malformed, "no coordinator URL given") }
+        return urls
     }
 
     /// Runs a call, turning "the coordinator could not be reached" into one clear sentence.
@@ -33,7 +63,8 @@ public struct CoordinatorClient: Sendable {
             return try await call()
         } catch let error as ClientError {
             if let refusal = error.underlyingError as? CrucibleError { throw refusal }
-            throw CrucibleError(.unavailable, "cannot reach the coordinator at \(baseURL.absoluteString): \(error.underlyingError)")
+            let at = baseURLs.map(\.absoluteString).joined(separator: " or ")
+            throw CrucibleError(.unavailable, "cannot reach the coordinator at \(at): \(error.underlyingError)")
         }
     }
 

@@ -21,7 +21,7 @@ public actor Coordinator {
     private var head: LogEntry?
     private var uncheckpointed: [LogEntry] = []
     private var pending = PendingCommit()
-    private var durableSeq: Int64 = 0
+    private(set) var durableSeq: Int64 = 0
     private var flushing = false
     /// Batches the flush task has written, and who waits for a given one.
     private var writtenBatches = 0
@@ -39,6 +39,13 @@ public actor Coordinator {
     /// When each proven node's next unannounced challenge falls due.
     var nextChallengeMs: [String: Int64] = [:]
     private var isStopping = false
+    /// Whether this coordinator writes the log; a follower serves reads and forwards the rest to the leader.
+    public internal(set) var isLeader = false
+    /// Where other coordinators reach this one, recorded when it takes the lead; empty until it serves.
+    var advertisedURL = ""
+    private var genesis: LogEvent.Genesis?
+    /// The follower's step in progress (`follow`).
+    var followStep: Task<Void, Never>?
     /// Nonces seen within the acceptance window, by signer and nonce, with their envelope's timestamp. Checked here
     /// so admission costs no database round trip; each becomes durable with the next group commit.
     private var seenNonces: [String: Int64] = [:]
@@ -69,6 +76,11 @@ public actor Coordinator {
     }
 
     /// Opens the coordinator over `store`: replays the log if there is one, writes the genesis otherwise.
+    ///
+    /// `replica`: the coordinator may share the database with others (PostgreSQL). It opens as a follower that serves
+    /// reads from the log it tails and forwards the rest to the leader, and takes the lead itself when nobody holds it
+    /// (`runDecisionLoop`); the first to lead a new database writes the genesis. Without it the coordinator must lead
+    /// at once, and opening fails when another coordinator leads the database.
     public static func open(
         store: CrucibleStore,
         identity: SigningIdentity,
@@ -76,40 +88,57 @@ public actor Coordinator {
         parameters: NetworkParameters = NetworkParameters(),
         clock: @escaping @Sendable () -> Int64 = { Clock.nowMs() },
         rateLimit: RequestRateLimiter.Limit? = .standard,
+        replica: Bool = false,
         logger: Logger = Logger(label: "crucible.coordinator")
     ) async throws -> Coordinator {
         let coordinator = Coordinator(identity: identity, store: store, clock: clock, rateLimit: rateLimit, logger: logger)
-        try await coordinator.recover()
-        if await coordinator.head == nil {
-            let genesis = LogEvent.Genesis(coordinator: identity.address, parameters: parameters, allocations: genesisAllocations)
-            let seq = try await coordinator.commit(.genesis(genesis)).seq
-            await coordinator.waitDurable(seq)
+        await coordinator.setGenesis(LogEvent.Genesis(coordinator: identity.address, parameters: parameters, allocations: genesisAllocations))
+        try await coordinator.catchUp()
+        if !replica {
+            guard try await store.takeLeadership(address: "", atMs: clock()) else {
+                throw CrucibleError(.unavailable, "another coordinator leads this database (at \(try await store.leaderAddress() ?? "an unknown address"))")
+            }
+            try await coordinator.assumeLeadership()
         }
-        try await coordinator.voidChallengesOpenAtRestart()
         return coordinator
     }
 
-    /// Rebuilds the state by replaying the stored log, checking each entry's chain and signature on the way.
-    private func recover() async throws {
-        let lastCheckpoint = try await store.checkpoints().last?.lastSeq ?? 0
-        var replayed = NetworkState()
-        var previous: LogEntry?
-        var tail: [LogEntry] = []
+    private func setGenesis(_ genesis: LogEvent.Genesis) { self.genesis = genesis }
+
+    /// Applies the stored log entries after `head` to the state, checking each entry's chain and signature on the way:
+    /// the whole log when the coordinator opens, what the leader wrote since while it follows.
+    func catchUp() async throws {
         while true {
-            let page = try await store.logEntries(afterSeq: previous?.seq ?? 0, limit: 1000)
-            if page.isEmpty { break }
-            for entry in page {
-                try entry.verify(after: previous, coordinator: identity.address)
+            let page = try await store.logEntries(afterSeq: head?.seq ?? 0, limit: 1000)
+            // Another catch-up may have applied some of these while this one read them.
+            for entry in page where entry.seq > head?.seq ?? 0 {
+                try entry.verify(after: head, coordinator: identity.address)
                 let event = try CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8))
-                try replayed.apply(event, atMs: entry.timestampMs)
-                previous = entry
-                if entry.seq > lastCheckpoint { tail.append(entry) }
+                try state.apply(event, atMs: entry.timestampMs)
+                head = entry
             }
+            durableSeq = head?.seq ?? 0
+            if page.count < 1000 { return }
         }
-        state = replayed
-        head = previous
-        durableSeq = previous?.seq ?? 0
-        uncheckpointed = tail
+    }
+
+    /// Makes this coordinator the one that writes the log, once it holds the lead: it reads what the last leader wrote,
+    /// writes the genesis if nobody did, and takes up what only a live leader keeps (lease timers, challenge draws,
+    /// nonces) as a restarted coordinator does.
+    func assumeLeadership() async throws {
+        try await catchUp()
+        let lastCheckpoint = try await store.checkpoints().last?.lastSeq ?? 0
+        uncheckpointed = []
+        while true {
+            let page = try await store.logEntries(afterSeq: uncheckpointed.last?.seq ?? lastCheckpoint, limit: 1000)
+            if page.isEmpty { break }
+            uncheckpointed += page
+        }
+        isLeader = true
+        if head == nil, let genesis {
+            let seq = try commit(.genesis(genesis)).seq
+            await waitDurable(seq)
+        }
         // Leases survive a restart: their nodes get a full timeout from now to show they are still working.
         let now = clock()
         for run in state.runs.values where run.state == .running { lastHeartbeatMs[run.id] = now }
@@ -120,7 +149,8 @@ public actor Coordinator {
         for seen in try await store.recentNonces(sinceMs: now - 2 * state.parameters.timestampWindowMs) {
             seenNonces[Self.nonceKey(seen.signer, seen.nonce)] = seen.timestampMs
         }
-        if let head { logger.info("recovered the log", metadata: ["entries": "\(head.seq)"]) }
+        if let head { logger.info("leading", metadata: ["entries": "\(head.seq)"]) }
+        try await voidChallengesOpenAtRestart()
     }
 
     // MARK: - Commit
@@ -129,6 +159,7 @@ public actor Coordinator {
     @discardableResult
     /// `admitted` says an envelope passed `admit`, which checked its signature.
     func commit(_ event: LogEvent, admitted: Bool = false) throws -> (seq: Int64, applied: NetworkState.Applied) {
+        guard isLeader else { throw Self.notLeading }
         let now = clock()
         let content = String(decoding: try CanonicalJSON.encode(event), as: UTF8.self)
         // Nodes whose waiting polls this event concerns, read before the event moves the runs off them.
@@ -193,6 +224,12 @@ public actor Coordinator {
             batchInFlight = true
             do {
                 try await store.commit(entries: batch.entries, checkpoints: batch.checkpoints, projection: batch.projection, nonces: batch.nonces)
+            } catch let error as LeadershipLost {
+                // Another coordinator took the lead (this one's database session was gone long enough): it replays the
+                // log as stored, without what this one queued, whose callers were never answered. Stop; a supervisor
+                // starts this one again as a follower.
+                logger.critical("deposed: \(error)")
+                exit(Self.deposedExitCode)
             } catch {
                 // The state in memory is ahead of the disk and cannot be rolled back safely. Stop rather than go on
                 // from corrupt state; a restart replays the durable log, and no caller was told of the lost entries.
@@ -264,15 +301,25 @@ public actor Coordinator {
         }
     }
 
-    /// Runs `decide` on a short period and prunes old nonces, until the task is cancelled.
+    /// While leading: runs `decide` on a short period, prunes old nonces and checks the lead is still held. While
+    /// following: reads what the leader writes and takes the lead when nobody holds it. Until the task is cancelled.
     public func runDecisionLoop(periodMs: Int = 250) async {
         var lastPruneMs: Int64 = 0
+        var lastLeadCheckMs: Int64 = 0
         while !Task.isCancelled {
-            decide()
             let now = clock()
-            if now - lastPruneMs > 60_000 {
-                lastPruneMs = now
-                await pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
+            if isLeader {
+                decide()
+                if now - lastPruneMs > 60_000 {
+                    lastPruneMs = now
+                    await pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
+                }
+                if store.isShared && now - lastLeadCheckMs >= Self.leadCheckPeriodMs {
+                    lastLeadCheckMs = now
+                    await keepLeadership()
+                }
+            } else {
+                await follow()
             }
             try? await Task.sleep(for: .milliseconds(periodMs))
         }
@@ -302,6 +349,7 @@ public actor Coordinator {
     /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
     /// window and a nonce the signer never used. A refusal changes nothing but the nonce record.
     func admit(_ envelope: SignedEnvelope, as kind: EnvelopeKind) throws {
+        guard isLeader else { throw Self.notLeading }
         guard envelope.kind == kind else {
             throw CrucibleError(.wrongKind, "this endpoint takes \(kind.rawValue) envelopes, not \(envelope.kind.rawValue)")
         }

@@ -46,7 +46,9 @@ public struct CoordinatorAPI: APIProtocol {
 
     public func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
         await handle(Operations.GetHealth.Output.default) {
-            .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, logHead: await coordinator.logHead, version: Self.version))))
+            .ok(.init(body: .json(.init(
+                coordinator: coordinator.identity.address, logHead: await coordinator.logHead, version: Self.version, leader: await coordinator.isLeader
+            ))))
         }
     }
 

@@ -19,7 +19,10 @@ public enum CoordinatorServer {
     ) throws -> some ApplicationProtocol {
         let router = Router()
         let api = CoordinatorAPI(coordinator: coordinator, logger: logger)
-        try api.registerHandlers(on: router, middlewares: [BodyLimitMiddleware(), ErrorBodyMiddleware()])
+        try api.registerHandlers(
+            on: router,
+            middlewares: [BodyLimitMiddleware(), ErrorBodyMiddleware(), LeaderForwardingMiddleware(coordinator: coordinator)]
+        )
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "crucible-coordinator"),

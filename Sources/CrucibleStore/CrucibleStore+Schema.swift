@@ -3,8 +3,26 @@ import SQLKit
 extension CrucibleStore {
     /// Creates every table that is missing. The schema is additive; a later version adds, never rewrites. Every integer
     /// is 64-bit (Swift's `Int`): SQLite's INTEGER always is, PostgreSQL's is not.
+    /// Coordinators starting together over one PostgreSQL database take turns (PostgreSQL's `CREATE TABLE IF NOT
+    /// EXISTS` is not safe against itself run concurrently).
     func migrate() async throws {
-        let db = writer
+        guard writer.dialect.name == "postgresql" else { return try await Self.createTables(on: writer) }
+        try await writer.withSession { session in
+            try await session.raw("BEGIN").run()
+            do {
+                try await session.raw("SELECT pg_advisory_xact_lock(\(unsafeRaw: String(Self.migrationLockKey)))").run()
+                try await Self.createTables(on: session)
+                try await session.raw("COMMIT").run()
+            } catch {
+                try? await session.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    static let migrationLockKey: Int64 = 0x4352_5543_4D49_4752  // "CRUCMIGR"
+
+    private static func createTables(on db: any SQLDatabase) async throws {
         try await db.create(table: "log_entries").ifNotExists()
             .column("seq", type: .bigint, .primaryKey(autoIncrement: false))
             .column("prev_hash", type: .text, .notNull)
@@ -168,5 +186,11 @@ extension CrucibleStore {
         // SQLKit's index builder has no IF NOT EXISTS; this statement reads the same in SQLite and PostgreSQL.
         try await db.raw("CREATE INDEX IF NOT EXISTS task_logs_by_job ON task_logs (job_id, id)").run()
         try await db.raw("CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job_id)").run()
+        // Where the coordinator that leads can be reached; one row, written by whoever takes the lead.
+        try await db.create(table: "leadership").ifNotExists()
+            .column("id", type: .bigint, .primaryKey(autoIncrement: false))
+            .column("address", type: .text, .notNull)
+            .column("since_ms", type: .bigint, .notNull)
+            .run()
     }
 }

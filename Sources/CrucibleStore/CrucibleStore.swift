@@ -159,6 +159,7 @@ public final class CrucibleStore: Sendable {
             // SQLite takes the write lock at BEGIN IMMEDIATE rather than at the first write; PostgreSQL has plain BEGIN.
             try await session.raw(session.dialect.name == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {
+                try await requireNoOtherLeader(on: session)
                 // In chunks: SQLite binds at most 32,766 values per statement.
                 for start in stride(from: 0, to: entries.count, by: 1_000) {
                     try await session.insert(into: "log_entries").models(Array(entries[start..<min(start + 1_000, entries.count)]), with: rowEncoder).run()

@@ -40,6 +40,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
         @Option(help: "Signed requests one key may send at once before the per-second rate applies.")
         var requestBurst: Int = RequestRateLimiter.Limit.standard.burst
 
+        @Option(help: ArgumentHelp(
+            "Where the other coordinators of this database reach this one (PostgreSQL only). Default: http://HOST:PORT it listens on.",
+            valueName: "url"
+        ))
+        var advertise: String?
+
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
@@ -59,7 +65,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             do {
                 coordinator = try await Coordinator.open(
                     store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters,
-                    rateLimit: .init(perSecond: requestsPerSecond, burst: requestBurst), logger: logger
+                    rateLimit: .init(perSecond: requestsPerSecond, burst: requestBurst), replica: store.isShared, logger: logger
                 )
             } catch {
                 // Closed before the error goes up: SQLite refuses to drop an open connection.
@@ -69,7 +75,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let app = try CoordinatorServer.makeApplication(
                 coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
             ) { port in
-                print("coordinator \(identity.address), log head \(await coordinator.logHead), \(store.kind), listening on http://\(listen.host):\(port)")
+                // Several coordinators may serve a PostgreSQL database: the first to serve it leads, the others follow.
+                let role: String
+                if await coordinator.serve(at: advertise ?? "http://\(listen.host):\(port)") {
+                    role = "leading"
+                } else {
+                    role = "following the leader at \((try? await coordinator.leaderURL()) ?? "(unknown)")"
+                }
+                print("coordinator \(identity.address), log head \(await coordinator.logHead), \(store.kind), \(role), listening on http://\(listen.host):\(port)")
                 // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
                 fflush(nil)
             }

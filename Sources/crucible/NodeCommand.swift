@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrucibleAgent
+import CrucibleClient
 import CrucibleCore
 import Foundation
 import Logging
@@ -14,7 +15,7 @@ struct NodeCommand: AsyncParsableCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register this machine and work offers until Ctrl-C. Dials out only.")
 
-        @Option(help: "Coordinator URL.")
+        @Option(help: "Coordinator URL; several, comma-separated, for a network served by several coordinators.")
         var coordinator: String = "http://127.0.0.1:7700"
 
         @Option(help: "This node's key file (created if missing).")
@@ -94,8 +95,11 @@ struct NodeCommand: AsyncParsableCommand {
             let nodeKey = try KeyFile.readOrCreate(key)
             let operatorIdentity = try operatorKey.map { try KeyFile.read($0) } ?? nodeKey
             let agentPolicy = try policy.map { try AgentPolicyFile.load(path: $0) } ?? AgentPolicy()
-            guard let url = URL(string: coordinator), url.scheme == "http" || url.scheme == "https" else {
-                throw ValidationError("--coordinator must be an http(s) URL")
+            let urls: [URL]
+            do {
+                urls = try CoordinatorClient.parseURLs(coordinator)
+            } catch {
+                throw ValidationError("--coordinator: \(error)")
             }
             guard (0...65_535).contains(peerPort) else { throw ValidationError("--peer-port must be between 0 and 65535") }
             guard (1...3_600).contains(linkInterval) else { throw ValidationError("--link-interval must be between 1 and 3600 seconds") }
@@ -131,7 +135,7 @@ struct NodeCommand: AsyncParsableCommand {
             }
             let agent = NodeAgent(
                 configuration: .init(
-                    coordinatorURL: url, nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
+                    coordinatorURL: urls[0], moreCoordinators: Array(urls.dropFirst()), nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
                     peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
                     training: training, rendering: rendering, ray: rayRuntime, runEnvironment: runEnvironment

@@ -29,7 +29,7 @@ import Testing
         func listeningURL() async throws -> String {
             var url = ""
             try await SeparatePiecesTests().waitFor("the coordinator to listen") {
-                guard let line = output.split(separator: "\n").first(where: { $0.contains("listening on ") }) else {
+                guard let line = output.split(separator: "\n").first(where: { $0.contains("listening on http") }) else {
                     if !process.isRunning { throw CrucibleError(.unavailable, "the coordinator exited: \(output)") }
                     return false
                 }

@@ -204,6 +204,53 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    /// Two stores over one PostgreSQL database, as two coordinators: only the one holding the lead commits; a database
+    /// restart drops the lead with every session, and when the other takes it first, the old leader's commit is refused
+    /// instead of forking the log.
+    @Test func onlyTheLeaderCommitsAndADeposedLeaderIsRefused() async throws {
+        try await ThrowawayPostgres.with { server in
+            let address = try await server.createDatabase()
+            let first = try await CrucibleStore.open(address)
+            let second = try await CrucibleStore.open(address)
+            let log = entries(3, signer: SigningIdentity())
+            func commit(_ entry: LogEntry, on store: CrucibleStore) async throws {
+                try await store.commit(entries: [entry], checkpoints: [], projection: ProjectionBatch())
+            }
+            #expect(try await first.takeLeadership(address: "http://first", atMs: 1))
+            #expect(try await first.takeLeadership(address: "http://first", atMs: 2), "the holder asking again still holds it")
+            #expect(try await !second.takeLeadership(address: "http://second", atMs: 3))
+            #expect(try await first.holdsLeadership())
+            #expect(try await !second.holdsLeadership())
+            #expect(try await second.leaderAddress() == "http://first")
+            try await commit(log[0], on: first)
+            await #expect(throws: LeadershipLost.self) { try await commit(log[1], on: second) }
+            #expect(try await first.logEntries(afterSeq: 0, limit: 10) == [log[0]])
+
+            try await server.kill()
+            try await server.startServer()
+            // The first statements after the restart may still meet the lost connections.
+            var taken = false
+            for _ in 0..<100 where !taken {
+                taken = (try? await second.takeLeadership(address: "http://second", atMs: 4)) ?? false
+                if !taken { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(taken)
+            #expect(try await second.leaderAddress() == "http://second")
+            var firstHolds: Bool?
+            for _ in 0..<100 where firstHolds == nil {
+                firstHolds = try? await first.holdsLeadership()
+                if firstHolds == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(firstHolds == false)
+            #expect(try await !first.takeLeadership(address: "http://first", atMs: 5))
+            await #expect(throws: LeadershipLost.self) { try await commit(log[1], on: first) }
+            try await commit(log[1], on: second)
+            #expect(try await first.logEntries(afterSeq: 0, limit: 10) == Array(log[0...1]))
+            try await first.close()
+            try await second.close()
+        }
+    }
+
     func waitUntilStored(_ store: CrucibleStore, atLeast count: Int64) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while (try await store.lastLogEntry()?.seq ?? 0) < count {
