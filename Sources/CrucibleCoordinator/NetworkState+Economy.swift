@@ -10,22 +10,29 @@ extension NetworkState {
 
     /// The stake that backs all of an operator's registered nodes.
     public func requiredStakeMicro(of operatorAddress: String) -> Int64 {
-        (nodeIdsByOperator[operatorAddress] ?? []).reduce(0) { sum, id in
-            sum + parameters.economy.requiredStakeMicro(for: nodes[id]?.registration.hardware.stakeClasses ?? [])
-        }
+        guard let last = nodeIdsByOperator[operatorAddress]?.last else { return 0 }
+        return stakeNeededThrough[last] ?? 0
     }
 
     /// Whether the operator's stake covers this node: an operator's stake backs its nodes in the order they
     /// registered, so bonding less than all of them need keeps the earliest ones in the market.
     public func isStaked(_ node: NodeRecord) -> Bool {
-        let operatorAddress = node.registration.operatorAddress
-        let policy = parameters.economy
+        ledger.stake(of: node.registration.operatorAddress) >= stakeNeededThrough[node.id] ?? .max
+    }
+
+    /// Sums again what each of the operator's nodes needs covered, in registration order: after a node of theirs
+    /// registered or changed its hardware.
+    mutating func restack(operator operatorAddress: String) {
         var needed: Int64 = 0
         for id in nodeIdsByOperator[operatorAddress] ?? [] {
-            needed += policy.requiredStakeMicro(for: nodes[id]?.registration.hardware.stakeClasses ?? [])
-            if id == node.id { break }
+            needed += parameters.economy.requiredStakeMicro(for: nodes[id]?.registration.hardware.stakeClasses ?? [])
+            stakeNeededThrough[id] = needed
         }
-        return ledger.stake(of: operatorAddress) >= needed
+    }
+
+    /// After the parameters changed (the stake per class may have).
+    mutating func restackAll() {
+        for operatorAddress in nodeIdsByOperator.keys { restack(operator: operatorAddress) }
     }
 
     mutating func applyStake(_ signer: String, _ request: StakeRequest, atMs nowMs: Int64, changes: inout Changes) throws {
@@ -205,6 +212,7 @@ extension NetworkState {
             try moveLedger(.spendTreasury(to: grant.to, amountMicro: grant.amountMicro), changes: &changes)
         }
         parameters = next
+        restackAll()
         governance.settle(record.id, enacted: true, note: nil)
         return true
     }

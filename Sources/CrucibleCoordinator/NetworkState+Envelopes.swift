@@ -78,14 +78,18 @@ extension NetworkState {
             }
             if existing.registration.peerEndpoint != registration.peerEndpoint { forgetLinks(of: nodeId) }
             existing.proof = proofOnRegistration(registration, previous: existing)
+            let restacks = existing.registration.hardware.stakeClasses != registration.hardware.stakeClasses
             existing.registration = registration
             nodes[nodeId] = existing
+            if restacks { restack(operator: registration.operatorAddress) }
         } else {
             nodes[nodeId] = NodeRecord(
                 id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0,
                 proof: proofOnRegistration(registration, previous: nil)
             )
+            let before = nodeIdsByOperator[registration.operatorAddress]?.last.flatMap { stakeNeededThrough[$0] } ?? 0
             nodeIdsByOperator[registration.operatorAddress, default: []].append(nodeId)
+            stakeNeededThrough[nodeId] = before + parameters.economy.requiredStakeMicro(for: registration.hardware.stakeClasses)
         }
         changes.nodes.insert(nodeId)
     }

@@ -32,6 +32,10 @@ public struct NetworkState: Sendable {
     private var runOrdinal: Int64 = 0
     /// Node ids of each operator in registration order: its stake covers its nodes in this order.
     public internal(set) var nodeIdsByOperator: [String: [String]] = [:]
+    /// For each node, the stake its operator needs to cover it and every node of theirs that registered before it.
+    /// Derived from the nodes and the parameters, and kept so that a decision pass over 20,000 nodes of one operator
+    /// need not sum their stakes again for each (`restack`).
+    var stakeNeededThrough: [String: Int64] = [:]
     /// The open emission epoch and when it started.
     public internal(set) var epoch = 0
     public internal(set) var epochStartMs: Int64 = 0
@@ -105,6 +109,7 @@ public struct NetworkState: Sendable {
         changes.ledger.formUnion(try ledger.apply(.genesis(allocations: genesis.allocations)))
         coordinator = genesis.coordinator
         parameters = genesis.parameters
+        restackAll()
         epochStartMs = nowMs
     }
 

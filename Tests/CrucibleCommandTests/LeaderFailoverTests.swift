@@ -45,15 +45,15 @@ import Testing
                 ])
             }
             let first = try serve("first")
+            defer { if first.process.isRunning { kill(first.process.processIdentifier, SIGKILL) } }
             let firstURL = try await first.listeningURL()
             #expect(first.output.contains("leading"), "\(first.output)")
             let second = try serve("second")
+            defer { if second.process.isRunning { kill(second.process.processIdentifier, SIGKILL) } }
             let secondURL = try await second.listeningURL()
             #expect(second.output.contains("following the leader at \(firstURL)"), "\(second.output)")
             var agents: [Background] = []
-            defer {
-                for process in [first, second] + agents where process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
-            }
+            defer { for agent in agents where agent.process.isRunning { kill(agent.process.processIdentifier, SIGKILL) } }
 
             // The follower passes a write on and then reads it back itself.
             let follower = try CoordinatorClient(url: secondURL)
