@@ -82,7 +82,7 @@ struct LoadgenCommand: AsyncParsableCommand {
     private func measure(
         client: CoordinatorClient, url: String, coordinator: CoordinatorChild, operatorKey: SigningIdentity, requester: SigningIdentity, folder: String
     ) async throws {
-        print("loadgen: \(nodes) nodes, a heartbeat each every \(heartbeat) s (\(Self.format(Double(nodes) / heartbeat)) /s), \(Self.format(jobsPerS)) jobs/s run by \(workers) agents, \(Self.format(duration)) s, coordinator at \(url)")
+        Self.report("loadgen: \(nodes) nodes, a heartbeat each every \(heartbeat) s (\(Self.format(Double(nodes) / heartbeat)) /s), \(Self.format(jobsPerS)) jobs/s run by \(workers) agents, \(Self.format(duration)) s, coordinator at \(url)")
         let hardware = HardwareProfile(gpus: [], cpuModel: "loadgen CPU", cpuCores: 4, memoryMiB: 8192, os: "linux")
         _ = try await client.stake(.bond, amountMicro: Int64(20 * (workers + 1)) * Amount.microPerCRU, by: operatorKey)
 
@@ -107,7 +107,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let registrationS = (ContinuousClock.now - registrationStarted).totalSeconds
-        print("registration: \(nodes) nodes in \(Self.format(registrationS)) s (\(Self.format(Double(nodes) / registrationS)) /s); \(registrations.summary); coordinator CPU \(Self.format((coordinator.cpuSeconds() - registrationCPU) / registrationS)) cores")
+        Self.report("registration: \(nodes) nodes in \(Self.format(registrationS)) s (\(Self.format(Double(nodes) / registrationS)) /s); \(registrations.summary); coordinator CPU \(Self.format((coordinator.cpuSeconds() - registrationCPU) / registrationS)) cores")
 
         // The working agents: real agents, each a `crucible node run` process of its own (so that their work does not
         // slow the load generator), proving their hardware and running each offered task (`true`).
@@ -174,14 +174,14 @@ struct LoadgenCommand: AsyncParsableCommand {
         let cores = (coordinator.cpuSeconds() - cpuBefore) / steadyS
         let memory = coordinator.memoryMiB()
         let answered = heartbeats.count + submissions.count
-        print("steady: \(answered) requests answered in \(Self.format(steadyS)) s = \(Self.format(Double(answered) / steadyS)) /s sustained (\(failures.count) failed\(failures.first.map { ", first: \($0)" } ?? ""))")
-        print("  heartbeats: \(heartbeats.summary)")
-        print("  job submissions: \(submissions.summary)")
+        Self.report("steady: \(answered) requests answered in \(Self.format(steadyS)) s = \(Self.format(Double(answered) / steadyS)) /s sustained (\(failures.count) failed\(failures.first.map { ", first: \($0)" } ?? ""))")
+        Self.report("  heartbeats: \(heartbeats.summary)")
+        Self.report("  job submissions: \(submissions.summary)")
         var settled = 0
         for id in submitted.all where (try? await client.job(id).state) == "settled" { settled += 1 }
-        print("  jobs settled by the end: \(settled) of \(submissions.count)")
+        Self.report("  jobs settled by the end: \(settled) of \(submissions.count)")
         for agent in agents { await agent.stop() }
-        print("coordinator: CPU \(Self.format(cores)) cores (of \(ProcessInfo.processInfo.activeProcessorCount) here, load generator included), memory \(Self.format(memory.resident)) MiB resident, \(Self.format(memory.peak)) MiB at peak")
+        Self.report("coordinator: CPU \(Self.format(cores)) cores (of \(ProcessInfo.processInfo.activeProcessorCount) here, load generator included), memory \(Self.format(memory.resident)) MiB resident, \(Self.format(memory.peak)) MiB at peak")
 
         // What signature checks cost: one Ed25519 verification per signed request, timed here on this machine.
         let envelopes = (0..<2_000).map { _ in try! SignedEnvelope.sign(Heartbeat(runIds: []), kind: .heartbeat, by: keys[0]) }
@@ -189,7 +189,13 @@ struct LoadgenCommand: AsyncParsableCommand {
         for envelope in envelopes { try envelope.verifySignature() }
         let verifyUs = (ContinuousClock.now - verifyStarted).totalSeconds * 1e6 / Double(envelopes.count)
         let verifyCores = Double(answered) / steadyS * verifyUs / 1e6
-        print("signatures: \(Self.format(verifyUs)) µs per Ed25519 verification → \(Self.format(verifyCores)) cores at this rate, \(Self.format(100 * verifyCores / max(cores, 0.001)))% of the coordinator's CPU")
+        Self.report("signatures: \(Self.format(verifyUs)) µs per Ed25519 verification → \(Self.format(verifyCores)) cores at this rate, \(Self.format(100 * verifyCores / max(cores, 0.001)))% of the coordinator's CPU")
+    }
+
+    /// A line of figures, out at once: the registration of many nodes takes minutes, and the output may be a file.
+    static func report(_ line: String) {
+        print(line)
+        fflush(nil)
     }
 
     static func format(_ value: Double) -> String {
