@@ -8,21 +8,17 @@ extension Scheduler {
     func nextChallengeDecision(in state: NetworkState, using generator: inout some RandomNumberGenerator) -> LogEvent? {
         guard let seeds else { return nil }
         let policy = state.parameters.challenges
-        // The earliest issued of the challenges that can move on, found in one pass: sorting every open challenge for
-        // each decision was most of a coordinator's time while thousands of nodes registered.
-        var earliest: (id: String, decision: LogEvent)?
-        for id in state.openChallengeIds where earliest.map({ Self.challengeOrder(id, $0.id) }) ?? true {
-            guard let record = state.challenges[id], let decision = progress(record, policy: policy, seeds: seeds, using: &generator) else { continue }
-            earliest = (id, decision)
+        for id in state.openChallengeIds.sorted(by: Self.challengeOrder) {
+            guard let record = state.challenges[id] else { continue }
+            if let decision = progress(record, policy: policy, seeds: seeds, using: &generator) { return decision }
         }
-        if let earliest { return earliest.decision }
         guard policy.required else { return nil }
         return nextIssue(in: state, policy: policy, seeds: seeds)
     }
 
     /// Challenge ids in the order they were issued.
     static func challengeOrder(_ lhs: String, _ rhs: String) -> Bool {
-        (lhs.utf8.count, lhs) < (rhs.utf8.count, rhs)
+        (lhs.count, lhs) < (rhs.count, rhs)
     }
 
     private func progress(
@@ -75,19 +71,17 @@ extension Scheduler {
 
     /// The next node to challenge, with every node that reports one of its GPUs, all at this instant.
     private func nextIssue(in state: NetworkState, policy: ChallengePolicy, seeds: ChallengeSeeds) -> LogEvent? {
-        // The due node with the smallest id, in one pass over the online nodes (no sort: see above).
-        var earliest: (node: NodeRecord, reason: ChallengeIssue.Reason)?
-        for nodeId in onlineNodes where earliest.map({ nodeId < $0.node.id }) ?? true {
-            guard let node = state.nodes[nodeId], node.proof.openChallengeId == nil else { continue }
+        let due = onlineNodes.sorted().compactMap { state.nodes[$0] }.compactMap { node -> (NodeRecord, ChallengeIssue.Reason)? in
+            guard node.proof.openChallengeId == nil else { return nil }
             let idle = (state.activeRunIdsByNode[node.id] ?? []).isEmpty
             switch node.proof.status {
-            case .pending: earliest = (node, .registration)
-            case .failed where idle && nowMs - (node.proof.lastJudgedMs ?? 0) >= policy.retryMs: earliest = (node, .retry)
-            case .proven where idle && challengeDue.contains(node.id): earliest = (node, .scheduled)
-            default: break
+            case .pending: return (node, .registration)
+            case .failed where idle && nowMs - (node.proof.lastJudgedMs ?? 0) >= policy.retryMs: return (node, .retry)
+            case .proven where idle && challengeDue.contains(node.id): return (node, .scheduled)
+            default: return nil
             }
         }
-        guard let (first, reason) = earliest else { return nil }
+        guard let (first, reason) = due.first else { return nil }
         let uuids = Set(first.registration.hardware.gpus.map(\.uuid))
         let duplicates = uuids.isEmpty ? [] : state.nodes.values
             .filter { $0.id != first.id && $0.proof.openChallengeId == nil && $0.proof.status != .unverified }
