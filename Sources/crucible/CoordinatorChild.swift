@@ -3,24 +3,17 @@ import Foundation
 
 /// A `crucible coordinator serve` started by this process as a child of its own, so that what it costs — CPU time and
 /// memory, read from /proc — is the coordinator's alone and not the load generator's beside it.
-final class CoordinatorChild: @unchecked Sendable {
-    let process = Process()
-    let outputPath: String
+final class CoordinatorChild: Sendable {
+    let child: ChildProcess
 
     init(arguments: [String], folder: String) throws {
-        outputPath = folder + "/coordinator.out"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["coordinator", "serve"] + arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try output.close()
+        child = try ChildProcess(
+            name: "coordinator", executable: ChildProcess.currentExecutable(), arguments: ["coordinator", "serve"] + arguments,
+            logPath: folder + "/coordinator.out"
+        )
     }
 
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var output: String { (try? String(contentsOfFile: child.logPath, encoding: .utf8)) ?? "" }
 
     /// Waits for the coordinator's "listening on http://…" line and returns that URL.
     func listeningURL(timeout: Duration = .seconds(60)) async throws -> String {
@@ -29,7 +22,7 @@ final class CoordinatorChild: @unchecked Sendable {
             if let line = output.split(separator: "\n").first(where: { $0.contains("listening on http") }), let url = line.split(separator: " ").last {
                 return String(url)
             }
-            guard process.isRunning else { throw CrucibleError(.unavailable, "the coordinator exited: \(output)") }
+            guard child.isRunning else { throw CrucibleError(.unavailable, "the coordinator exited: \(output)") }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw CrucibleError(.unavailable, "the coordinator did not start listening within \(timeout): \(output)")
@@ -37,7 +30,7 @@ final class CoordinatorChild: @unchecked Sendable {
 
     /// User plus system CPU seconds the coordinator has used so far.
     func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        guard let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
         // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -47,7 +40,7 @@ final class CoordinatorChild: @unchecked Sendable {
 
     /// Resident memory now and at its peak, in MiB.
     func memoryMiB() -> (resident: Double, peak: Double) {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return (0, 0) }
+        guard let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) else { return (0, 0) }
         func field(_ name: String) -> Double {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
             return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
@@ -56,8 +49,6 @@ final class CoordinatorChild: @unchecked Sendable {
     }
 
     func stop() async {
-        process.terminate()
-        for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        await child.stop()
     }
 }

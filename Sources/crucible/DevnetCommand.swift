@@ -132,10 +132,10 @@ struct DevnetCommand: AsyncParsableCommand {
         }
 
         // Node agents, each its own process with its own key.
-        let executable = AgentProcess.currentExecutable()
-        var agents = [AgentProcess]()
+        let executable = ChildProcess.currentExecutable()
+        var agents = [ChildProcess]()
         for setup in setups {
-            agents.append(try AgentProcess(
+            agents.append(try ChildProcess(
                 name: "node-\(setup.index)", executable: executable,
                 arguments: [
                     "node", "run", "--coordinator", url,
@@ -206,7 +206,7 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     /// Waits until every agent has registered and polled, failing early if one exits.
-    private func waitForAgents(_ nodeIds: [String], agents: [AgentProcess], client: CoordinatorClient) async throws {
+    private func waitForAgents(_ nodeIds: [String], agents: [ChildProcess], client: CoordinatorClient) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let dead = agents.first(where: { !$0.isRunning }) {

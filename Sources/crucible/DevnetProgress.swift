@@ -8,7 +8,7 @@ import Foundation
 struct DevnetProgress {
     let client: CoordinatorClient
     let jobIds: [String]
-    let agents: [AgentProcess]
+    let agents: [ChildProcess]
 
     func follow(deadlineS: Int) async throws -> [Components.Schemas.Job] {
         let interactive = isatty(STDOUT_FILENO) == 1

@@ -113,8 +113,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         // slow the load generator), proving their hardware and running each offered task (`true`).
         try KeyFile.write(operatorKey, to: folder + "/operator.key")
         let agents = try (0..<workers).map { index in
-            try AgentProcess(
-                name: "agent-\(index)", executable: AgentProcess.currentExecutable(),
+            try ChildProcess(
+                name: "agent-\(index)", executable: ChildProcess.currentExecutable(),
                 arguments: [
                     "node", "run", "--coordinator", url, "--key", folder + "/node-\(index).key", "--operator-key", folder + "/operator.key",
                     "--work", folder + "/agent-\(index)", "--parent-pid", "\(getpid())", "--log-level", "error",

@@ -18,16 +18,7 @@ import Testing
         let operatorKey = SigningIdentity()
         try KeyFile.write(requester, to: path("requester.key"))
         try KeyFile.write(operatorKey, to: path("operator.key"))
-        // Short leases, so the killed agent's run is declared lost within seconds.
-        try """
-        leaseTimeoutMs: 3000
-        leaseGraceMs: 1000
-        challenges:
-          cpuN: 128
-          targetMs: 50
-          slackPercent: 20000
-          floorBps: 10
-        """.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
+        try Self.shortLeaseParameters.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
         let coordinator = try Background([
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
             "--fund", "\(requester.address)=500", "--fund", "\(operatorKey.address)=100", "--log-level", "error",
@@ -91,6 +82,18 @@ import Testing
         let audit = try await cli.crucible(["audit", "--data", path("coordinator")])
         #expect(audit.status == 0, "\(audit.output)")
     }
+
+    /// Short leases, so a run whose agent or coordinator was killed is declared lost within seconds; small CPU
+    /// challenges with a low floor, for a debug build on a shared machine.
+    static let shortLeaseParameters = """
+        leaseTimeoutMs: 3000
+        leaseGraceMs: 1000
+        challenges:
+          cpuN: 128
+          targetMs: 50
+          slackPercent: 20000
+          floorBps: 10
+        """
 
     /// Whether `pid` is a live process (a zombie waiting for its parent to reap it is not).
     static func isRunning(_ pid: pid_t) -> Bool {

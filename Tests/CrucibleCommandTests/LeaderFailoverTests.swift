@@ -27,15 +27,7 @@ import Testing
                 try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true)
                 try KeyFile.write(coordinatorKey, to: path(name) + "/coordinator.key")
             }
-            try """
-            leaseTimeoutMs: 3000
-            leaseGraceMs: 1000
-            challenges:
-              cpuN: 128
-              targetMs: 50
-              slackPercent: 20000
-              floorBps: 10
-            """.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
+            try AgentFaultTests.shortLeaseParameters.write(toFile: path("parameters.yaml"), atomically: true, encoding: .utf8)
             let funding: Int64 = 500, operatorFunding: Int64 = 100
             func serve(_ name: String) throws -> Background {
                 try Background([

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A node agent started as a child process of `devnet`, with its output in a log file.
-final class AgentProcess: @unchecked Sendable {
+/// A `crucible` process started by this one — devnet's and loadgen's agents, loadgen's coordinator — with its output in a log file.
+final class ChildProcess: @unchecked Sendable {
     let name: String
     let logPath: String
     private let process = Process()
@@ -23,7 +23,7 @@ final class AgentProcess: @unchecked Sendable {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
-    /// SIGTERM, then wait for the agent to stop its runs and exit; SIGKILL after `graceS`.
+    /// SIGTERM, then wait for it to finish (an agent stops its runs, a coordinator writes its log); SIGKILL after `graceS`.
     func stop(graceS: Int = 10) async {
         guard process.isRunning else { return }
         process.terminate()
@@ -33,7 +33,7 @@ final class AgentProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// The path of the running `crucible` binary, so agents run the very same build.
+    /// The path of the running `crucible` binary, so children run the very same build.
     static func currentExecutable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
