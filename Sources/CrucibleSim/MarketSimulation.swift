@@ -9,7 +9,7 @@ import Foundation
 /// make the GPU-hours asked match a chosen share of the network's capacity. Sizes and durations are the trace's own
 /// (a heavy tail: 84% of its GPU-hours are in jobs longer than a day). Jobs of more than 8 GPUs run as gangs of equal
 /// members on datacenter nodes within a round-trip bound.
-public struct MarketSimulation {
+public struct MarketSimulation: Sendable {
     public struct Configuration: Sendable {
         public var seed: UInt64
         public var gpus: Int

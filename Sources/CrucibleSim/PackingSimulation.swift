@@ -6,7 +6,7 @@ import Foundation
 /// uniformly at random with replacement from a task list (seeded) and offered one by one; a task no node can take is
 /// dropped; arrivals stop once the GPUs the arrived tasks asked for reach the cluster's capacity; the figure is the
 /// share of GPU capacity allocated. Each policy sees the same arrivals for a seed.
-public struct PackingSimulation {
+public struct PackingSimulation: Sendable {
     /// Other task mixes than the trace's own, to check that the engine is not tuned to one file: each reweights how
     /// often tasks of a kind are drawn.
     public enum Mix: String, Sendable, CaseIterable {

@@ -16,8 +16,8 @@ import Testing
         return try EconomySimulation(configuration: configuration, nodes: nodes, jobs: jobs).run()
     }
 
-    @Test func aSimulatedYearMintsNoMoreThanTheEmissionAndDampingShrinksTheTopShare() throws {
-        let report = try run(seed: 3)
+    @Test func aSimulatedYearMintsNoMoreThanTheEmissionAndDampingShrinksTheTopShare() async throws {
+        let report = try await onOwnThread { try run(seed: 3) }
         #expect(report.gpus == 6_212 && report.epochs.count == 3)
         let emission = EconomyPolicy().emissionMicroPerEpoch
         for epoch in report.epochs {
@@ -46,12 +46,12 @@ import Testing
 
 /// The packing benchmark on an eighth of the real openb cluster (every eighth node, so every model is there).
 @Suite struct PackingSimulationTests {
-    @Test func onTheRealTraceTheEngineOutpacksBestFitWhichOutpacksRandom() throws {
+    @Test func onTheRealTraceTheEngineOutpacksBestFitWhichOutpacksRandom() async throws {
         let data = EconomySimulationTests.data + "/alibaba-openb"
         let nodes = try Traces.packingNodes(path: data + "/openb_node_list_gpu_node.csv").enumerated().filter { $0.offset % 8 == 0 }.map(\.element)
         let simulation = PackingSimulation(nodes: nodes, tasks: try Traces.pods(path: data + "/openb_pod_list_default.csv"))
         #expect(simulation.tasks.count == 8_152)
-        let outcomes = simulation.run(policies: GPUPacker.Policy.allCases, seeds: [1, 2], mix: .trace)
+        let outcomes = await onOwnThread { simulation.run(policies: GPUPacker.Policy.allCases, seeds: [1, 2], mix: .trace) }
         let share = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.policy, $0.mean) })
         #expect(share[.fragmentation]! > share[.bestFit]! && share[.bestFit]! > share[.random]!, "\(share)")
         #expect(outcomes.allSatisfy { $0.shares.allSatisfy { (0.5...1).contains($0) } })
