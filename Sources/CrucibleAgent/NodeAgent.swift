@@ -360,7 +360,7 @@ public actor NodeAgent {
 
     /// One round of link measurements.
     private func measureLinks() async {
-        guard let nodes = try? await client.nodes() else { return }
+        guard let nodes = try? await client.nodes(withPeerEndpoint: true) else { return }
         let now = Clock.nowMs()
         let due = nodes
             .filter { $0.id != nodeId && $0.peerEndpoint != nil }

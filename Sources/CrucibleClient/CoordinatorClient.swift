@@ -104,8 +104,9 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    public func nodes() async throws -> [Components.Schemas.Node] {
-        switch try await reach({ try await client.listNodes() }) {
+    /// Registered nodes; with `withPeerEndpoint`, only those that listen for cluster peers.
+    public func nodes(withPeerEndpoint: Bool = false) async throws -> [Components.Schemas.Node] {
+        switch try await reach({ try await client.listNodes(query: .init(withPeerEndpoint: withPeerEndpoint ? true : nil)) }) {
         case .ok(let ok): return try ok.body.json.nodes
         case .default(let status, let error): throw Self.refusal(status, error)
         }

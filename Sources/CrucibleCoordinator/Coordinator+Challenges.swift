@@ -15,7 +15,7 @@ extension Coordinator {
 
     /// The node fetches its seeds. The clock starts now; the round trip credited is the time since the node was told
     /// of the challenge, capped, so a node cannot buy itself time by answering slowly.
-    public func startChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeWork {
+    public func startChallenge(_ envelope: VerifiedEnvelope) async throws -> ChallengeWork {
         try admit(envelope, as: .startChallenge)
         let id = try envelope.decodePayload(as: ChallengeStart.self).challengeId
         var record = try state.challenge(id)
@@ -37,7 +37,7 @@ extension Coordinator {
     }
 
     /// Logs the node's commitment; the decisions that follow either draw the rows to open or judge it late or slow.
-    public func commitChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeRecord {
+    public func commitChallenge(_ envelope: VerifiedEnvelope) async throws -> ChallengeRecord {
         try admit(envelope, as: .commitChallenge)
         let id = try envelope.decodePayload(as: ChallengeCommitment.self).challengeId
         _ = try await commitAdmitted(envelope)
@@ -47,7 +47,7 @@ extension Coordinator {
 
     /// Checks the opened rows against the commitment, recomputing random entries, and logs the openings and the
     /// verdict together.
-    public func openChallenge(_ envelope: SignedEnvelope) async throws -> ChallengeRecord {
+    public func openChallenge(_ envelope: VerifiedEnvelope) async throws -> ChallengeRecord {
         try admit(envelope, as: .openChallenge)
         let payload = try envelope.decodePayload(as: ChallengeOpenings.self)
         let record = try state.challenge(payload.challengeId)
@@ -70,7 +70,7 @@ extension Coordinator {
         let verdict = ChallengeJudge.judge(
             openings, of: record, seeds: seeds.seeds(for: record.issue), entriesPerRow: state.parameters.challenges.entriesPerRow, using: &generator
         )
-        try commit(.envelope(envelope), admitted: true)
+        try commit(.envelope(envelope.signed), admitted: true)
         try commit(.challengeJudged(verdict))
         afterJudging(verdict)
         await drain()
@@ -97,7 +97,7 @@ extension Coordinator {
     func drawNextChallenge(for nodeId: String) {
         let mean = Double(state.parameters.challenges.meanIntervalMs)
         let draw = -mean * log(1 - Double.random(in: 0..<1, using: &generator))
-        nextChallengeMs[nodeId] = clock() + Int64(draw.rounded())
+        challengeDraws.draw(nodeId, atMs: clock() + Int64(draw.rounded()))
     }
 
     /// Open challenges issued to `nodeId` that it has not started; they ride on the answer to its poll.

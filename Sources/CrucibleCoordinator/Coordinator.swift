@@ -30,14 +30,20 @@ public actor Coordinator {
     private var durabilityWaiters: [(seq: Int64, continuation: CheckedContinuation<Void, Never>)] = []
 
     // What only the live coordinator knows; none of it is needed to replay the log.
-    private var lastSeenMs: [String: Int64] = [:]
+    private var sightings = NodeSightings()
+    /// When a search for an offer last found none, and what it searched.
+    private var fruitlessOfferSearch: (moment: MarketMoment, atMs: Int64)?
+    private struct MarketMoment: Equatable {
+        var stateRevision: Int
+        var onlineRevision: Int
+    }
     private var lastHeartbeatMs: [String: Int64] = [:]
     private var offerWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var generator = SystemRandomNumberGenerator()
     /// When each open challenge was first handed to its node, from which the round trip is measured.
     var challengeNoticedMs: [String: Int64] = [:]
     /// When each proven node's next unannounced challenge falls due.
-    var nextChallengeMs: [String: Int64] = [:]
+    var challengeDraws = ChallengeDraws()
     private var isStopping = false
     /// Whether this coordinator writes the log; a follower serves reads and forwards the rest to the leader.
     public internal(set) var isLeader = false
@@ -48,7 +54,7 @@ public actor Coordinator {
     var followStep: Task<Void, Never>?
     /// Nonces seen within the acceptance window, by signer and nonce, with their envelope's timestamp. Checked here
     /// so admission costs no database round trip; each becomes durable with the next group commit.
-    private var seenNonces: [String: Int64] = [:]
+    private var seenNonces = SeenNonces()
     /// Signed requests per key; nil: no limit (benchmarks).
     private var rateLimiter: RequestRateLimiter?
 
@@ -146,8 +152,8 @@ public actor Coordinator {
         for node in state.nodes.values where node.proof.status == .proven {
             drawNextChallenge(for: node.id)
         }
-        for seen in try await store.recentNonces(sinceMs: now - 2 * state.parameters.timestampWindowMs) {
-            seenNonces[Self.nonceKey(seen.signer, seen.nonce)] = seen.timestampMs
+        for seen in try await store.recentNonces(sinceMs: now - 2 * state.parameters.timestampWindowMs).sorted(by: { $0.timestampMs < $1.timestampMs }) {
+            seenNonces.insert(signer: seen.signer, nonce: seen.nonce, timestampMs: seen.timestampMs)
         }
         if let head { logger.info("leading", metadata: ["entries": "\(head.seq)"]) }
         try await voidChallengesOpenAtRestart()
@@ -181,7 +187,7 @@ public actor Coordinator {
         switch event {
         case .challengesIssued(let issues):
             for issue in issues {
-                nextChallengeMs[issue.nodeId] = nil
+                challengeDraws.clear(issue.nodeId)
                 wakeOfferWaiters(issue.nodeId)
             }
         case .challengeJudged(let verdict):
@@ -279,17 +285,25 @@ public actor Coordinator {
     /// Makes every decision that is due now: time-outs, sampling, verdicts, settlement, closing, offers.
     public func decide() {
         let now = clock()
-        let online = onlineNodes(atMs: now)
+        sightings.expire(before: now - state.parameters.onlineWindowMs)
+        let online = sightings.online
         // A due time that finds its node offline or busy passes unused and the next is drawn: unannounced challenges
         // then arrive as a Poisson process over the node's online, idle time only, which is what lets each pass
         // stand for `meanIntervalMs` of proven availability in the epoch's emission.
-        for (nodeId, dueMs) in nextChallengeMs where dueMs <= now {
+        challengeDraws.advance(to: now)
+        for nodeId in challengeDraws.due {
             if !online.contains(nodeId) || !(state.activeRunIdsByNode[nodeId] ?? []).isEmpty { drawNextChallenge(for: nodeId) }
         }
         for _ in 0..<Self.decisionsPerPassMax {
-            let due = Set(nextChallengeMs.filter { $0.value <= now }.keys)
-            let scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs, challengeDue: due, seeds: seeds)
-            guard let decision = scheduler.nextDecision(in: state, using: &generator) else { return }
+            var scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs, challengeDue: challengeDraws.due, seeds: seeds)
+            // A search for an offer looks over every online node; one that found nothing is repeated only once the
+            // state or the online set changed, or after a second (cool-downs and other times run out by the clock).
+            let market = MarketMoment(stateRevision: state.revision, onlineRevision: sightings.revision)
+            scheduler.searchesOffers = fruitlessOfferSearch.map { $0.moment != market || now - $0.atMs >= 1_000 } ?? true
+            guard let decision = scheduler.nextDecision(in: state, using: &generator) else {
+                if scheduler.searchesOffers { fruitlessOfferSearch = (market, now) }
+                return
+            }
             do {
                 try commit(decision)
             } catch {
@@ -310,6 +324,7 @@ public actor Coordinator {
             let now = clock()
             if isLeader {
                 decide()
+                seenNonces.expire(before: now - 2 * state.parameters.timestampWindowMs)
                 if now - lastPruneMs > 60_000 {
                     lastPruneMs = now
                     await pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
@@ -332,28 +347,34 @@ public actor Coordinator {
     }
 
     func onlineNodes(atMs now: Int64) -> Set<String> {
-        Set(lastSeenMs.filter { now - $0.value <= state.parameters.onlineWindowMs }.keys)
+        sightings.expire(before: now - state.parameters.onlineWindowMs)
+        return sightings.online
     }
 
     public func isOnline(_ nodeId: String) -> Bool {
-        guard let seen = lastSeenMs[nodeId] else { return false }
+        guard let seen = sightings.lastSeenMs[nodeId] else { return false }
         return clock() - seen <= state.parameters.onlineWindowMs
     }
 
-    public func lastSeen(_ nodeId: String) -> Int64? { lastSeenMs[nodeId] }
+    public func lastSeen(_ nodeId: String) -> Int64? { sightings.lastSeenMs[nodeId] }
 
-    func markSeen(_ nodeId: String) { lastSeenMs[nodeId] = clock() }
+    /// When the nodes named (all when nil) were last seen, read in one call for a view of many nodes.
+    public func presence(of nodeIds: [String]? = nil) -> NodePresence {
+        let lastSeen = nodeIds.map { ids in Dictionary(uniqueKeysWithValues: ids.compactMap { id in sightings.lastSeenMs[id].map { (id, $0) } }) }
+        return NodePresence(nowMs: clock(), onlineWindowMs: state.parameters.onlineWindowMs, lastSeenMs: lastSeen ?? sightings.lastSeenMs)
+    }
+
+    func markSeen(_ nodeId: String) { sightings.see(nodeId, atMs: clock()) }
 
     // MARK: - Admission
 
     /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
     /// window and a nonce the signer never used. A refusal changes nothing but the nonce record.
-    func admit(_ envelope: SignedEnvelope, as kind: EnvelopeKind) throws {
+    func admit(_ envelope: VerifiedEnvelope, as kind: EnvelopeKind) throws {
         guard isLeader else { throw Self.notLeading }
         guard envelope.kind == kind else {
             throw CrucibleError(.wrongKind, "this endpoint takes \(kind.rawValue) envelopes, not \(envelope.kind.rawValue)")
         }
-        try envelope.verifySignature()
         let now = clock()
         // After the signature, so that nobody can spend another key's allowance; before the nonce, so that a refused
         // envelope may be sent again as it is.
@@ -369,33 +390,29 @@ public actor Coordinator {
         guard abs(now - envelope.timestampMs) <= window else {
             throw CrucibleError(.staleTimestamp, "the envelope's timestamp is \((now - envelope.timestampMs) / 1000) s from the coordinator's clock; the window is ±\(window / 1000) s")
         }
-        let key = Self.nonceKey(envelope.signer, envelope.nonce)
-        guard seenNonces[key] == nil else {
+        guard !seenNonces.contains(signer: envelope.signer, nonce: envelope.nonce) else {
             throw CrucibleError(.replayedNonce, "this signer already used nonce \(envelope.nonce)")
         }
-        seenNonces[key] = envelope.timestampMs
+        seenNonces.insert(signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs)
         pending.nonces.append(SeenNonce(signer: envelope.signer, nonce: envelope.nonce, timestampMs: envelope.timestampMs))
         startFlushing()
     }
-
-    static func nonceKey(_ signer: String, _ nonce: String) -> String { signer + "\n" + nonce }
 
     /// An envelope acting on the object a path names must name the same one in its signed payload.
     static func requireSameId(signed: String, path: String, of what: String) throws {
         guard signed == path else { throw CrucibleError(.malformed, "the signed \(what) id \(signed) differs from the path's \(path)") }
     }
 
-    /// Forgets nonces too old for their envelopes to be accepted again, in memory and on disk.
+    /// Forgets on disk the nonces too old for their envelopes to be accepted again (memory forgets them as it goes).
     func pruneNonces(olderThanMs cutoffMs: Int64) async {
-        seenNonces = seenNonces.filter { $0.value >= cutoffMs }
         try? await store.pruneNonces(olderThanMs: cutoffMs)
     }
 
     /// Logs and applies an admitted envelope and `followers` (decisions it calls for that only this coordinator could
     /// compute, queued in the same batch), makes the decisions that follow from it, and returns once all of that is
     /// durable.
-    func commitAdmitted(_ envelope: SignedEnvelope, followedBy followers: [LogEvent] = []) async throws -> NetworkState.Applied {
-        let applied = try commit(.envelope(envelope), admitted: true).applied
+    func commitAdmitted(_ envelope: VerifiedEnvelope, followedBy followers: [LogEvent] = []) async throws -> NetworkState.Applied {
+        let applied = try commit(.envelope(envelope.signed), admitted: true).applied
         for event in followers { try commit(event) }
         decide()
         await drain()
@@ -404,15 +421,15 @@ public actor Coordinator {
 
     // MARK: - Operations
 
-    public func registerNode(_ envelope: SignedEnvelope) async throws -> NodeRecord {
+    public func registerNode(_ envelope: VerifiedEnvelope) async throws -> NodeRecord {
         try admit(envelope, as: .registerNode)
         // Online from this moment, so the decisions that follow the registration can already use the node.
-        lastSeenMs[envelope.signer] = clock()
+        markSeen(envelope.signer)
         _ = try await commitAdmitted(envelope)
         return state.nodes[envelope.signer]!
     }
 
-    public func submitJob(_ envelope: SignedEnvelope) async throws -> JobRecord {
+    public func submitJob(_ envelope: VerifiedEnvelope) async throws -> JobRecord {
         try admit(envelope, as: .submitJob)
         let spec = try envelope.decodePayload(as: JobSubmission.self).spec
         let missing = try await store.missingBlobs(spec.inputs.map(\.sha256))
@@ -423,7 +440,7 @@ public actor Coordinator {
         return state.jobs[applied.jobId!]!
     }
 
-    public func cancelJob(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
+    public func cancelJob(_ jobId: String, _ envelope: VerifiedEnvelope) async throws -> JobRecord {
         try admit(envelope, as: .cancelJob)
         let payload = try envelope.decodePayload(as: JobCancellation.self)
         try Self.requireSameId(signed: payload.jobId, path: jobId, of: "job")
@@ -435,7 +452,7 @@ public actor Coordinator {
         return job
     }
 
-    public func reviewFrames(_ jobId: String, _ envelope: SignedEnvelope) async throws -> JobRecord {
+    public func reviewFrames(_ jobId: String, _ envelope: VerifiedEnvelope) async throws -> JobRecord {
         try admit(envelope, as: .reviewFrames)
         let payload = try envelope.decodePayload(as: FrameReview.self)
         try Self.requireSameId(signed: payload.jobId, path: jobId, of: "job")
@@ -443,13 +460,13 @@ public actor Coordinator {
         return try state.job(jobId)
     }
 
-    public func respondOffer(_ envelope: SignedEnvelope) async throws -> RunRecord {
+    public func respondOffer(_ envelope: VerifiedEnvelope) async throws -> RunRecord {
         try admit(envelope, as: .respondOffer)
         let response = try envelope.decodePayload(as: OfferResponse.self)
         // An acceptance sent again because the answer to the first was lost on the way: the run is already this
         // node's. It is answered as the first was and not logged again; the log keeps the one that counted.
         if response.accept, let run = state.runs[response.runId], run.nodeId == envelope.signer, run.state == .running, run.rank == nil {
-            lastSeenMs[envelope.signer] = clock()
+            markSeen(envelope.signer)
             return run
         }
         // Read before the answer starts or withdraws the gang (a withdrawal takes the runs off their nodes).
@@ -457,11 +474,11 @@ public actor Coordinator {
         _ = try await commitAdmitted(envelope)
         for nodeId in members { wakeOfferWaiters(nodeId) }
         if response.accept { lastHeartbeatMs[response.runId] = clock() }
-        lastSeenMs[envelope.signer] = clock()
+        markSeen(envelope.signer)
         return try state.run(response.runId)
     }
 
-    public func reportResult(_ envelope: SignedEnvelope) async throws -> RunRecord {
+    public func reportResult(_ envelope: VerifiedEnvelope) async throws -> RunRecord {
         try admit(envelope, as: .reportResult)
         let report = try envelope.decodePayload(as: RunReport.self)
         let missing = try await store.missingBlobs(Array(Set(report.outputs.map(\.sha256))))
@@ -475,7 +492,7 @@ public actor Coordinator {
         _ = try await commitAdmitted(envelope, followedBy: checks.isEmpty ? [] : [.cropsCompared(checks)])
         for nodeId in members { wakeOfferWaiters(nodeId) }
         lastHeartbeatMs[report.runId] = nil
-        lastSeenMs[envelope.signer] = clock()
+        markSeen(envelope.signer)
         return try state.run(report.runId)
     }
 
@@ -488,7 +505,7 @@ public actor Coordinator {
     }
 
     /// Long-poll: answers at once with open offers and challenges for the node, or waits up to `waitMs` for one.
-    public func pollOffers(_ envelope: SignedEnvelope) async throws -> Poll {
+    public func pollOffers(_ envelope: VerifiedEnvelope) async throws -> Poll {
         try admit(envelope, as: .pollOffers)
         let poll = try envelope.decodePayload(as: OfferPoll.self)
         guard (0...OfferPoll.waitMsMax).contains(poll.waitMs) else {
@@ -500,7 +517,7 @@ public actor Coordinator {
         }
         let nodeId = envelope.signer
         guard state.nodes[nodeId] != nil else { throw CrucibleError(.notFound, "node is not registered; register first") }
-        lastSeenMs[nodeId] = clock()
+        markSeen(nodeId)
         decide()
         var offers = state.openOffers(for: nodeId, atMs: clock())
         // An awaited cluster run that started, or that is no longer this node's accepted offer, is news at once.
@@ -510,7 +527,7 @@ public actor Coordinator {
         }
         if offers.isEmpty && !awaitedMoved && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
             await waitForOffer(nodeId, timeoutMs: poll.waitMs)
-            lastSeenMs[nodeId] = clock()
+            markSeen(nodeId)
             offers = state.openOffers(for: nodeId, atMs: clock())
         }
         await drain()
@@ -518,23 +535,23 @@ public actor Coordinator {
     }
 
     /// Records what a node measured to its peers (the latency matrix that places clusters).
-    public func reportLinks(_ envelope: SignedEnvelope) async throws -> NodeRecord {
+    public func reportLinks(_ envelope: VerifiedEnvelope) async throws -> NodeRecord {
         try admit(envelope, as: .reportLinks)
-        lastSeenMs[envelope.signer] = clock()
+        markSeen(envelope.signer)
         _ = try await commitAdmitted(envelope)
         guard let node = state.nodes[envelope.signer] else { throw CrucibleError(.notFound, "node is not registered; register first") }
         return node
     }
 
     /// Records a heartbeat; returns the runs the node must stop (cancelled, lost, or never leased to it).
-    public func heartbeat(_ envelope: SignedEnvelope) async throws -> [String] {
+    public func heartbeat(_ envelope: VerifiedEnvelope) async throws -> [String] {
         try admit(envelope, as: .heartbeat)
         let beat = try envelope.decodePayload(as: Heartbeat.self)
         guard beat.runIds.count <= 1024 else { throw CrucibleError(.tooLarge, "at most 1024 run ids per heartbeat") }
         let nodeId = envelope.signer
         guard state.nodes[nodeId] != nil else { throw CrucibleError(.notFound, "node is not registered; register first") }
         let now = clock()
-        lastSeenMs[nodeId] = now
+        sightings.see(nodeId, atMs: now)
         var stop = [String]()
         for runId in beat.runIds {
             if let run = state.runs[runId], run.nodeId == nodeId, run.state == .running {
@@ -552,7 +569,7 @@ public actor Coordinator {
     /// Stores a chunk of a run's output log and returns the run's id. Not part of the hash chain: logs are for
     /// people, not for settlement.
     @discardableResult
-    public func appendTaskLog(_ envelope: SignedEnvelope) async throws -> String {
+    public func appendTaskLog(_ envelope: VerifiedEnvelope) async throws -> String {
         try admit(envelope, as: .appendTaskLog)
         let chunk = try envelope.decodePayload(as: TaskLogAppend.self)
         guard chunk.text.utf8.count <= TaskLogAppend.textBytesMax else {
@@ -603,7 +620,7 @@ public actor Coordinator {
 
     /// Stores content signed for by a registered node or an account that holds tokens, so that nobody can fill
     /// the store anonymously. The signed digest and size must be those of the bytes.
-    public func putBlob(_ data: Data, sha256: String, envelope: SignedEnvelope) async throws {
+    public func putBlob(_ data: Data, sha256: String, envelope: VerifiedEnvelope) async throws {
         try admit(envelope, as: .putBlob)
         let upload = try envelope.decodePayload(as: BlobUpload.self)
         guard upload.sha256 == sha256, upload.sizeBytes == Int64(data.count) else {

@@ -8,7 +8,7 @@ extension CoordinatorAPI {
     public func changeStake(_ input: Operations.ChangeStake.Input) async throws -> Operations.ChangeStake.Output {
         await handle(Operations.ChangeStake.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let envelope = try SignedEnvelope(body)
+            let envelope = try VerifiedEnvelope(SignedEnvelope(body), as: .stake)
             try await coordinator.stake(envelope)
             return .ok(.init(body: .json(stakeView(envelope.signer, state: await coordinator.state))))
         }
@@ -17,7 +17,7 @@ extension CoordinatorAPI {
     public func transfer(_ input: Operations.Transfer.Input) async throws -> Operations.Transfer.Output {
         await handle(Operations.Transfer.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let envelope = try SignedEnvelope(body)
+            let envelope = try VerifiedEnvelope(SignedEnvelope(body), as: .transfer)
             try await coordinator.transfer(envelope)
             return .ok(.init(body: .json(accountView(envelope.signer, ledger: await coordinator.state.ledger))))
         }
@@ -59,7 +59,7 @@ extension CoordinatorAPI {
     public func propose(_ input: Operations.Propose.Input) async throws -> Operations.Propose.Output {
         await handle(Operations.Propose.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            return .ok(.init(body: .json(proposalView(try await coordinator.propose(try SignedEnvelope(body))))))
+            return .ok(.init(body: .json(proposalView(try await coordinator.propose(try VerifiedEnvelope(SignedEnvelope(body), as: .propose))))))
         }
     }
 
@@ -72,7 +72,7 @@ extension CoordinatorAPI {
     public func vote(_ input: Operations.Vote.Input) async throws -> Operations.Vote.Output {
         await handle(Operations.Vote.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            return .ok(.init(body: .json(proposalView(try await coordinator.vote(input.path.proposalId, try SignedEnvelope(body))))))
+            return .ok(.init(body: .json(proposalView(try await coordinator.vote(input.path.proposalId, try VerifiedEnvelope(SignedEnvelope(body), as: .vote))))))
         }
     }
 

@@ -5,8 +5,12 @@ import CrucibleProof
 
 extension CoordinatorAPI {
     func nodeView(_ node: NodeRecord, state: NetworkState) async -> Components.Schemas.Node {
+        nodeView(node, state: state, presence: await coordinator.presence(of: [node.id]))
+    }
+
+    func nodeView(_ node: NodeRecord, state: NetworkState, presence: NodePresence) -> Components.Schemas.Node {
         let registration = node.registration
-        let nowMs = await coordinator.nowMs
+        let nowMs = presence.nowMs
         let links = (state.links[node.id] ?? [:]).filter { nowMs - $0.value.measuredMs <= state.parameters.linkFreshMs }
             .sorted { $0.key < $1.key }
             .map { Components.Schemas.Link(peer: $0.key, roundTripUs: $0.value.roundTripUs, bandwidthMbps: $0.value.bandwidthMbps, measuredMs: $0.value.measuredMs) }
@@ -14,13 +18,13 @@ extension CoordinatorAPI {
             id: node.id, operatorAddress: registration.operatorAddress, region: registration.region,
             hardware: registration.hardware.summary, gpuCount: registration.hardware.gpus.count,
             cpuCores: registration.hardware.cpuCores, memoryMiB: registration.hardware.memoryMiB,
-            online: await coordinator.isOnline(node.id),
+            online: presence.isOnline(node.id),
             runsActive: state.activeRunIdsByNode[node.id]?.count ?? 0,
             runsDone: node.runsDone, earnedMicro: node.earnedMicro,
             askMicroPerGpuHour: registration.policy.askMicroPerGpuHour,
             askMicroPerCpuCoreHour: registration.policy.askMicroPerCpuCoreHour,
             maxConcurrentRuns: registration.policy.maxConcurrentRuns,
-            lastSeenMs: await coordinator.lastSeen(node.id),
+            lastSeenMs: presence.lastSeenMs[node.id],
             proof: .init(
                 status: .init(rawValue: node.proof.status.rawValue)!, provenTops: node.proof.provenTops, deviceTops: node.proof.deviceTops,
                 passed: node.proof.passed, failed: node.proof.failed, lastJudgedMs: node.proof.lastJudgedMs,

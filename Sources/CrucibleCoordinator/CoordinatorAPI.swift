@@ -61,10 +61,10 @@ public struct CoordinatorAPI: APIProtocol {
     public func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output {
         await handle(Operations.ListNodes.Output.default) {
             let state = await coordinator.state
-            var views = [Components.Schemas.Node]()
-            for node in state.nodes.values.sorted(by: { $0.registeredMs < $1.registeredMs }) {
-                views.append(await nodeView(node, state: state))
-            }
+            let peersOnly = input.query.withPeerEndpoint ?? false
+            let nodes = state.nodes.values.filter { !peersOnly || $0.registration.peerEndpoint != nil }.sorted { $0.registeredMs < $1.registeredMs }
+            let presence = await coordinator.presence(of: peersOnly ? nodes.map(\.id) : nil)
+            let views = nodes.map { nodeView($0, state: state, presence: presence) }
             return .ok(.init(body: .json(.init(nodes: views))))
         }
     }
@@ -72,7 +72,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func registerNode(_ input: Operations.RegisterNode.Input) async throws -> Operations.RegisterNode.Output {
         await handle(Operations.RegisterNode.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let node = try await coordinator.registerNode(try SignedEnvelope(body))
+            let node = try await coordinator.registerNode(try VerifiedEnvelope(SignedEnvelope(body), as: .registerNode))
             return .ok(.init(body: .json(await nodeView(node, state: coordinator.state))))
         }
     }
@@ -80,7 +80,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func pollOffers(_ input: Operations.PollOffers.Input) async throws -> Operations.PollOffers.Output {
         await handle(Operations.PollOffers.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let envelope = try SignedEnvelope(body)
+            let envelope = try VerifiedEnvelope(SignedEnvelope(body), as: .pollOffers)
             // A long-poll must not hold up a graceful shutdown for the rest of its wait.
             let poll = try await withGracefulShutdownHandler {
                 try await coordinator.pollOffers(envelope)
@@ -99,7 +99,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func reportLinks(_ input: Operations.ReportLinks.Input) async throws -> Operations.ReportLinks.Output {
         await handle(Operations.ReportLinks.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let node = try await coordinator.reportLinks(try SignedEnvelope(body))
+            let node = try await coordinator.reportLinks(try VerifiedEnvelope(SignedEnvelope(body), as: .reportLinks))
             return .ok(.init(body: .json(await nodeView(node, state: coordinator.state))))
         }
     }
@@ -107,7 +107,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func sendHeartbeat(_ input: Operations.SendHeartbeat.Input) async throws -> Operations.SendHeartbeat.Output {
         await handle(Operations.SendHeartbeat.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let stop = try await coordinator.heartbeat(try SignedEnvelope(body))
+            let stop = try await coordinator.heartbeat(try VerifiedEnvelope(SignedEnvelope(body), as: .heartbeat))
             return .ok(.init(body: .json(.init(stop: stop))))
         }
     }
@@ -115,7 +115,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func startChallenge(_ input: Operations.StartChallenge.Input) async throws -> Operations.StartChallenge.Output {
         await handle(Operations.StartChallenge.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let work = try await coordinator.startChallenge(try SignedEnvelope(body))
+            let work = try await coordinator.startChallenge(try VerifiedEnvelope(SignedEnvelope(body), as: .startChallenge))
             let openings = await coordinator.state.parameters.challenges.openings
             return .ok(.init(body: .json(.init(
                 challengeId: work.record.id,
@@ -128,14 +128,14 @@ public struct CoordinatorAPI: APIProtocol {
     public func commitChallenge(_ input: Operations.CommitChallenge.Input) async throws -> Operations.CommitChallenge.Output {
         await handle(Operations.CommitChallenge.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            return .ok(.init(body: .json(challengeView(try await coordinator.commitChallenge(try SignedEnvelope(body))))))
+            return .ok(.init(body: .json(challengeView(try await coordinator.commitChallenge(try VerifiedEnvelope(SignedEnvelope(body), as: .commitChallenge))))))
         }
     }
 
     public func openChallenge(_ input: Operations.OpenChallenge.Input) async throws -> Operations.OpenChallenge.Output {
         await handle(Operations.OpenChallenge.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            return .ok(.init(body: .json(challengeView(try await coordinator.openChallenge(try SignedEnvelope(body))))))
+            return .ok(.init(body: .json(challengeView(try await coordinator.openChallenge(try VerifiedEnvelope(SignedEnvelope(body), as: .openChallenge))))))
         }
     }
 
@@ -148,7 +148,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func respondOffer(_ input: Operations.RespondOffer.Input) async throws -> Operations.RespondOffer.Output {
         await handle(Operations.RespondOffer.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let run = try await coordinator.respondOffer(try SignedEnvelope(body))
+            let run = try await coordinator.respondOffer(try VerifiedEnvelope(SignedEnvelope(body), as: .respondOffer))
             return .ok(.init(body: .json(.init(runId: run.id, state: run.state.rawValue))))
         }
     }
@@ -156,7 +156,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func reportResult(_ input: Operations.ReportResult.Input) async throws -> Operations.ReportResult.Output {
         await handle(Operations.ReportResult.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let run = try await coordinator.reportResult(try SignedEnvelope(body))
+            let run = try await coordinator.reportResult(try VerifiedEnvelope(SignedEnvelope(body), as: .reportResult))
             return .ok(.init(body: .json(.init(runId: run.id, state: run.state.rawValue))))
         }
     }
@@ -164,7 +164,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func appendTaskLog(_ input: Operations.AppendTaskLog.Input) async throws -> Operations.AppendTaskLog.Output {
         await handle(Operations.AppendTaskLog.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let runId = try await coordinator.appendTaskLog(try SignedEnvelope(body))
+            let runId = try await coordinator.appendTaskLog(try VerifiedEnvelope(SignedEnvelope(body), as: .appendTaskLog))
             return .ok(.init(body: .json(.init(runId: runId, state: "logged"))))
         }
     }
@@ -184,7 +184,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
         await handle(Operations.SubmitJob.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let job = try await coordinator.submitJob(try SignedEnvelope(body))
+            let job = try await coordinator.submitJob(try VerifiedEnvelope(SignedEnvelope(body), as: .submitJob))
             return .created(.init(body: .json(jobView(job, state: await coordinator.state))))
         }
     }
@@ -200,7 +200,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
         await handle(Operations.CancelJob.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let job = try await coordinator.cancelJob(input.path.jobId, try SignedEnvelope(body))
+            let job = try await coordinator.cancelJob(input.path.jobId, try VerifiedEnvelope(SignedEnvelope(body), as: .cancelJob))
             return .ok(.init(body: .json(jobView(job, state: await coordinator.state))))
         }
     }
@@ -208,7 +208,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func reviewFrames(_ input: Operations.ReviewFrames.Input) async throws -> Operations.ReviewFrames.Output {
         await handle(Operations.ReviewFrames.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }
-            let job = try await coordinator.reviewFrames(input.path.jobId, try SignedEnvelope(body))
+            let job = try await coordinator.reviewFrames(input.path.jobId, try VerifiedEnvelope(SignedEnvelope(body), as: .reviewFrames))
             return .ok(.init(body: .json(jobView(job, state: await coordinator.state))))
         }
     }
@@ -251,7 +251,7 @@ public struct CoordinatorAPI: APIProtocol {
             guard let header = Data(base64Encoded: input.headers.xCrucibleEnvelope),
                   let wire = try? JSONDecoder().decode(Components.Schemas.Envelope.self, from: header)
             else { throw CrucibleError(.malformed, "X-Crucible-Envelope must be the base64 of a JSON envelope") }
-            try await coordinator.putBlob(data, sha256: sha256, envelope: try SignedEnvelope(wire))
+            try await coordinator.putBlob(data, sha256: sha256, envelope: try VerifiedEnvelope(SignedEnvelope(wire), as: .putBlob))
             return .created(.init(body: .json(.init(sha256: sha256, sizeBytes: Int64(data.count)))))
         }
     }

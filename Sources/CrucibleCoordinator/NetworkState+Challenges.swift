@@ -75,6 +75,8 @@ extension NetworkState {
             openChallengeIds.insert(issue.challengeId)
             nodes[issue.nodeId]!.proof.openChallengeId = issue.challengeId
             changes.nodes.insert(issue.nodeId)
+            proofQueues.unstarted.append(issue.challengeId)
+            proofQueues.pending.remove(issue.nodeId)
         }
         challengeCount += issues.count
     }
@@ -89,6 +91,8 @@ extension NetworkState {
         challenges[id]!.startedMs = nowMs
         challenges[id]!.roundTripMs = roundTripMs
         challenges[id]!.deadlineMs = nowMs + record.issue.budgetMs + roundTripMs
+        proofQueues.answering.insert(id)
+        pruneProofQueues()
     }
 
     mutating func queryChallenge(_ id: String, queries: [[ChallengeVerifier.Query]], atMs nowMs: Int64) throws {
@@ -135,6 +139,9 @@ extension NetworkState {
         }
         nodes[record.nodeId]!.proof = proof
         changes.nodes.insert(record.nodeId)
+        proofQueues.answering.remove(record.id)
+        if proof.status == .failed { proofQueues.failed.append(.init(nodeId: record.nodeId, judgedMs: nowMs)) }
+        reindexProof(of: record.nodeId)
         if verdict.passed {
             creditAvailability(record, proof: proof)
         } else if record.state == .opened {
@@ -159,6 +166,8 @@ extension NetworkState {
             // The node keeps the standing it had; without an open challenge it is matched or challenged again.
             nodes[nodeId]?.proof.openChallengeId = nil
             changes.nodes.insert(nodeId)
+            proofQueues.answering.remove(id)
+            reindexProof(of: nodeId)
         }
     }
 

@@ -79,8 +79,10 @@ extension NetworkState {
             if existing.registration.peerEndpoint != registration.peerEndpoint { forgetLinks(of: nodeId) }
             existing.proof = proofOnRegistration(registration, previous: existing)
             let restacks = existing.registration.hardware.stakeClasses != registration.hardware.stakeClasses
+            let previousUUIDs = existing.registration.hardware.gpus.compactMap(\.uuid)
             existing.registration = registration
             nodes[nodeId] = existing
+            reindexProof(of: nodeId, previousUUIDs: previousUUIDs)
             if restacks { restack(operator: registration.operatorAddress) }
         } else {
             nodes[nodeId] = NodeRecord(
@@ -90,6 +92,7 @@ extension NetworkState {
             let before = nodeIdsByOperator[registration.operatorAddress]?.last.flatMap { stakeNeededThrough[$0] } ?? 0
             nodeIdsByOperator[registration.operatorAddress, default: []].append(nodeId)
             stakeNeededThrough[nodeId] = before + parameters.economy.requiredStakeMicro(for: registration.hardware.stakeClasses)
+            reindexProof(of: nodeId)
         }
         changes.nodes.insert(nodeId)
     }

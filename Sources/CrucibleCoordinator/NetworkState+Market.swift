@@ -6,7 +6,8 @@ extension NetworkState {
     /// memory and run slots left, region, asks and policy (with `idle`, as if it ran nothing). Nil when the node may
     /// not be matched at all.
     public func supplyNode(_ nodeId: String, idle: Bool = false) -> SupplyNode? {
-        guard let node = nodes[nodeId], isMatchable(node) else { return nil }
+        guard let index = nodes.index(forKey: nodeId), isMatchable(nodes.values[index]) else { return nil }
+        let node = nodes.values[index]
         let registration = node.registration
         let hardware = registration.hardware
         // Challenges prove one figure per device, in the registration's GPU order.

@@ -29,6 +29,7 @@ public struct NetworkState: Sendable {
     public internal(set) var challenges: [String: ChallengeRecord] = [:]
     public internal(set) var openChallengeIds: Set<String> = []
     var challengeCount = 0
+    var proofQueues = ProofQueues()
     private var runOrdinal: Int64 = 0
     /// Node ids of each operator in registration order: its stake covers its nodes in this order.
     public internal(set) var nodeIdsByOperator: [String: [String]] = [:]
@@ -53,6 +54,9 @@ public struct NetworkState: Sendable {
     /// Frames under requester review, by content address, with the run that rendered each: the blob store does not
     /// hand them out until they are approved or paid for; the requester sees a watermarked preview meanwhile.
     public internal(set) var withheldFrames: [String: String] = [:]
+
+    /// Events applied so far: whatever a decision depends on in the state is unchanged while this is.
+    public private(set) var revision = 0
 
     public init() {}
 
@@ -99,6 +103,7 @@ public struct NetworkState: Sendable {
             try applyDecision(event, atMs: nowMs, changes: &changes)
         }
         for id in changes.jobs { refreshJobState(id) }
+        revision += 1
         return Applied(changes: changes, jobId: jobId)
     }
 

@@ -8,7 +8,10 @@ extension Scheduler {
     func nextChallengeDecision(in state: NetworkState, using generator: inout some RandomNumberGenerator) -> LogEvent? {
         guard let seeds else { return nil }
         let policy = state.parameters.challenges
-        for id in state.openChallengeIds.sorted(by: Self.challengeOrder) {
+        // Of the unfetched challenges only the earliest issued can have timed out before the others; the rest are the
+        // few that nodes are answering.
+        let candidates = state.proofQueues.answering.union(state.proofQueues.unstarted.first.map { [$0] } ?? [])
+        for id in candidates.sorted(by: Self.challengeOrder) {
             guard let record = state.challenges[id] else { continue }
             if let decision = progress(record, policy: policy, seeds: seeds, using: &generator) { return decision }
         }
@@ -17,8 +20,8 @@ extension Scheduler {
     }
 
     /// Challenge ids in the order they were issued.
-    static func challengeOrder(_ lhs: String, _ rhs: String) -> Bool {
-        (lhs.count, lhs) < (rhs.count, rhs)
+    public static func challengeOrder(_ lhs: String, _ rhs: String) -> Bool {
+        (lhs.utf8.count, lhs) < (rhs.utf8.count, rhs)
     }
 
     private func progress(
@@ -69,24 +72,32 @@ extension Scheduler {
         return nil
     }
 
-    /// The next node to challenge, with every node that reports one of its GPUs, all at this instant.
+    /// The next node to challenge, with every node that reports one of its GPUs, all at this instant: a new node first,
+    /// then the node whose failure is oldest once its retry is due, then a proven node whose unannounced time came.
     private func nextIssue(in state: NetworkState, policy: ChallengePolicy, seeds: ChallengeSeeds) -> LogEvent? {
-        let due = onlineNodes.sorted().compactMap { state.nodes[$0] }.compactMap { node -> (NodeRecord, ChallengeIssue.Reason)? in
-            guard node.proof.openChallengeId == nil else { return nil }
-            let idle = (state.activeRunIdsByNode[node.id] ?? []).isEmpty
-            switch node.proof.status {
-            case .pending: return (node, .registration)
-            case .failed where idle && nowMs - (node.proof.lastJudgedMs ?? 0) >= policy.retryMs: return (node, .retry)
-            case .proven where idle && challengeDue.contains(node.id): return (node, .scheduled)
-            default: return nil
-            }
+        func isIdle(_ nodeId: String) -> Bool { (state.activeRunIdsByNode[nodeId] ?? []).isEmpty }
+        var next: (nodeId: String, reason: ChallengeIssue.Reason)?
+        if let nodeId = state.proofQueues.pending.filter(onlineNodes.contains).min() {
+            next = (nodeId, .registration)
+        } else if let entry = state.proofQueues.failed.prefix(while: { nowMs - $0.judgedMs >= policy.retryMs }).first(where: { entry in
+            let open = state.nodes[entry.nodeId]?.proof.openChallengeId
+            return state.isLatestFailure(entry) && open == nil && onlineNodes.contains(entry.nodeId) && isIdle(entry.nodeId)
+        }) {
+            next = (entry.nodeId, .retry)
+        } else if let nodeId = challengeDue.filter({ nodeId in
+            guard let proof = state.nodes[nodeId]?.proof else { return false }
+            return proof.status == .proven && proof.openChallengeId == nil && onlineNodes.contains(nodeId) && isIdle(nodeId)
+        }).min() {
+            next = (nodeId, .scheduled)
         }
-        guard let (first, reason) = due.first else { return nil }
-        let uuids = Set(first.registration.hardware.gpus.map(\.uuid))
-        let duplicates = uuids.isEmpty ? [] : state.nodes.values
-            .filter { $0.id != first.id && $0.proof.openChallengeId == nil && $0.proof.status != .unverified }
-            .filter { !uuids.isDisjoint(with: $0.registration.hardware.gpus.map(\.uuid)) }
-            .sorted { $0.id < $1.id }
+        guard let (firstId, reason) = next, let first = state.nodes[firstId] else { return nil }
+        let uuids = first.registration.hardware.gpus.compactMap(\.uuid)
+        var sharing = Set<String>()
+        for uuid in uuids { sharing.formUnion(state.proofQueues.nodesByGPUUUID[uuid] ?? []) }
+        let duplicates: [NodeRecord] = sharing.sorted().compactMap { nodeId in
+            guard nodeId != first.id, let node = state.nodes[nodeId], node.proof.openChallengeId == nil, node.proof.status != .unverified else { return nil }
+            return node
+        }
         var issues = [ChallengeIssue]()
         for (offset, node) in ([first] + duplicates).enumerated() {
             let id = "challenge-\(state.challengeCount + 1 + offset)"

@@ -168,9 +168,14 @@ public final class CrucibleStore: Sendable {
                     try await session.insert(into: "log_checkpoints").models(checkpoints, with: rowEncoder).run()
                 }
                 try await write(projection, on: session)
+                // Bound by hand rather than through the row encoder: at 2,000 signed requests a second its reflection
+                // was a good part of the time spent storing them.
                 for start in stride(from: 0, to: nonces.count, by: 500) {
-                    try await session.insert(into: "nonces").models(Array(nonces[start..<min(start + 500, nonces.count)]), with: rowEncoder)
-                        .ignoringConflicts().run()
+                    let insert = session.insert(into: "nonces").columns("signer", "nonce", "timestamp_ms")
+                    for nonce in nonces[start..<min(start + 500, nonces.count)] {
+                        insert.values(SQLBind(nonce.signer), SQLBind(nonce.nonce), SQLBind(nonce.timestampMs))
+                    }
+                    try await insert.ignoringConflicts().run()
                 }
                 try await session.raw("COMMIT").run()
             } catch {

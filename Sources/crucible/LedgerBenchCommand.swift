@@ -93,7 +93,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for batch in envelopes {
-                group.addTask { for envelope in batch { try await coordinator.transfer(envelope) } }
+                group.addTask { for envelope in batch { try await coordinator.transfer(VerifiedEnvelope(envelope, as: .transfer)) } }
             }
             try await group.waitForAll()
         }
