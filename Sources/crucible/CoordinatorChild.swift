@@ -29,8 +29,11 @@ final class CoordinatorChild: Sendable {
     }
 
     /// User plus system CPU seconds the coordinator has used so far.
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(child.pid)/stat", encoding: .utf8),
+    func cpuSeconds() -> Double { Self.cpuSeconds(of: child.pid) }
+
+    /// CPU time a process (this one or another) has used so far.
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
         // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
         let fields = stat[stat.index(after: close)...].split(separator: " ")

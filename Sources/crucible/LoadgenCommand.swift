@@ -83,8 +83,33 @@ struct LoadgenCommand: AsyncParsableCommand {
         client: CoordinatorClient, url: String, coordinator: CoordinatorChild, operatorKey: SigningIdentity, requester: SigningIdentity, folder: String
     ) async throws {
         Self.report("loadgen: \(nodes) nodes, a heartbeat each every \(heartbeat) s (\(Self.format(Double(nodes) / heartbeat)) /s), \(Self.format(jobsPerS)) jobs/s run by \(workers) agents, \(Self.format(duration)) s, coordinator at \(url)")
-        let hardware = HardwareProfile(gpus: [], cpuModel: "loadgen CPU", cpuCores: 4, memoryMiB: 8192, os: "linux")
+        // The simulated nodes report a GPU the catalog does not know: they are listed unverified and never challenged, as
+        // they could not answer. Their load is what 20,000 proven nodes between their rare unannounced challenges send:
+        // heartbeats. (Left to fail challenge after challenge, they made the coordinator judge and retry all of them.)
+        func hardware(_ index: Int) -> HardwareProfile {
+            HardwareProfile(
+                gpus: [.init(index: 0, uuid: "GPU-loadgen-\(index)", name: "loadgen GPU", memoryMiB: 24_576, driverVersion: "0", model: nil)],
+                cpuModel: "loadgen CPU", cpuCores: 4, memoryMiB: 8192, os: "linux"
+            )
+        }
         _ = try await client.stake(.bond, amountMicro: Int64(20 * (workers + 1)) * Amount.microPerCRU, by: operatorKey)
+
+        // The working agents: real agents, each a `crucible node run` process of its own (so that their work does not
+        // slow the load generator), running each offered task (`true`). They start first and prove their hardware while
+        // the simulated nodes register; their keys are made here to know whom to wait for.
+        try KeyFile.write(operatorKey, to: folder + "/operator.key")
+        let workerKeys = (0..<workers).map { _ in SigningIdentity() }
+        let agents = try workerKeys.enumerated().map { index, key in
+            try KeyFile.write(key, to: folder + "/node-\(index).key")
+            return try ChildProcess(
+                name: "agent-\(index)", executable: ChildProcess.currentExecutable(),
+                arguments: [
+                    "node", "run", "--coordinator", url, "--key", folder + "/node-\(index).key", "--operator-key", folder + "/operator.key",
+                    "--work", folder + "/agent-\(index)", "--parent-pid", "\(getpid())", "--log-level", "error",
+                ],
+                logPath: folder + "/agent-\(index).log"
+            )
+        }
 
         // Registration: every simulated node, `concurrency` at a time.
         let keys = (0..<nodes).map { _ in SigningIdentity() }
@@ -97,7 +122,7 @@ struct LoadgenCommand: AsyncParsableCommand {
                 if index >= concurrency { try await group.next() }
                 group.addTask {
                     let registration = NodeRegistration.authorized(
-                        node: key.address, by: simulatedOperator, hardware: hardware, policy: AgentPolicy(), region: "loadgen", agentVersion: "loadgen"
+                        node: key.address, by: simulatedOperator, hardware: hardware(index), policy: AgentPolicy(), region: "loadgen", agentVersion: "loadgen"
                     )
                     let sent = ContinuousClock.now
                     _ = try await client.registerNode(registration, by: key)
@@ -108,19 +133,15 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
         let registrationS = (ContinuousClock.now - registrationStarted).totalSeconds
         Self.report("registration: \(nodes) nodes in \(Self.format(registrationS)) s (\(Self.format(Double(nodes) / registrationS)) /s); \(registrations.summary); coordinator CPU \(Self.format((coordinator.cpuSeconds() - registrationCPU) / registrationS)) cores")
-
-        // The working agents: real agents, each a `crucible node run` process of its own (so that their work does not
-        // slow the load generator), proving their hardware and running each offered task (`true`).
-        try KeyFile.write(operatorKey, to: folder + "/operator.key")
-        let agents = try (0..<workers).map { index in
-            try ChildProcess(
-                name: "agent-\(index)", executable: ChildProcess.currentExecutable(),
-                arguments: [
-                    "node", "run", "--coordinator", url, "--key", folder + "/node-\(index).key", "--operator-key", folder + "/operator.key",
-                    "--work", folder + "/agent-\(index)", "--parent-pid", "\(getpid())", "--log-level", "error",
-                ],
-                logPath: folder + "/agent-\(index).log"
-            )
+        // The steady phase measures a network whose working agents are proven and idle, not their start.
+        let waitStarted = ContinuousClock.now
+        while true {
+            let proven = Set(try await client.nodes().filter { $0.proof.status == .proven }.map(\.id))
+            if workerKeys.allSatisfy({ proven.contains($0.address) }) { break }
+            guard ContinuousClock.now - waitStarted < .seconds(180) else {
+                throw ValidationError("the working agents were not proven within 180 s; their logs are in \(folder)")
+            }
+            try await Task.sleep(for: .seconds(2))
         }
 
         // Steady load, open loop: each request is sent at its scheduled time whether or not earlier ones were answered,
@@ -133,6 +154,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         )
         let submitted = SubmittedJobs()
         let cpuBefore = coordinator.cpuSeconds()
+        let ownCPUBefore = CoordinatorChild.cpuSeconds(of: getpid())
+        let agentsCPUBefore = agents.map { CoordinatorChild.cpuSeconds(of: $0.pid) }.reduce(0, +)
         let started = ContinuousClock.now
         let end = started + .milliseconds(Int(duration * 1000))
         let heartbeatPeriod = heartbeat / Double(nodes), jobPeriod = jobsPerS > 0 ? 1 / jobsPerS : .infinity
@@ -172,6 +195,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
         let steadyS = (ContinuousClock.now - started).totalSeconds
         let cores = (coordinator.cpuSeconds() - cpuBefore) / steadyS
+        let ownCores = (CoordinatorChild.cpuSeconds(of: getpid()) - ownCPUBefore) / steadyS
+        let agentsCores = (agents.map { CoordinatorChild.cpuSeconds(of: $0.pid) }.reduce(0, +) - agentsCPUBefore) / steadyS
         let memory = coordinator.memoryMiB()
         let answered = heartbeats.count + submissions.count
         Self.report("steady: \(answered) requests answered in \(Self.format(steadyS)) s = \(Self.format(Double(answered) / steadyS)) /s sustained (\(failures.count) failed\(failures.first.map { ", first: \($0)" } ?? ""))")
@@ -181,7 +206,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         for id in submitted.all where (try? await client.job(id).state) == "settled" { settled += 1 }
         Self.report("  jobs settled by the end: \(settled) of \(submissions.count)")
         for agent in agents { await agent.stop() }
-        Self.report("coordinator: CPU \(Self.format(cores)) cores (of \(ProcessInfo.processInfo.activeProcessorCount) here, load generator included), memory \(Self.format(memory.resident)) MiB resident, \(Self.format(memory.peak)) MiB at peak")
+        Self.report("CPU of \(ProcessInfo.processInfo.activeProcessorCount) cores here: load generator \(Self.format(ownCores)), working agents \(Self.format(agentsCores))")
+        Self.report("coordinator: CPU \(Self.format(cores)) cores, memory \(Self.format(memory.resident)) MiB resident, \(Self.format(memory.peak)) MiB at peak")
 
         // What signature checks cost: one Ed25519 verification per signed request, timed here on this machine.
         let envelopes = (0..<2_000).map { _ in try! SignedEnvelope.sign(Heartbeat(runIds: []), kind: .heartbeat, by: keys[0]) }
