@@ -80,7 +80,7 @@ extension CoordinatorAPI {
         await handle(Operations.GetAccountHistory.Output.default) {
             let address = input.path.address
             guard Address.isValid(address) else { throw CrucibleError(.malformed, "an address is 64 lowercase hex digits") }
-            let limit = min(max(input.query.limit ?? 100, 1), 1_000)
+            let limit = try Self.pageSize(input.query.limit, default: 100, max: 1_000)
             let rows = try await coordinator.movements(of: address, beforeSeq: input.query.before ?? .max, limit: limit)
             return .ok(.init(body: .json(.init(
                 address: address,

@@ -21,6 +21,13 @@ public struct CoordinatorAPI: APIProtocol {
         self.logger = logger
     }
 
+    /// A page size from the query, refused outside 1…`max` as the API declares (not quietly clamped).
+    static func pageSize(_ asked: Int?, default: Int, max: Int) throws -> Int {
+        guard let asked else { return `default` }
+        guard (1...max).contains(asked) else { throw CrucibleError(.malformed, "limit must be between 1 and \(max)") }
+        return asked
+    }
+
     /// Runs `body`, answering a refusal with the operation's default (error) response.
     func handle<Output>(
         _ makeError: (Int, Components.Responses.ErrorResponse) -> Output,
@@ -225,7 +232,7 @@ public struct CoordinatorAPI: APIProtocol {
             let jobId = input.path.jobId
             let job = try await coordinator.state.job(jobId)
             let after = input.query.after ?? 0
-            let limit = min(max(input.query.limit ?? 500, 1), 5000)
+            let limit = try Self.pageSize(input.query.limit, default: 500, max: 5_000)
             let rows = try await coordinator.taskLogs(jobId: jobId, afterId: after, limit: limit)
             let chunks = rows.map { id, row in
                 Components.Schemas.LogChunk(id: id, runId: row.runId, taskIndex: row.taskIndex, text: row.text, receivedMs: row.receivedMs)
@@ -283,7 +290,7 @@ public struct CoordinatorAPI: APIProtocol {
     public func getLog(_ input: Operations.GetLog.Input) async throws -> Operations.GetLog.Output {
         await handle(Operations.GetLog.Output.default) {
             let after = max(input.query.after ?? 0, 0)
-            let limit = min(max(input.query.limit ?? 500, 1), 5000)
+            let limit = try Self.pageSize(input.query.limit, default: 500, max: 5_000)
             let stored = try await coordinator.logEntries(afterSeq: after, limit: limit)
             let entries = stored.map {
                 Components.Schemas.LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature)

@@ -38,7 +38,8 @@ struct ErrorBodyMiddleware: ServerMiddleware {
         let mirror = Mirror(reflecting: underlying)
         if let decoding = mirror.children.compactMap({ $0.value as? DecodingError }).first { underlying = decoding }
         if underlying is DecodingError {
-            return "request body does not match the API: \(CanonicalJSON.describe(underlying))"
+            // Query and path values are decoded the same way as bodies.
+            return "the request does not match the API: \(CanonicalJSON.describe(underlying))"
         }
         return "\(error.causeDescription): \(underlying)"
     }

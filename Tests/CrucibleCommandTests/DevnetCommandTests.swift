@@ -22,9 +22,15 @@ import Testing
     }
 
     func crucible(_ arguments: [String], timeoutS: Int = 240) async throws -> Outcome {
+        try await run(Self.executable, arguments, timeoutS: timeoutS)
+    }
+
+    /// Runs a program to its end (stopped after `timeoutS`), with its output collected through a file.
+    func run(_ executable: String, _ arguments: [String], in directory: String? = nil, timeoutS: Int = 240) async throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-cli-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
