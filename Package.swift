@@ -136,7 +136,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore"]),
+        .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "CrucibleProofTests",
             dependencies: [

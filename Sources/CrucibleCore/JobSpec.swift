@@ -306,6 +306,15 @@ public struct JobSpec: Codable, Sendable, Equatable {
             guard input.sizeBytes >= 0 else { throw fail("input `\(input.name)` has a negative size") }
             guard names.insert(input.name).inserted else { throw fail("input name `\(input.name)` appears twice") }
         }
+        // Last, once every count it multiplies is in range: the escrow at the highest fee governance may set (100%) must be
+        // a number the ledger can hold. At the limits of every field at once (10,000 reviewed frames of 1,024 cores for a
+        // week at the top price) it was not, and computing it trapped.
+        let (escrowAtFullFee, overflow) = (Int64(taskCount) * runsPerTaskMax).multipliedReportingOverflow(
+            by: 2 * Pricing.runCostMicro(unitMilli: unitMilli, priceMicroPerUnitHour: maxPriceMicroPerUnitHour, durationMs: Int64(maxDurationS) * 1000)
+        )
+        guard !overflow, escrowAtFullFee >= 0 else {
+            throw fail("the job's most it could cost is more than the ledger can hold: fewer tasks, a shorter maxDurationS or a lower maxPrice")
+        }
     }
 
     /// No absolute paths, no `..`, no empty components: a spec cannot make a node write outside the task folder.
