@@ -33,6 +33,8 @@ public actor Coordinator {
     private var sightings = NodeSightings()
     /// When a search for an offer last found none, and what it searched.
     private var fruitlessOfferSearch: (moment: MarketMoment, atMs: Int64)?
+    /// Log bytes each run sent that is still sending.
+    private var logBytesByRun: [String: Int] = [:]
     private struct MarketMoment: Equatable {
         var stateRevision: Int
         var onlineRevision: Int
@@ -492,6 +494,7 @@ public actor Coordinator {
         _ = try await commitAdmitted(envelope, followedBy: checks.isEmpty ? [] : [.cropsCompared(checks)])
         for nodeId in members { wakeOfferWaiters(nodeId) }
         lastHeartbeatMs[report.runId] = nil
+        logBytesByRun[report.runId] = nil
         markSeen(envelope.signer)
         return try state.run(report.runId)
     }
@@ -578,6 +581,16 @@ public actor Coordinator {
         guard chunk.seq >= 0 else { throw CrucibleError(.malformed, "seq must not be negative") }
         let run = try state.run(chunk.runId)
         guard run.nodeId == envelope.signer else { throw CrucibleError(.forbidden, "run \(run.id) is not leased to this node") }
+        // A run's log has a ceiling, counted as chunks arrive (read from the store once per run after a restart).
+        if logBytesByRun[run.id] == nil {
+            let stored = try await store.taskLogBytes(runId: run.id)
+            if logBytesByRun[run.id] == nil { logBytesByRun[run.id] = stored }
+        }
+        let bytes = chunk.text.utf8.count
+        guard logBytesByRun[run.id, default: 0] + bytes <= TaskLogAppend.runBytesMax else {
+            throw CrucibleError(.tooLarge, "run \(run.id) sent its \(TaskLogAppend.runBytesMax >> 20) MiB of log; the rest is not kept")
+        }
+        logBytesByRun[run.id, default: 0] += bytes
         try await store.appendTaskLog(TaskLogRow(
             runId: run.id, seq: chunk.seq, jobId: run.jobId, taskIndex: run.taskIndex, text: chunk.text, receivedMs: clock()
         ))

@@ -204,6 +204,8 @@ public struct TaskLogAppend: Codable, Sendable, Equatable {
         self.text = text
     }
     public static let textBytesMax = 64 * 1024
+    /// What the coordinator keeps of one run's log; an agent forwards at most half of it (the rest stays on the node).
+    public static let runBytesMax = 16 << 20
 }
 
 /// `submit_job`.

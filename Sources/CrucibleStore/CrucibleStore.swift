@@ -338,6 +338,12 @@ public final class CrucibleStore: Sendable {
         }
     }
 
+    /// Bytes of log text stored for a run.
+    public func taskLogBytes(runId: String) async throws -> Int {
+        let rows = try await reader.select().column("text").from("task_logs").where("run_id", .equal, runId).all()
+        return try rows.reduce(0) { $0 + (try $1.decode(column: "text", as: String.self)).utf8.count }
+    }
+
     /// Log chunks of a job in arrival order, after the cursor `afterId`; returns (id, row) pairs.
     public func taskLogs(jobId: String, afterId: Int64, limit: Int) async throws -> [(Int64, TaskLogRow)] {
         let rows = try await reader.select().column("*").from("task_logs")

@@ -262,6 +262,37 @@ import Testing
         await network.stop()
     }
 
+    @Test func aRunsLogIsKeptUpToItsCeilingAndNoFurther() async throws {
+        let network = try await TestNetwork.start(rateLimit: nil)
+        let node = SigningIdentity()
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: node.address, by: network.operatorA,
+            hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
+            policy: AgentPolicy(), region: "r", agentVersion: "t"
+        ), by: node)
+        let job = try await network.client.submitJob(TestNetwork.shellSpec("chatty", script: "true"), by: network.requester)
+        #expect(try await network.prove(node).state == .passed)
+        let offer = try #require(try await network.client.pollOffers(waitMs: 5_000, by: node).first)
+        _ = try await network.client.respondOffer(OfferResponse(runId: offer.runId, accept: true), by: node)
+        let chunk = String(repeating: "x", count: TaskLogAppend.textBytesMax)
+        let fitting = TaskLogAppend.runBytesMax / TaskLogAppend.textBytesMax
+        for seq in 0..<fitting {
+            try await network.client.appendTaskLog(TaskLogAppend(runId: offer.runId, seq: seq, text: chunk), by: node)
+        }
+        try await expectRefusal(.tooLarge, in: network) {
+            try await network.client.appendTaskLog(TaskLogAppend(runId: offer.runId, seq: fitting, text: "one byte too many"), by: node)
+        }
+        var kept = 0, after: Int64 = 0
+        while true {
+            let page = try await network.client.jobLogs(job.id, after: after, limit: 5_000)
+            guard !page.chunks.isEmpty else { break }
+            kept += page.chunks.reduce(0) { $0 + $1.text.utf8.count }
+            after = page.next
+        }
+        #expect(kept == TaskLogAppend.runBytesMax)
+        await network.stop()
+    }
+
     @Test func agentEndpointsRefuseStrangersAndBadValues() async throws {
         let network = try await TestNetwork.start()
         let stranger = SigningIdentity()
