@@ -41,6 +41,8 @@ public actor NodeAgent {
         public var ray: RayRuntime?
         /// Variables set for every run, as the operator configures them.
         public var runEnvironment: [String: String]
+        /// The account tasks run as (the agent then runs as root); nil: the agent's own, within reach of its key.
+        public var taskUser: TaskUser?
 
         public init(
             coordinatorURL: URL, moreCoordinators: [URL] = [], nodeKey: SigningIdentity, operatorKey: SigningIdentity, policy: AgentPolicy,
@@ -48,8 +50,9 @@ public actor NodeAgent {
             pollWaitMs: Int = 20_000, heartbeatIntervalMs: Int = 3_000, challengeBackend: any ChallengeBackend = CPUChallengeBackend(),
             peerHost: String? = nil, peerProbePort: Int = 0, linkCheckIntervalMs: Int = 30_000, linkRemeasureMs: Int = 600_000,
             policyPath: String? = nil, policyCheckIntervalMs: Int = 5_000, training: TrainingRuntime? = nil,
-            rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:]
+            rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:], taskUser: TaskUser? = nil
         ) {
+            self.taskUser = taskUser
             self.ray = ray
             self.training = training
             self.rendering = rendering
@@ -105,7 +108,7 @@ public actor NodeAgent {
             client: client, node: configuration.nodeKey,
             workRoot: configuration.workDirectory.appendingPathComponent("runs", isDirectory: true), logger: logger,
             training: configuration.training, rendering: configuration.rendering, ray: configuration.ray,
-            extraEnvironment: configuration.runEnvironment
+            extraEnvironment: configuration.runEnvironment, taskUser: configuration.taskUser
         )
     }
 
@@ -116,6 +119,10 @@ public actor NodeAgent {
     /// cancelled; running work is stopped on the way out.
     public func run() async throws {
         Self.stopLeftoverRuns(workDirectory: configuration.workDirectory, logger: logger)
+        if let taskUser = configuration.taskUser {
+            let workRoot = runner.workRoot
+            try await onOwnThread { try taskUser.check(reaching: workRoot) }
+        }
         if let host = configuration.peerHost, probe == nil {
             probe = try await PeerProbeServer.start(host: host, port: configuration.peerProbePort)
         }

@@ -18,6 +18,8 @@ public struct TaskRunner: Sendable {
     public let ray: RayRuntime?
     /// Variables the operator sets for every run (caches, NCCL settings); Crucible's own names win over them.
     public let extraEnvironment: [String: String]
+    /// The account tasks run as when the agent runs as root; nil: the agent's own.
+    public let taskUser: TaskUser?
 
     /// Output forwarded to the coordinator per run; the rest stays in the local run.log.
     static let forwardedLogBytesMax = 8 << 20
@@ -25,8 +27,9 @@ public struct TaskRunner: Sendable {
 
     public init(
         client: CoordinatorClient, node: SigningIdentity, workRoot: URL, logger: Logger, training: TrainingRuntime? = nil,
-        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, extraEnvironment: [String: String] = [:]
+        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, extraEnvironment: [String: String] = [:], taskUser: TaskUser? = nil
     ) {
+        self.taskUser = taskUser
         self.ray = ray
         self.training = training
         self.rendering = rendering
@@ -158,6 +161,14 @@ public struct TaskRunner: Sendable {
                 environment["CRUCIBLE_RESUME_STEP"] = String(segment.fromStep)
                 environment["CRUCIBLE_STOP_STEP"] = String(segment.toStep)
             }
+        }
+        if let taskUser {
+            // The task gets its folder and nothing else of the agent's: it runs as the task user, at home in its folder.
+            try taskUser.own(directory)
+            environment["HOME"] = directory.path
+            environment["USER"] = taskUser.name
+            process.executableURL = URL(fileURLWithPath: TaskUser.setpriv)
+            process.arguments = taskUser.commandLine(["/usr/bin/env"] + (process.arguments ?? []))
         }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice

@@ -57,6 +57,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Seconds between looks for peers whose link is not measured yet (with --peer-host).")
         var linkInterval: Int = 30
 
+        @Option(help: "Run each task as this unprivileged user (the agent runs as root and drops to it): a task then cannot read the node key or anything else of the agent's.")
+        var taskUser: String?
+
         @Option(help: .hidden)
         var parentPid: Int32?
 
@@ -133,12 +136,16 @@ struct NodeCommand: AsyncParsableCommand {
             } else {
                 logger.info("no Ray found: this node takes no ray job")
             }
+            if taskUser == nil && getuid() == 0 {
+                logger.warning("tasks run as root, within reach of the node key: pass --task-user with an unprivileged account")
+            }
             let agent = NodeAgent(
                 configuration: .init(
                     coordinatorURL: urls[0], moreCoordinators: Array(urls.dropFirst()), nodeKey: nodeKey, operatorKey: operatorIdentity, policy: agentPolicy,
                     hardware: hardware, workDirectory: URL(fileURLWithPath: work), region: region, challengeBackend: backend,
                     peerHost: peerHost, peerProbePort: peerPort, linkCheckIntervalMs: linkInterval * 1000, policyPath: policy,
-                    training: training, rendering: rendering, ray: rayRuntime, runEnvironment: runEnvironment
+                    training: training, rendering: rendering, ray: rayRuntime, runEnvironment: runEnvironment,
+                    taskUser: try taskUser.map(TaskUser.init(name:))
                 ),
                 logger: logger
             )

@@ -153,7 +153,8 @@ final class TestNetwork: Sendable {
         operatorKey: SigningIdentity, policy: AgentPolicy = AgentPolicy(askMicroPerCpuCoreHour: 1_000_000), nodeKey: SigningIdentity = SigningIdentity(),
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
         challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
-        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:], through link: CuttableLink? = nil
+        rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:], taskUser: TaskUser? = nil,
+        through link: CuttableLink? = nil
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
         logger.logLevel = .warning
@@ -163,7 +164,8 @@ final class TestNetwork: Sendable {
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
                 pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
-                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, ray: ray, runEnvironment: runEnvironment
+                peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, ray: ray, runEnvironment: runEnvironment,
+                taskUser: taskUser
             ),
             logger: logger
         )
