@@ -370,8 +370,9 @@ public actor Coordinator {
 
     // MARK: - Admission
 
-    /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the signature, the time
-    /// window and a nonce the signer never used. A refusal changes nothing but the nonce record.
+    /// Checks an envelope before anything else looks at it: the kind the endpoint takes, the per-key rate, the time
+    /// window and a nonce the signer never used (its signature was checked where it became a `VerifiedEnvelope`). A
+    /// refusal changes nothing but the nonce record.
     func admit(_ envelope: VerifiedEnvelope, as kind: EnvelopeKind) throws {
         guard isLeader else { throw Self.notLeading }
         guard envelope.kind == kind else {
