@@ -49,6 +49,11 @@ import Testing
             return true
         }
 
+        // The agent records the task's process group just after starting it; the task can write its PID first. A kill
+        // in between leaves nothing to find (seen once under CI's load), so the kill comes once the record is there.
+        try await SeparatePiecesTests().waitFor("the agent to record the task's process group", timeoutS: 60) {
+            ((try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []).contains { $0.hasSuffix("process-group") }
+        }
         kill(agent.process.processIdentifier, SIGKILL)
         agent.process.waitUntilExit()
         // Killed, the agent could not stop its task: the task is still running.
