@@ -1,8 +1,8 @@
 import DequeModule
 
 /// Nonces seen within the acceptance window, by signer and nonce, with their envelope's timestamp, and the order they
-/// came in, so that old ones are forgotten a few at a time rather than by filtering them all (at 2,000 signed requests
-/// a second, over a million) in one go, which held the coordinator for most of a second.
+/// came in, so that old ones are forgotten a few at a time rather than by filtering them all in one go (at 2,000 signed
+/// requests a second the window holds over a million), which would stop the coordinator while it ran.
 struct SeenNonces: Sendable {
     private var timestamps: [String: Int64] = [:]
     private var arrivals = Deque<(key: String, timestampMs: Int64)>()
