@@ -31,57 +31,64 @@ import Testing
             "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning",
         ]
         var agent = try Background(agentArguments)
-
-        // The first attempt records its process ID and sleeps for ten minutes; a later attempt finishes at once.
-        let pidFile = path("first-attempt.pid")
-        let script = "if [ -e '\(pidFile)' ]; then echo again > \"$CRUCIBLE_OUTPUT_DIR/done.txt\"; else echo $$ > '\(pidFile)'; exec sleep 600; fi"
-        let spec = JobSpec(
-            name: "outlives", command: "sh", args: ["-c", script], taskCount: 1,
-            resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: Amount.microPerCRU, maxDurationS: 900
-        )
-        let job = try await client.submitJob(spec, by: requester)
-        var orphan: pid_t = 0
-        // Whatever happens below, the ten-minute sleep does not outlive the test.
-        defer { if orphan > 1 { kill(orphan, SIGKILL) } }
-        try await SeparatePiecesTests().waitFor("the first attempt to start", timeoutS: 120) {
-            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
-            orphan = pid
-            return true
-        }
-
-        // The agent records the task's process group just after starting it; the task can write its PID first. A kill
-        // in between leaves nothing to find (seen once under CI's load), so the kill comes once the record is there.
-        try await SeparatePiecesTests().waitFor("the agent to record the task's process group", timeoutS: 60) {
-            ((try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []).contains { $0.hasSuffix("process-group") }
-        }
-        kill(agent.process.processIdentifier, SIGKILL)
-        agent.process.waitUntilExit()
-        // Killed, the agent could not stop its task: the task is still running.
-        #expect(Self.isRunning(orphan), "the task died with its agent; nothing left to test")
-
-        agent = try Background(agentArguments)
-        // It does so before probing the machine (PyTorch, Blender, Ray), which takes a while on a loaded one.
+        // A failure anywhere below stops both processes: a coordinator left behind outlives the test run.
         do {
-            try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
-                !Self.isRunning(orphan)
+
+            // The first attempt records its process ID and sleeps for ten minutes; a later attempt finishes at once.
+            let pidFile = path("first-attempt.pid")
+            let script = "if [ -e '\(pidFile)' ]; then echo again > \"$CRUCIBLE_OUTPUT_DIR/done.txt\"; else echo $$ > '\(pidFile)'; exec sleep 600; fi"
+            let spec = JobSpec(
+                name: "outlives", command: "sh", args: ["-c", script], taskCount: 1,
+                resources: .init(cpuCores: 1), maxPriceMicroPerUnitHour: Amount.microPerCRU, maxDurationS: 900
+            )
+            let job = try await client.submitJob(spec, by: requester)
+            var orphan: pid_t = 0
+            // Whatever happens below, the ten-minute sleep does not outlive the test.
+            defer { if orphan > 1 { kill(orphan, SIGKILL) } }
+            try await SeparatePiecesTests().waitFor("the first attempt to start", timeoutS: 120) {
+                guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
+                orphan = pid
+                return true
             }
+
+            // The agent records the task's process group just after starting it; the task can write its PID first. A kill
+            // in between leaves nothing to find (seen once under CI's load), so the kill comes once the record is there.
+            try await SeparatePiecesTests().waitFor("the agent to record the task's process group", timeoutS: 60) {
+                ((try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []).contains { $0.hasSuffix("process-group") }
+            }
+            kill(agent.process.processIdentifier, SIGKILL)
+            agent.process.waitUntilExit()
+            // Killed, the agent could not stop its task: the task is still running.
+            #expect(Self.isRunning(orphan), "the task died with its agent; nothing left to test")
+
+            agent = try Background(agentArguments)
+            // It does so before probing the machine (PyTorch, Blender, Ray), which takes a while on a loaded one.
+            do {
+                try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
+                    !Self.isRunning(orphan)
+                }
+            } catch {
+                // What the restarted agent said, and what it had to go on, for whoever looks into a failure here.
+                let records = (try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []
+                Issue.record("agent output:\n\(agent.output)\nwork folder: \(records.filter { $0.hasSuffix("process-group") })")
+                throw error
+            }
+            var settled = try await client.job(job.id)
+            try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
+                settled = try await client.job(job.id)
+                return settled.state == "settled"
+            }
+            let runs = settled.tasks[0].runs
+            #expect(runs.first?.state == "lost", "\(runs.map(\.state))")
+            #expect(runs.last?.state == "completed")
+            #expect(runs.filter { $0.paidMicro > 0 }.count == 1)
+            #expect(agent.output.contains("stopped processes an earlier agent left running"), "\(agent.output)")
+
         } catch {
-            // What the restarted agent said, and what it had to go on, for whoever looks into a failure here.
-            let records = (try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []
-            Issue.record("agent output:\n\(agent.output)\nwork folder: \(records.filter { $0.hasSuffix("process-group") })")
+            await agent.stop()
+            await coordinator.stop()
             throw error
         }
-        var settled = try await client.job(job.id)
-        try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
-            settled = try await client.job(job.id)
-            return settled.state == "settled"
-        }
-        let runs = settled.tasks[0].runs
-        #expect(runs.first?.state == "lost", "\(runs.map(\.state))")
-        #expect(runs.last?.state == "completed")
-        #expect(runs.filter { $0.paidMicro > 0 }.count == 1)
-        #expect(agent.output.contains("stopped processes an earlier agent left running"), "\(agent.output)")
-
         await agent.stop()
         await coordinator.stop()
         let audit = try await cli.crucible(["audit", "--data", path("coordinator")])
