@@ -287,8 +287,7 @@ public actor Coordinator {
     /// Makes every decision that is due now: time-outs, sampling, verdicts, settlement, closing, offers.
     public func decide() {
         let now = clock()
-        sightings.expire(before: now - state.parameters.onlineWindowMs)
-        let online = sightings.online
+        let online = onlineNodes(atMs: now)
         // A due time that finds its node offline or busy passes unused and the next is drawn: unannounced challenges
         // then arrive as a Poisson process over the node's online, idle time only, which is what lets each pass
         // stand for `meanIntervalMs` of proven availability in the epoch's emission.
@@ -352,13 +351,6 @@ public actor Coordinator {
         sightings.expire(before: now - state.parameters.onlineWindowMs)
         return sightings.online
     }
-
-    public func isOnline(_ nodeId: String) -> Bool {
-        guard let seen = sightings.lastSeenMs[nodeId] else { return false }
-        return clock() - seen <= state.parameters.onlineWindowMs
-    }
-
-    public func lastSeen(_ nodeId: String) -> Int64? { sightings.lastSeenMs[nodeId] }
 
     /// When the nodes named (all when nil) were last seen, read in one call for a view of many nodes.
     public func presence(of nodeIds: [String]? = nil) -> NodePresence {

@@ -65,8 +65,8 @@ extension CoordinatorAPI {
 
     func networkView() async -> Components.Schemas.NetworkSummary {
         let state = await coordinator.state
-        var online = 0
-        for id in state.nodes.keys where await coordinator.isOnline(id) { online += 1 }
+        let presence = await coordinator.presence()
+        let online = state.nodes.keys.filter(presence.isOnline).count
         let jobs = state.jobs.values
         let proven = state.nodes.values.filter { $0.proof.status == .proven }
         let gpusRegistered = state.nodes.values.reduce(0) { $0 + $1.registration.hardware.gpus.count }

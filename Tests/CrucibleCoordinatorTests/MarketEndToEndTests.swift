@@ -37,6 +37,7 @@ import Testing
             // A job that no online node may take says why, and waits.
             let stuck = try await network.client.submitJob(elsewhere, by: network.requester)
             try await waitUntil("the agent is online") { try await network.client.nodes().contains(where: \.online) }
+            #expect(try await network.client.network().nodesOnline == 1)
             let waiting = try await network.client.job(stuck.id)
             #expect(waiting.state == "queued")
             #expect(waiting.waiting == "region local is not allowed by the job (1 of 1 online nodes)")
