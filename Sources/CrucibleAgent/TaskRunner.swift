@@ -130,8 +130,9 @@ public struct TaskRunner: Sendable {
     private func runProcess(_ order: RunOrder, in directory: URL, outputDirectory: URL, control: RunControl) async throws -> ProcessExit {
         let process = Process()
         // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = try await commandLine(order, in: directory)
+        let command = ["/usr/bin/env"] + (try await commandLine(order, in: directory))
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "TMPDIR", "USER"].contains($0.key) }
         environment.merge(extraEnvironment) { $1 }
@@ -168,7 +169,7 @@ public struct TaskRunner: Sendable {
             environment["HOME"] = directory.path
             environment["USER"] = taskUser.name
             process.executableURL = URL(fileURLWithPath: TaskUser.setpriv)
-            process.arguments = taskUser.commandLine(["/usr/bin/env"] + (process.arguments ?? []))
+            process.arguments = taskUser.commandLine(command)
         }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice

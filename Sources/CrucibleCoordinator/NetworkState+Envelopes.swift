@@ -82,7 +82,8 @@ extension NetworkState {
             let previousUUIDs = existing.registration.hardware.gpus.compactMap(\.uuid)
             existing.registration = registration
             nodes[nodeId] = existing
-            reindexProof(of: nodeId, previousUUIDs: previousUUIDs)
+            reindexProof(of: nodeId)
+            reindexGPUs(of: nodeId, previousUUIDs: previousUUIDs)
             if restacks { restack(operator: registration.operatorAddress) }
         } else {
             nodes[nodeId] = NodeRecord(
@@ -93,6 +94,7 @@ extension NetworkState {
             nodeIdsByOperator[registration.operatorAddress, default: []].append(nodeId)
             stakeNeededThrough[nodeId] = before + parameters.economy.requiredStakeMicro(for: registration.hardware.stakeClasses)
             reindexProof(of: nodeId)
+            reindexGPUs(of: nodeId)
         }
         changes.nodes.insert(nodeId)
     }

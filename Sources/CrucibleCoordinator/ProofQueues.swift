@@ -31,22 +31,26 @@ extension NetworkState {
         return proof.status == .failed && proof.lastJudgedMs == entry.judgedMs
     }
 
-    /// Files a node under its current proof standing and GPUs, after any change to either.
-    mutating func reindexProof(of nodeId: String, previousUUIDs: [String] = []) {
+    /// Files a node under its current proof standing, after any change to it.
+    mutating func reindexProof(of nodeId: String) {
         guard let node = nodes[nodeId] else { return }
         if node.proof.status == .pending && node.proof.openChallengeId == nil {
             proofQueues.pending.insert(nodeId)
         } else {
             proofQueues.pending.remove(nodeId)
         }
+        pruneProofQueues()
+    }
+
+    /// Files a node under the GPU UUIDs it reports now instead of `previousUUIDs`, as it registers.
+    mutating func reindexGPUs(of nodeId: String, previousUUIDs: [String] = []) {
         for uuid in previousUUIDs {
             proofQueues.nodesByGPUUUID[uuid]?.remove(nodeId)
             if proofQueues.nodesByGPUUUID[uuid]?.isEmpty == true { proofQueues.nodesByGPUUUID[uuid] = nil }
         }
-        for uuid in node.registration.hardware.gpus.compactMap(\.uuid) {
+        for uuid in nodes[nodeId]?.registration.hardware.gpus.compactMap(\.uuid) ?? [] {
             proofQueues.nodesByGPUUUID[uuid, default: []].insert(nodeId)
         }
-        pruneProofQueues()
     }
 
     /// Drops the entries at the front of the queues that no longer stand, so that each front is the next to fall due.

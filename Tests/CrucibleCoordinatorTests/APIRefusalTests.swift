@@ -262,14 +262,20 @@ import Testing
         await network.stop()
     }
 
-    @Test func aRunsLogIsKeptUpToItsCeilingAndNoFurther() async throws {
-        let network = try await TestNetwork.start(rateLimit: nil)
+    /// A two-core CPU node of operator A, registered over the API.
+    func registerCPUNode(in network: TestNetwork) async throws -> SigningIdentity {
         let node = SigningIdentity()
         _ = try await network.client.registerNode(NodeRegistration.authorized(
             node: node.address, by: network.operatorA,
             hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
             policy: AgentPolicy(), region: "r", agentVersion: "t"
         ), by: node)
+        return node
+    }
+
+    @Test func aRunsLogIsKeptUpToItsCeilingAndNoFurther() async throws {
+        let network = try await TestNetwork.start(rateLimit: nil)
+        let node = try await registerCPUNode(in: network)
         let job = try await network.client.submitJob(TestNetwork.shellSpec("chatty", script: "true"), by: network.requester)
         #expect(try await network.prove(node).state == .passed)
         let offer = try #require(try await network.client.pollOffers(waitMs: 5_000, by: node).first)
@@ -299,12 +305,7 @@ import Testing
         // Nodes that never registered may not poll or heartbeat.
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.pollOffers(waitMs: 0, by: stranger) }
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.heartbeat(runIds: [], by: stranger) }
-        let node = SigningIdentity()
-        _ = try await network.client.registerNode(NodeRegistration.authorized(
-            node: node.address, by: network.operatorA,
-            hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
-            policy: AgentPolicy(), region: "r", agentVersion: "t"
-        ), by: node)
+        let node = try await registerCPUNode(in: network)
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.pollOffers(waitMs: 3_600_000, by: node) }
         try await expectRefusal(.tooLarge, in: network) {
             _ = try await network.client.heartbeat(runIds: (0..<1025).map { "r\($0)" }, by: node)
