@@ -23,6 +23,19 @@ final class ChildProcess: @unchecked Sendable {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
+    /// User plus system CPU seconds the process has used so far.
+    func cpuSeconds() -> Double { Self.cpuSeconds(of: pid) }
+
+    /// CPU time a process (this one or another) has used so far.
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// SIGTERM, then wait for it to finish (an agent stops its runs, a coordinator writes its log); SIGKILL after `graceS`.
     func stop(graceS: Int = 10) async {
         guard process.isRunning else { return }

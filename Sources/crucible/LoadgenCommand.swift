@@ -154,8 +154,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         )
         let submitted = SubmittedJobs()
         let cpuBefore = coordinator.cpuSeconds()
-        let ownCPUBefore = CoordinatorChild.cpuSeconds(of: getpid())
-        let agentsCPUBefore = agents.map { CoordinatorChild.cpuSeconds(of: $0.pid) }.reduce(0, +)
+        let ownCPUBefore = ChildProcess.cpuSeconds(of: getpid())
+        let agentsCPUBefore = agents.map { $0.cpuSeconds() }.reduce(0, +)
         let started = ContinuousClock.now
         let end = started + .milliseconds(Int(duration * 1000))
         let heartbeatPeriod = heartbeat / Double(nodes), jobPeriod = jobsPerS > 0 ? 1 / jobsPerS : .infinity
@@ -195,8 +195,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
         let steadyS = (ContinuousClock.now - started).totalSeconds
         let cores = (coordinator.cpuSeconds() - cpuBefore) / steadyS
-        let ownCores = (CoordinatorChild.cpuSeconds(of: getpid()) - ownCPUBefore) / steadyS
-        let agentsCores = (agents.map { CoordinatorChild.cpuSeconds(of: $0.pid) }.reduce(0, +) - agentsCPUBefore) / steadyS
+        let ownCores = (ChildProcess.cpuSeconds(of: getpid()) - ownCPUBefore) / steadyS
+        let agentsCores = (agents.map { $0.cpuSeconds() }.reduce(0, +) - agentsCPUBefore) / steadyS
         let memory = coordinator.memoryMiB()
         let answered = heartbeats.count + submissions.count
         Self.report("steady: \(answered) requests answered in \(Self.format(steadyS)) s = \(Self.format(Double(answered) / steadyS)) /s sustained (\(failures.count) failed\(failures.first.map { ", first: \($0)" } ?? ""))")
