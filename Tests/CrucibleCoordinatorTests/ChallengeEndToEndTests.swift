@@ -23,19 +23,20 @@ import Testing
             try await waitUntil("the node is proven") { try await nodeProof(nodeId, in: network)?.status == .proven }
         }
         let proof = try #require(try await nodeProof(nodeId, in: network))
-        #expect(proof.passed == 1 && proof.failed == 0 && proof.provenTops > 0 && proof.deviceTops.count == 1)
+        // A loaded machine may make the honest node miss its first deadline; it is then proven by its retry.
+        #expect(proof.passed == 1 && proof.provenTops > 0 && proof.deviceTops.count == 1)
         let summary = try await network.client.network()
         #expect(summary.nodesProven == 1 && summary.challengesPassed == 1 && summary.provenTops == proof.provenTops)
 
         // Anyone can recheck: the revealed seed is the one fixed at issue, and the queried rows' entries are the
         // generator's.
-        let challenge = try await network.client.challenge("challenge-1")
-        #expect(challenge.state == .passed && challenge.nodeId == nodeId && challenge.reason == "registration")
+        let challenge = try await network.client.challenge("challenge-\(proof.failed + 1)")
+        #expect(challenge.state == .passed && challenge.nodeId == nodeId && challenge.reason == (proof.failed == 0 ? "registration" : "retry"))
         let device = try #require(challenge.devices.first)
         let seed = try #require(device.seed.flatMap { Data(hexString: $0) })
         #expect(Digest.sha256Hex(seed) == device.seedSha256 && device.model == "cpu")
         let recomputed = try GPUChallenge(seed: seed, n: device.n, m: device.m)
-        #expect(challenge.queries[0].count == TestNetwork.fastParameters.challenges.openings)
+        #expect(try #require(challenge.queries.first).count == TestNetwork.fastParameters.challenges.openings)
         #expect(recomputed.leafCount == device.n * device.m)
 
         // From the public API alone, the verdict is rechecked on the openings the node uploaded.
@@ -56,14 +57,14 @@ import Testing
             },
             blob: { try await client.blob($0) }
         ))
-        #expect(publicReport.challengesRechecked == 1)
+        #expect(publicReport.challengesRechecked >= 1)
 
         // The whole log, challenges included, replays to the stored state.
         await network.stop()
         let store = try await CrucibleStore.openSQLite(path: network.databasePath)
         let report = try await Auditor.audit(store: store)
         try await store.close()
-        #expect(report.decisions >= 4 && report.challengesRechecked == 1)
+        #expect(report.decisions >= 4 && report.challengesRechecked == publicReport.challengesRechecked)
     }
 
     @Test func aCPUClaimingAnH100IsCaughtAndTheWorkGoesToTheHonestNode() async throws {

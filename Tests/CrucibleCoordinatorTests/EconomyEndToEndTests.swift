@@ -13,8 +13,9 @@ import Testing
         var parameters = TestNetwork.fastParameters
         parameters.economy = EconomyPolicy(
             stakeCpuMicro: 20 * Amount.microPerCRU, unbondingMs: 1_000, epochMs: 2_000, emissionMicroPerEpoch: 10 * Amount.microPerCRU,
-            // Votes stay open 5 s: two votes over HTTP must both land while the whole suite loads the machine.
-            votingPeriodMs: 5_000, proposalStakeMicro: 50 * Amount.microPerCRU
+            // Votes stay open 20 s: two votes over HTTP must both land while the whole suite loads the machine (5 s
+            // was seen to run out on CI).
+            votingPeriodMs: 20_000, proposalStakeMicro: 50 * Amount.microPerCRU
         )
         return parameters
     }
@@ -61,10 +62,10 @@ import Testing
         let made = try await client.propose(proposal, by: a)
         #expect(made.status == .open && made.snapshotTotalMicro == 2 * TestNetwork.operatorStakeMicro)
         _ = try await client.vote(made.id, .yes, by: a)
-        try await refused(.conflict, network) { _ = try await client.vote(made.id, .no, by: a) }
         let counted = try await client.vote(made.id, .abstain, by: b)
         #expect(counted.yesMicro == TestNetwork.operatorStakeMicro && counted.abstainMicro == TestNetwork.operatorStakeMicro)
-        try await waitUntil("the proposal takes effect", timeoutS: 30) { try await client.proposal(made.id).status == .enacted }
+        try await refused(.conflict, network) { _ = try await client.vote(made.id, .no, by: a) }
+        try await waitUntil("the proposal takes effect", timeoutS: 60) { try await client.proposal(made.id).status == .enacted }
         #expect(try await client.network().feeBps == 200)
         let after = try await client.economy()
         #expect(after.parameters.first { $0.name == "feeBps" }?.value == 200)
