@@ -18,9 +18,12 @@ public enum CoordinatorServer {
         onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router()
+        let routes = DeclaredRoutes()
+        // Before the routes: the router runs its middlewares for requests that match none of them too.
+        router.add(middleware: UndeclaredRouteMiddleware(routes: routes))
         let api = CoordinatorAPI(coordinator: coordinator, logger: logger)
         try api.registerHandlers(
-            on: router,
+            on: routes.recording(router),
             middlewares: [BodyLimitMiddleware(), ErrorBodyMiddleware(), LeaderForwardingMiddleware(coordinator: coordinator)]
         )
         return Application(

@@ -21,6 +21,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case keyFile = "key_file"
         case unavailable = "unavailable"
         case rateLimited = "rate_limited"
+        case methodNotAllowed = "method_not_allowed"
         case internalError = "internal"
     }
 
@@ -44,6 +45,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case .badSignature: 401
         case .forbidden: 403
         case .notFound: 404
+        case .methodNotAllowed: 405
         case .replayedNonce, .conflict, .offerExpired: 409
         case .staleTimestamp: 422
         case .insufficientFunds: 402

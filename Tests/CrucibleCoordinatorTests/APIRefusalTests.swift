@@ -7,6 +7,7 @@ import CrucibleLedger
 import CrucibleStore
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Every kind of bad input is refused with a clear code and changes nothing: not the log, not a balance.
@@ -210,6 +211,34 @@ import Testing
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.blob("../../etc/passwd") }
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.job("job-missing") }
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.account("not-an-address") }
+        await network.stop()
+    }
+
+    @Test func requestsOutsideTheAPIAreToldWhatExists() async throws {
+        let network = try await TestNetwork.start()
+        let headBefore = await network.coordinator.logHead
+        func send(_ method: HTTPMethod, _ path: String) async throws -> (status: Int, allow: String?, fields: [String: String]) {
+            var request = HTTPClientRequest(url: network.url.absoluteString + path)
+            request.method = method
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let fields = try JSONDecoder().decode([String: String].self, from: Data(String(buffer: body).utf8))
+            return (Int(response.status.code), response.headers.first(name: "allow"), fields)
+        }
+        // A declared path with a method it does not take: 405 and the methods it does.
+        let deleted = try await send(.DELETE, "/v1/jobs")
+        #expect(deleted.status == 405 && deleted.fields["code"] == "method_not_allowed" && deleted.allow == "GET, POST")
+        let patched = try await send(.PATCH, "/v1/jobs/job-1/cancel")
+        #expect(patched.status == 405 && patched.allow == "POST" && patched.fields["message"]?.contains("takes POST") == true)
+        // A literal segment is its own route, as in the router: not the GET of /v1/challenges/{challengeId}.
+        #expect(try await send(.OPTIONS, "/v1/challenges/open").allow == "POST")
+        // A path the API does not have: 404 with the same error body. A declared route's own 404 is unchanged.
+        let missing = try await send(.GET, "/v1/nothing-here")
+        #expect(missing.status == 404 && missing.fields["code"] == "not_found" && missing.allow == nil)
+        #expect(try await send(.GET, "/v1/jobs/job-missing").fields["code"] == "not_found")
+        await network.coordinator.drain()
+        let added = try await network.store.logEntries(afterSeq: headBefore, limit: 100)
+        #expect(!added.contains { $0.content.contains("\"type\":\"envelope\"") }, "a refused request wrote to the log")
         await network.stop()
     }
 
