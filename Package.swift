@@ -169,7 +169,7 @@ let package = Package(
             name: "CrucibleCommandTests",
             dependencies: ["crucible", "CrucibleCore", "CrucibleClient", "CrucibleTestSupport"]
         ),
-        .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore"]),
+        .testTarget(name: "CrucibleAgentTests", dependencies: ["CrucibleAgent", "CrucibleClient", "CrucibleCore", "CrucibleTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

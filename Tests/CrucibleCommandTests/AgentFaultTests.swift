@@ -1,5 +1,6 @@
 import CrucibleClient
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
@@ -45,7 +46,7 @@ import Testing
             var orphan: pid_t = 0
             // Whatever happens below, the ten-minute sleep does not outlive the test.
             defer { if orphan > 1 { kill(orphan, SIGKILL) } }
-            try await SeparatePiecesTests().waitFor("the first attempt to start", timeoutS: 120) {
+            try await waitUntil("the first attempt to start", timeoutS: 120) {
                 guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
                 orphan = pid
                 return true
@@ -53,7 +54,7 @@ import Testing
 
             // The agent records the task's process group just after starting it; the task can write its PID first. A kill
             // in between leaves nothing to find (seen once under CI's load), so the kill comes once the record is there.
-            try await SeparatePiecesTests().waitFor("the agent to record the task's process group", timeoutS: 60) {
+            try await waitUntil("the agent to record the task's process group", timeoutS: 60) {
                 ((try? FileManager.default.subpathsOfDirectory(atPath: path("work"))) ?? []).contains { $0.hasSuffix("process-group") }
             }
             kill(agent.process.processIdentifier, SIGKILL)
@@ -64,7 +65,7 @@ import Testing
             agent = try Background(agentArguments)
             // It does so before probing the machine (PyTorch, Blender, Ray), which takes a while on a loaded one.
             do {
-                try await SeparatePiecesTests().waitFor("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
+                try await waitUntil("the restarted agent to stop the task its earlier life left running", timeoutS: 120) {
                     !Self.isRunning(orphan)
                 }
             } catch {
@@ -74,7 +75,7 @@ import Testing
                 throw error
             }
             var settled = try await client.job(job.id)
-            try await SeparatePiecesTests().waitFor("the job to settle", timeoutS: 120) {
+            try await waitUntil("the job to settle", timeoutS: 120) {
                 settled = try await client.job(job.id)
                 return settled.state == "settled"
             }

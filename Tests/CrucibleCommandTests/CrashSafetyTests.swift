@@ -1,5 +1,6 @@
 import CrucibleClient
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
@@ -68,7 +69,7 @@ import Testing
         #expect(kills == 8 && acknowledged.count >= 8)
 
         do {
-            try await SeparatePiecesTests().waitFor("every acknowledged job to settle", timeoutS: 120) {
+            try await waitUntil("every acknowledged job to settle", timeoutS: 120) {
                 let states = try await acknowledged.asyncMap { try await client.job($0).state }
                 return states.allSatisfy { $0 == "settled" }
             }

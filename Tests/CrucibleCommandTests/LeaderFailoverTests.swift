@@ -71,7 +71,7 @@ import Testing
                 verification: .init(policy: .replicate, samplePpm: 500_000)
             )
             let submitted = try await client.submitJob(spec, by: requester)
-            try await SeparatePiecesTests().waitFor("a run to complete", timeoutS: 120) {
+            try await waitUntil("a run to complete", timeoutS: 120) {
                 try await client.job(submitted.id).tasks.flatMap(\.runs).contains { $0.state == "completed" }
             }
 
@@ -79,7 +79,7 @@ import Testing
             kill(first.process.processIdentifier, SIGKILL)
             first.process.waitUntilExit()
             let killed = ContinuousClock.now
-            try await SeparatePiecesTests().waitFor("the follower to take the lead", timeoutS: 30) {
+            try await waitUntil("the follower to take the lead", timeoutS: 30) {
                 (try? await follower.health().leader) == true
             }
             let takeover = ContinuousClock.now - killed
@@ -87,7 +87,7 @@ import Testing
             #expect(second.process.isRunning)
 
             var job = try await client.job(submitted.id)
-            try await SeparatePiecesTests().waitFor("the job to settle through the new leader", timeoutS: 120) {
+            try await waitUntil("the job to settle through the new leader", timeoutS: 120) {
                 job = try await client.job(submitted.id)
                 return job.state == "settled"
             }

@@ -1,4 +1,5 @@
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
@@ -28,7 +29,7 @@ import Testing
         /// For a `coordinator serve` process: waits for its "listening on" line and returns the URL it names.
         func listeningURL() async throws -> String {
             var url = ""
-            try await SeparatePiecesTests().waitFor("the coordinator to listen") {
+            try await waitUntil("the coordinator to listen") {
                 guard let line = output.split(separator: "\n").first(where: { $0.contains("listening on http") }) else {
                     if !process.isRunning { throw CrucibleError(.unavailable, "the coordinator exited: \(output)") }
                     return false
@@ -137,13 +138,5 @@ import Testing
         await coordinator.stop()
         let local = try await cli.crucible(["audit", "--data", path("coordinator")])
         #expect(local.status == 0, "\(local.output)")
-    }
-
-    func waitFor(_ what: String, timeoutS: Double = 60, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutS * 1000))
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw CrucibleError(.unavailable, "timed out waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
     }
 }

@@ -5,6 +5,7 @@ import CrucibleCoordinator
 import CrucibleCore
 import CrucibleProof
 import CrucibleStore
+import CrucibleTestSupport
 import Foundation
 import Testing
 

@@ -4,6 +4,7 @@ import CrucibleCoordinator
 import CrucibleCore
 import CrucibleLedger
 import CrucibleProof
+import CrucibleTestSupport
 import Foundation
 import Testing
 

@@ -4,6 +4,7 @@ import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
 import CrucibleStore
+import CrucibleTestSupport
 import Foundation
 import SQLiteKit
 import Testing

@@ -4,6 +4,7 @@ import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
 import CrucibleProof
+import CrucibleTestSupport
 import Foundation
 import Testing
 

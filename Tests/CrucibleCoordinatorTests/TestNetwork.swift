@@ -197,17 +197,6 @@ final class TestNetwork: Sendable {
     }
 }
 
-/// Polls `condition` until it holds, failing after `timeoutS`. Waiting on an observable condition, never a fixed sleep.
-func waitUntil(_ what: String, timeoutS: Double = 60, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(timeoutS * 1000))
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            throw CrucibleError(.unavailable, "timed out after \(timeoutS) s waiting until \(what)")
-        }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}
-
 /// Runs agents for the duration of `body`, then stops them.
 func withAgents<Value>(_ agents: [NodeAgent], _ body: () async throws -> Value) async throws -> Value {
     let tasks = agents.map { agent in Task { try await agent.run() } }

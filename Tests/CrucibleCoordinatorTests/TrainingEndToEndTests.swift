@@ -3,6 +3,7 @@ import CrucibleAgent
 import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
