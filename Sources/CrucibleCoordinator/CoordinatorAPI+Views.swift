@@ -65,22 +65,15 @@ extension CoordinatorAPI {
 
     func networkView() async -> Components.Schemas.NetworkSummary {
         let state = await coordinator.state
-        let presence = await coordinator.presence()
-        let online = state.nodes.keys.filter(presence.isOnline).count
-        let jobs = state.jobs.values
-        let proven = state.nodes.values.filter { $0.proof.status == .proven }
-        let gpusRegistered = state.nodes.values.reduce(0) { $0 + $1.registration.hardware.gpus.count }
-        let gpusProven = proven.reduce(0) { $0 + $1.registration.hardware.gpus.count }
-        let provenTops = proven.reduce(0.0) { $0 + $1.proof.provenTops }
-        let passed = state.nodes.values.reduce(0) { $0 + $1.proof.passed }
-        let failed = state.nodes.values.reduce(0) { $0 + $1.proof.failed }
+        let figures = NetworkFigures(state: state, isOnline: await coordinator.presence().isOnline)
+        let gpus = figures.gpus
         return Components.Schemas.NetworkSummary(
             coordinator: coordinator.identity.address, logHead: await coordinator.logHead,
-            nodesRegistered: state.nodes.count, nodesOnline: online,
-            gpusRegistered: gpusRegistered, nodesProven: proven.count, gpusProven: gpusProven, provenTops: provenTops,
-            challengesPassed: passed, challengesFailed: failed,
-            jobsTotal: jobs.count, jobsOpen: jobs.filter { !$0.isClosed }.count,
-            jobsSettled: jobs.filter { $0.state == .settled }.count, jobsCancelled: jobs.filter { $0.state == .cancelled }.count,
+            nodesRegistered: figures.nodesRegistered, nodesOnline: figures.nodesOnline,
+            gpusRegistered: gpus.registered, nodesProven: figures.nodesProven, gpusProven: gpus.proven, provenTops: figures.provenTops,
+            challengesPassed: figures.challengesPassed, challengesFailed: figures.challengesFailed,
+            jobsTotal: figures.jobsTotal, jobsOpen: state.jobs.values.filter { !$0.isClosed }.count,
+            jobsSettled: figures.jobsByState[.settled, default: 0], jobsCancelled: figures.jobsByState[.cancelled, default: 0],
             genesisMicro: state.ledger.genesisMicro, mintedMicro: state.ledger.mintedMicro, burnedMicro: state.ledger.burnedMicro,
             supplyMicro: state.ledger.supplyMicro, escrowMicro: state.ledger.totalEscrowMicro, stakedMicro: state.ledger.totalStakeMicro,
             treasuryMicro: state.ledger.treasuryMicro, epoch: state.epoch, feeBps: state.parameters.feeBps

@@ -12,12 +12,14 @@ import ServiceLifecycle
 /// types and the domain, and turn every refusal into an error body with its code.
 public struct CoordinatorAPI: APIProtocol {
     public let coordinator: Coordinator
+    let metrics: CoordinatorMetrics
     let logger: Logger
     public static let version = "0.1.0"
     public static let blobBytesMax = 64 << 20
 
-    public init(coordinator: Coordinator, logger: Logger = Logger(label: "crucible.api")) {
+    public init(coordinator: Coordinator, metrics: CoordinatorMetrics = CoordinatorMetrics(), logger: Logger = Logger(label: "crucible.api")) {
         self.coordinator = coordinator
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -56,6 +58,17 @@ public struct CoordinatorAPI: APIProtocol {
             .ok(.init(body: .json(.init(
                 coordinator: coordinator.identity.address, logHead: await coordinator.logHead, version: Self.version, leader: await coordinator.isLeader
             ))))
+        }
+    }
+
+    public func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        await handle(Operations.GetMetrics.Output.default) {
+            let state = await coordinator.state
+            let snapshot = CoordinatorMetrics.Snapshot(
+                figures: NetworkFigures(state: state, isOnline: await coordinator.presence().isOnline), ledger: state.ledger,
+                epoch: state.epoch, feeBps: state.parameters.feeBps, logHead: await coordinator.logHead, isLeader: await coordinator.isLeader
+            )
+            return .ok(.init(body: .plainText(HTTPBody(metrics.exposition(snapshot)))))
         }
     }
 

@@ -19,9 +19,11 @@ public enum CoordinatorServer {
     ) throws -> some ApplicationProtocol {
         let router = Router()
         let routes = DeclaredRoutes()
+        let metrics = CoordinatorMetrics()
         // Before the routes: the router runs its middlewares for requests that match none of them too.
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: UndeclaredRouteMiddleware(routes: routes))
-        let api = CoordinatorAPI(coordinator: coordinator, logger: logger)
+        let api = CoordinatorAPI(coordinator: coordinator, metrics: metrics, logger: logger)
         try api.registerHandlers(
             on: routes.recording(router),
             middlewares: [BodyLimitMiddleware(), ErrorBodyMiddleware(), LeaderForwardingMiddleware(coordinator: coordinator)]

@@ -133,7 +133,7 @@ public struct FrameRejection: Codable, Sendable, Equatable {
 }
 
 public struct JobRecord: Sendable, Equatable {
-    public enum State: String, Sendable, Codable {
+    public enum State: String, Sendable, Codable, CaseIterable {
         case queued, matched, running, verifying, settled, cancelled
     }
 

@@ -1,3 +1,4 @@
+import CrucibleCore
 import Foundation
 
 /// A `crucible` process started by this one — devnet's and loadgen's agents, loadgen's coordinator — with its output in a log file.
@@ -27,14 +28,7 @@ final class ChildProcess: @unchecked Sendable {
     func cpuSeconds() -> Double { Self.cpuSeconds(of: pid) }
 
     /// CPU time a process (this one or another) has used so far.
-    static func cpuSeconds(of pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    static func cpuSeconds(of pid: Int32) -> Double { ProcessUsage.cpuSeconds(of: pid) }
 
     /// SIGTERM, then wait for it to finish (an agent stops its runs, a coordinator writes its log); SIGKILL after `graceS`.
     func stop(graceS: Int = 10) async {

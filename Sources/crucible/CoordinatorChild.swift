@@ -33,12 +33,8 @@ final class CoordinatorChild: Sendable {
 
     /// Resident memory now and at its peak, in MiB.
     func memoryMiB() -> (resident: Double, peak: Double) {
-        guard let status = try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8) else { return (0, 0) }
-        func field(_ name: String) -> Double {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
-            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
-        }
-        return (field("VmRSS"), field("VmHWM"))
+        let bytes = ProcessUsage.memoryBytes(of: child.pid)
+        return (bytes.resident / 1_048_576, bytes.peak / 1_048_576)
     }
 
     func stop() async {

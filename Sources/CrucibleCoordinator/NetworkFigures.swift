@@ -1,0 +1,88 @@
+import CrucibleCore
+
+/// The numbers the network publishes (ARCHITECTURE §8) at one moment, computed from the state and from who is online:
+/// what `/v1/network` and `/metrics` both show, so that the two never disagree.
+public struct NetworkFigures: Sendable, Equatable {
+    /// GPUs of one catalog model (or `unlisted`, for a GPU the catalog does not know).
+    public struct GPUs: Sendable, Equatable {
+        public var registered = 0
+        /// On nodes seen within the online window.
+        public var online = 0
+        /// On nodes whose hardware passed its last challenge.
+        public var proven = 0
+        /// Given to a run that is running now.
+        public var busy = 0
+    }
+
+    public static let unlistedModel = "unlisted"
+
+    public var nodesRegistered = 0
+    public var nodesOnline = 0
+    public var nodesProven = 0
+    public var gpusByModel: [String: GPUs] = [:]
+    public var provenTops = 0.0
+    public var challengesPassed = 0
+    public var challengesFailed = 0
+    public var jobsByState: [JobRecord.State: Int] = [:]
+    public var runsRunning = 0
+
+    public init(state: NetworkState, isOnline: (String) -> Bool) {
+        nodesRegistered = state.nodes.count
+        for (nodeId, node) in state.nodes {
+            let online = isOnline(nodeId), proven = node.proof.status == .proven
+            if online { nodesOnline += 1 }
+            if proven {
+                nodesProven += 1
+                provenTops += node.proof.provenTops
+            }
+            challengesPassed += node.proof.passed
+            challengesFailed += node.proof.failed
+            for gpu in node.registration.hardware.gpus {
+                gpusByModel[gpu.model ?? Self.unlistedModel, default: GPUs()].count(online: online, proven: proven)
+            }
+        }
+        // Busy: each GPU a running run holds, once however many runs share it.
+        var held = Set<NodeGPU>()
+        for run in state.runs.values where run.state == .running {
+            runsRunning += 1
+            guard let nodeId = run.nodeId else { continue }
+            for position in run.gpuIndices { held.insert(NodeGPU(nodeId: nodeId, position: position)) }
+        }
+        for gpu in held {
+            guard let gpus = state.nodes[gpu.nodeId]?.registration.hardware.gpus, gpus.indices.contains(gpu.position) else { continue }
+            gpusByModel[gpus[gpu.position].model ?? Self.unlistedModel, default: GPUs()].busy += 1
+        }
+        for job in state.jobs.values { jobsByState[job.state, default: 0] += 1 }
+    }
+
+    /// Every model together.
+    public var gpus: GPUs {
+        gpusByModel.values.reduce(into: GPUs()) { total, model in
+            total.registered += model.registered
+            total.online += model.online
+            total.proven += model.proven
+            total.busy += model.busy
+        }
+    }
+
+    /// Busy over online GPUs now; 0 when none is online.
+    public var utilization: Double {
+        let all = gpus
+        return all.online == 0 ? 0 : Double(all.busy) / Double(all.online)
+    }
+
+    public var jobsTotal: Int { jobsByState.values.reduce(0, +) }
+
+    private struct NodeGPU: Hashable {
+        let nodeId: String
+        let position: Int
+    }
+}
+
+private extension NetworkFigures.GPUs {
+    mutating func count(online: Bool, proven: Bool) {
+        registered += 1
+        if online { self.online += 1 }
+        if proven { self.proven += 1 }
+    }
+}

@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleTestSupport
+import Foundation
+import NIOCore
+import Testing
+
+/// `/metrics`: the network's figures as Prometheus reads them, agreeing with `/v1/network`, valid for promtool.
+@Suite struct MetricsTests {
+    /// The exposition, parsed: each series (`name{labels}` as written) to its value.
+    struct Exposition {
+        let text: String
+        let series: [String: Double]
+
+        init(_ text: String) {
+            self.text = text
+            var series = [String: Double]()
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+                series[String(line[..<space])] = value
+            }
+            self.series = series
+        }
+
+        subscript(_ name: String) -> Double? { series[name] }
+    }
+
+    func scrape(_ network: TestNetwork) async throws -> Exposition {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/metrics"), timeout: .seconds(10))
+        #expect(response.status.code == 200 && response.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
+        return Exposition(String(buffer: try await response.body.collect(upTo: 8 << 20)))
+    }
+
+    @Test func theNetworksFiguresAgreeWithItsSummaryAndPassPromtool() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA)
+        let nodeId = await agent.nodeId
+        // A node claiming two H100s it does not have: registered, never proven.
+        let claimer = SigningIdentity()
+        let h100 = { (index: Int) in
+            HardwareProfile.GPU(index: index, uuid: "GPU-metrics-\(index)", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")
+        }
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: claimer.address, by: network.operatorB,
+            hardware: HardwareProfile(gpus: [h100(0), h100(1)], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
+            policy: AgentPolicy(), region: "r", agentVersion: "t"
+        ), by: claimer)
+        try await withAgents([agent]) {
+            try await waitUntil("the node is proven") { try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven }
+            _ = try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("metrics", script: "true"), by: network.requester).id)
+        }
+        // An unknown path, counted as unmatched.
+        _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/v1/no-such-thing"), timeout: .seconds(10))
+
+        let summary = try await network.client.network()
+        let metrics = try await scrape(network)
+        #expect(metrics[#"crucible_nodes{state="registered"}"#] == Double(summary.nodesRegistered) && summary.nodesRegistered == 2)
+        #expect(metrics[#"crucible_nodes{state="proven"}"#] == 1)
+        #expect(metrics[#"crucible_gpus{model="H100-SXM",state="registered"}"#] == 2)
+        #expect(metrics[#"crucible_gpus{model="H100-SXM",state="proven"}"#] == 0)
+        #expect(metrics[#"crucible_challenges_total{result="passed"}"#] == Double(summary.challengesPassed) && summary.challengesPassed >= 1)
+        #expect(metrics[#"crucible_jobs{state="settled"}"#] == 1 && metrics["crucible_jobs_submitted_total"] == 1)
+        #expect(metrics["crucible_token_supply_cru"] == Double(summary.supplyMicro) / 1e6)
+        #expect(metrics["crucible_token_burned_cru_total"] == Double(summary.burnedMicro) / 1e6 && summary.burnedMicro > 0)
+        #expect(metrics["crucible_fee_bps"] == Double(summary.feeBps) && metrics["crucible_coordinator_leader"] == 1)
+        #expect((metrics["crucible_log_head"] ?? 0) >= Double(summary.logHead))
+        #expect((metrics["process_resident_memory_bytes"] ?? 0) > 1_000_000)
+        // Requests by the route's template (one series for every job id), refusals and unknown paths included.
+        #expect((metrics[#"crucible_http_requests_total{route="/v1/network",method="GET",status="200"}"#] ?? 0) >= 1)
+        #expect(metrics.series.keys.contains { $0.hasPrefix("crucible_http_requests_total{route=\"/v1/jobs/") && $0.contains("method=\"GET\"") })
+        #expect(!metrics.series.keys.contains { $0.contains("route=\"/v1/jobs/job-") })
+        #expect(metrics[#"crucible_http_requests_total{route="unmatched",method="GET",status="404"}"#] == 1)
+        #expect(metrics.series.keys.contains { $0.hasPrefix("crucible_http_request_duration_seconds_bucket{") })
+
+        // Prometheus's own checker reads it as valid exposition, its lint included.
+        let check = try await runPromtool(metrics.text)
+        #expect(check.status == 0, "promtool: \(check.output)")
+        await network.stop()
+    }
+
+    /// `promtool check metrics`, fed the exposition on standard input.
+    func runPromtool(_ text: String) async throws -> (status: Int32, output: String) {
+        let promtool = try #require(
+            ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "promtool is not installed (Debian's prometheus package; .ci/run installs it)"
+        )
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
+    }
+}
