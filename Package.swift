@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "CrucibleCore", "CrucibleProof", "CrucibleClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

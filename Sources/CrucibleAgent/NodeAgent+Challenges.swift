@@ -45,7 +45,7 @@ extension NodeAgent {
                 timer.cancel()
             } catch {
                 if solving.isCancelled {
-                    recordChallenge(id, "given up: the devices could not finish within \(work.remainingMs) ms")
+                    recordChallenge(id, "given_up", "given up: the devices could not finish within \(work.remainingMs) ms")
                     return
                 }
                 throw error
@@ -54,7 +54,7 @@ extension NodeAgent {
                 ChallengeCommitment(challengeId: id, roots: proofs.map(\.root.hexString)), by: configuration.nodeKey
             )
             guard committed.state == .queried else {
-                recordChallenge(id, "\(committed.state.rawValue)\(committed.failure.map { ": \($0)" } ?? "")")
+                recordChallenge(id, committed.state.rawValue, "\(committed.state.rawValue)\(committed.failure.map { ": \($0)" } ?? "")")
                 return
             }
             var openings = [[RowOpening]]()
@@ -65,15 +65,17 @@ extension NodeAgent {
             }
             let judged = try await client.openChallenge(id, openings: try JSONEncoder().encode(openings), by: configuration.nodeKey)
             let tops = judged.devices.compactMap(\.achievedTops).map { String(format: "%.4g", $0) }.joined(separator: ", ")
-            recordChallenge(id, "\(judged.state.rawValue)\(judged.failure.map { ": \($0)" } ?? "") (TOPS: \(tops))")
+            recordChallenge(id, judged.state.rawValue, "\(judged.state.rawValue)\(judged.failure.map { ": \($0)" } ?? "") (TOPS: \(tops))")
         } catch {
-            recordChallenge(id, "failed to answer: \(error)")
+            recordChallenge(id, "unanswered", "failed to answer: \(error)")
         }
     }
 
-    private func recordChallenge(_ id: String, _ outcome: String) {
+    /// `state` is the challenge's state as the coordinator judged it, or `given_up` / `unanswered`; `outcome` says more.
+    private func recordChallenge(_ id: String, _ state: String, _ outcome: String) {
         challengesAnswered += 1
         lastChallengeState = outcome
+        metrics.challengeAnswered(state: state)
         logger.info("challenge answered", metadata: ["challenge": "\(id)", "outcome": "\(outcome)"])
     }
 }

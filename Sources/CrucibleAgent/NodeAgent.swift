@@ -94,6 +94,8 @@ public actor NodeAgent {
     public private(set) var policy: AgentPolicy
     private var policyModified: Date?
     public private(set) var completedRuns = 0
+    /// What `/metrics` shows of this agent (`crucible node run --metrics-listen`).
+    public nonisolated let metrics = AgentMetrics()
     /// Challenges answered, and how the last one ended.
     public internal(set) var challengesAnswered = 0
     public internal(set) var lastChallengeState: String?
@@ -265,6 +267,7 @@ public actor NodeAgent {
         }
         do {
             let ack = try await answerOffer(response)
+            metrics.offerAnswered(accepted: response.accept)
             if response.accept, let port = response.peerPort, ack.state == "offered" || ack.state == "running" {
                 // A cluster member launches when the poll says its whole gang has accepted, with every peer's address.
                 awaitingGang[offer.runId] = (RunOrder(offer), offer.deadlineMs + 60_000)
@@ -283,6 +286,17 @@ public actor NodeAgent {
         }
         logger.info("running", metadata: ["run": "\(offer.runId)", "price": "\(Amount.format(offer.priceMicroPerUnitHour)) CRU/h"])
         start(RunOrder(offer))
+    }
+
+    /// The Prometheus exposition of this agent now: its counters, the runs it holds, and its GPUs' readings from
+    /// `nvidia-smi` where the machine has it.
+    public func metricsExposition() async -> String {
+        var gpus = [NvidiaSMI.Sample]()
+        if !configuration.hardware.gpus.isEmpty, let smi = HardwareDiscovery.findExecutable("nvidia-smi"),
+           let output = await ProbeCommand.output(smi, NvidiaSMI.sampleArguments) {
+            gpus = (try? NvidiaSMI.parseSamples(output)) ?? []
+        }
+        return metrics.exposition(.init(runsActive: active.count, runSlots: policy.maxConcurrentRuns, gpus: gpus))
     }
 
     private func policyLoop() async {
@@ -408,6 +422,7 @@ public actor NodeAgent {
         // it has the report.
         active[report.runId] = nil
         completedRuns += 1
+        metrics.runFinished(exitCode: report.exitCode, durationMs: report.durationMs)
         // Sent again while the coordinator is out of reach, for as long as a lease could outlast a cut: once it answers,
         // it decides (a run it gave up meanwhile is refused).
         do {

@@ -63,6 +63,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: .hidden)
         var parentPid: Int32?
 
+        @Option(help: "Serve this agent's Prometheus metrics at http://HOST:PORT/metrics (runs, offers, challenges; GPU use, temperature and power from nvidia-smi). Off by default: the agent listens on nothing.")
+        var metricsListen: HostPort?
+
         @OptionGroup var logging: LoggingOptions
 
         /// The challenge backend for this machine. A GPU the CUDA worker cannot drive is left to the CPU solver, which
@@ -149,6 +152,8 @@ struct NodeCommand: AsyncParsableCommand {
                 ),
                 logger: logger
             )
+            let metricsServer = metricsListen.map { AgentMetricsServer.start(agent: agent, at: $0, logger: logger) }
+            defer { metricsServer?.cancel() }
             let work = Task { try await agent.run() }
             let stop = SignalWatch.onTermination { work.cancel() }
             if let parentPid { SignalWatch.whenProcessExits(parentPid) { work.cancel() } }

@@ -63,4 +63,21 @@ import Testing
         #expect(profile.cpuCores >= 1)
         #expect(profile.memoryMiB > 0)
     }
+
+    @Test func samplesReadUseTemperaturePowerAndMemoryAndSkipWhatTheDriverLacks() throws {
+        // As an H100 host prints it for `sampleArguments`; the second GPU reports no power reading.
+        let samples = try NvidiaSMI.parseSamples("""
+            0, GPU-5fa2c1d0-1111-2222-3333-444455556666, 87, 61, 412.35, 40960
+            1, GPU-5fa2c1d0-7777-8888-9999-000011112222, 0, 34, [N/A], 1
+            """)
+        #expect(samples.count == 2)
+        #expect(samples[0] == .init(
+            index: 0, uuid: "GPU-5fa2c1d0-1111-2222-3333-444455556666", utilization: 0.87, temperatureCelsius: 61, powerWatts: 412.35,
+            memoryUsedBytes: 40960 * 1_048_576
+        ))
+        #expect(samples[1].powerWatts == nil && samples[1].utilization == 0 && samples[1].temperatureCelsius == 34)
+        #expect(try NvidiaSMI.parseSamples("").isEmpty)
+        #expect(throws: CrucibleError.self) { try NvidiaSMI.parseSamples("0, GPU-x, 87, 61") }
+        #expect(throws: CrucibleError.self) { try NvidiaSMI.parseSamples("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.") }
+    }
 }

@@ -1,6 +1,7 @@
 import CrucibleCore
 import CrucibleTestSupport
 import Foundation
+import FoundationNetworking
 import Testing
 
 /// The pieces run apart, as on real machines: a coordinator process, an agent process, and the CLI as
@@ -81,9 +82,15 @@ import Testing
 
         let agent = try Background([
             "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
-            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning",
+            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning", "--metrics-listen", "127.0.0.1:0",
         ])
         defer { Task { await agent.stop(); await coordinator.stop() } }
+        var metricsURL = ""
+        try await waitUntil("the agent to serve its metrics") {
+            guard let line = agent.output.split(separator: "\n").first(where: { $0.hasPrefix("metrics served at http") }) else { return false }
+            metricsURL = String(line.split(separator: " ").last ?? "")
+            return true
+        }
 
         try "alpha beta gamma\n".write(toFile: path("words.txt"), atomically: true, encoding: .utf8)
         try """
@@ -122,6 +129,11 @@ import Testing
         #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
         let list = try await cli.crucible(["job", "list", "--coordinator", url])
         #expect(list.output.contains(jobId))
+        // The agent's /metrics counts the two runs it finished.
+        let (metrics, response) = try await URLSession.shared.data(from: try #require(URL(string: metricsURL)))
+        let exposition = String(decoding: metrics, as: UTF8.self)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(exposition.contains("crucible_agent_runs_total{outcome=\"succeeded\"} 2"), "\(exposition)")
 
         // A spec with a typo is refused before anything is uploaded or signed.
         try "name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 2\n".write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)

@@ -79,6 +79,15 @@ import Testing
         // Prometheus's own checker reads it as valid exposition, its lint included.
         let check = try await runPromtool(metrics.text)
         #expect(check.status == 0, "promtool: \(check.output)")
+
+        // The agent's own: what it did, counted as it happened.
+        let agentMetrics = Exposition(await agent.metricsExposition())
+        #expect(agentMetrics[#"crucible_agent_runs_total{outcome="succeeded"}"#] == 1)
+        #expect(agentMetrics[#"crucible_agent_offers_total{decision="accepted"}"#] == 1)
+        #expect(agentMetrics[#"crucible_agent_challenges_total{outcome="passed"}"#] == 1)
+        #expect(agentMetrics["crucible_agent_runs_active"] == 0 && agentMetrics["crucible_agent_run_duration_seconds_count"] == 1)
+        let agentCheck = try await runPromtool(agentMetrics.text)
+        #expect(agentCheck.status == 0, "promtool: \(agentCheck.output)")
         await network.stop()
     }
 

@@ -1,0 +1,65 @@
+import CrucibleCore
+import Foundation
+import Prometheus
+
+/// An agent's figures for Prometheus: what it did (offers, runs, challenges), counted as it happens, and what it
+/// holds and its GPUs read at each scrape.
+public final class AgentMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    static let runBuckets: [Duration] = [1, 10, 60, 300, 900, 3_600, 4 * 3_600, 24 * 3_600].map { .seconds($0) }
+
+    public init() {}
+
+    func offerAnswered(accepted: Bool) {
+        registry.makeCounter(
+            name: "crucible_agent_offers_total", labels: [("decision", accepted ? "accepted" : "declined")],
+            help: "Offers this agent answered, by its policy's decision."
+        ).increment()
+    }
+
+    func runFinished(exitCode: Int32, durationMs: Int64) {
+        registry.makeCounter(
+            name: "crucible_agent_runs_total", labels: [("outcome", exitCode == 0 ? "succeeded" : "failed")],
+            help: "Runs this agent finished, by how its process ended (exit status 0 or not)."
+        ).increment()
+        registry.makeDurationHistogram(
+            name: "crucible_agent_run_duration_seconds", labels: [], buckets: Self.runBuckets, help: "How long each finished run took."
+        ).record(.milliseconds(durationMs))
+    }
+
+    /// `state`: the coordinator's verdict (passed, failed, …), or given_up / unanswered when none came.
+    func challengeAnswered(state: String) {
+        registry.makeCounter(
+            name: "crucible_agent_challenges_total", labels: [("outcome", state)], help: "Proof-of-GPU challenges this agent answered, by outcome."
+        ).increment()
+    }
+
+    /// What one scrape reads from the agent and its machine.
+    struct Snapshot {
+        var runsActive: Int
+        var runSlots: Int
+        var gpus: [NvidiaSMI.Sample]
+    }
+
+    func exposition(_ snapshot: Snapshot) -> String {
+        let scrape = PrometheusCollectorRegistry()
+        func gauge(_ name: String, _ help: String, _ value: Double?, _ labels: [(String, String)] = []) {
+            guard let value else { return }
+            scrape.makeGauge(name: name, labels: labels, help: help).set(value)
+        }
+        gauge("crucible_agent_runs_active", "Runs executing on this node now.", Double(snapshot.runsActive))
+        gauge("crucible_agent_run_slots", "Runs this node's policy lets it execute at once.", Double(snapshot.runSlots))
+        for gpu in snapshot.gpus {
+            let labels = [("gpu", String(gpu.index)), ("uuid", gpu.uuid)]
+            gauge("crucible_agent_gpu_utilization_ratio", "GPU busy time over the driver's last sample period (nvidia-smi).", gpu.utilization, labels)
+            gauge("crucible_agent_gpu_temperature_celsius", "GPU temperature (nvidia-smi).", gpu.temperatureCelsius, labels)
+            gauge("crucible_agent_gpu_power_watts", "GPU power draw (nvidia-smi).", gpu.powerWatts, labels)
+            gauge("crucible_agent_gpu_memory_used_bytes", "GPU memory in use (nvidia-smi).", gpu.memoryUsedBytes, labels)
+        }
+        let memory = ProcessUsage.memoryBytes()
+        scrape.makeCounter(name: "process_cpu_seconds_total", labels: [], help: "User and system CPU time of this process.")
+            .increment(by: ProcessUsage.cpuSeconds())
+        gauge("process_resident_memory_bytes", "Resident memory of this process.", memory.resident)
+        return scrape.emitToString() + registry.emitToString()
+    }
+}
