@@ -309,11 +309,15 @@ public struct JobSpec: Codable, Sendable, Equatable {
         // Last, once every count it multiplies is in range: the escrow at the highest fee governance may set (100%) must be
         // a number the ledger can hold. At the limits of every field at once (10,000 reviewed frames of 1,024 cores for a
         // week at the top price) it was not, and computing it trapped.
-        let (escrowAtFullFee, overflow) = (Int64(taskCount) * runsPerTaskMax).multipliedReportingOverflow(
-            by: 2 * Pricing.runCostMicro(unitMilli: unitMilli, priceMicroPerUnitHour: maxPriceMicroPerUnitHour, durationMs: Int64(maxDurationS) * 1000)
-        )
+        let runCost = Pricing.runCostMicro(unitMilli: unitMilli, priceMicroPerUnitHour: maxPriceMicroPerUnitHour, durationMs: Int64(maxDurationS) * 1000)
+        let (escrowAtFullFee, overflow) = (Int64(taskCount) * runsPerTaskMax).multipliedReportingOverflow(by: 2 * runCost)
         guard !overflow, escrowAtFullFee >= 0 else {
             throw fail("the job's most it could cost is more than the ledger can hold: fewer tasks, a shorter maxDurationS or a lower maxPrice")
+        }
+        // No job runs unfunded: a run whose most it could earn rounds to 0 µCRU would lock no escrow and pay nobody
+        // (property fuzzing found such specs accepted).
+        guard runCost > 0 else {
+            throw fail("at this maxPrice a run of maxDurationS earns less than 1 µCRU: raise maxPrice or maxDurationS")
         }
     }
 

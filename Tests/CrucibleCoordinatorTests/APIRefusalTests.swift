@@ -35,7 +35,7 @@ import Testing
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: json))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 1 << 20)
         let fields = try JSONDecoder().decode([String: String].self, from: Data(String(buffer: body).utf8))
         return (Int(response.status.code), fields["code"] ?? "", fields["message"] ?? "")
@@ -134,7 +134,7 @@ import Testing
             request.headers.add(name: "X-Crucible-Envelope", value: Data(wireJSON(envelope).utf8).base64EncodedString())
         }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
     }
 
@@ -220,7 +220,7 @@ import Testing
         func send(_ method: HTTPMethod, _ path: String) async throws -> (status: Int, allow: String?, fields: [String: String]) {
             var request = HTTPClientRequest(url: network.url.absoluteString + path)
             request.method = method
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 1 << 20)
             let fields = try JSONDecoder().decode([String: String].self, from: Data(String(buffer: body).utf8))
             return (Int(response.status.code), response.headers.first(name: "allow"), fields)

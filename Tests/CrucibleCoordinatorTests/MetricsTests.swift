@@ -30,7 +30,7 @@ import Testing
     }
 
     func scrape(_ network: TestNetwork) async throws -> Exposition {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/metrics"), timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/metrics"), timeout: .seconds(60))
         #expect(response.status.code == 200 && response.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
         return Exposition(String(buffer: try await response.body.collect(upTo: 8 << 20)))
     }
@@ -54,7 +54,7 @@ import Testing
             _ = try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("metrics", script: "true"), by: network.requester).id)
         }
         // An unknown path, counted as unmatched.
-        _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/v1/no-such-thing"), timeout: .seconds(10))
+        _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/v1/no-such-thing"), timeout: .seconds(60))
 
         let summary = try await network.client.network()
         let metrics = try await scrape(network)

@@ -65,8 +65,8 @@ import Testing
                 Issue.record("validate threw something other than a CrucibleError: \(error)")
                 return
             }
-            // Accepted: it prices without overflow at any fee governance may set, and survives a round trip unchanged.
-            #expect(spec.maxCostMicro(feeBps: 10_000) > 0)
+            // Accepted: it is funded, prices without overflow at any fee governance may set, and survives a round trip unchanged.
+            #expect(spec.maxCostMicro(feeBps: 0) > 0 && spec.maxCostMicro(feeBps: 10_000) >= spec.maxCostMicro(feeBps: 0))
             let again = try? JSONDecoder().decode(JobSpec.self, from: try JSONEncoder().encode(spec))
             #expect(again == spec)
         }
@@ -86,6 +86,17 @@ import Testing
         spec.taskCount = JobSpec.taskCountMax / 10
         try spec.validate()
         #expect(spec.maxCostMicro(feeBps: 10_000) > 0)
+    }
+
+    @Test func aSpecThatWouldLockNoEscrowIsRefused() throws {
+        // 1 µCRU per core-hour for 60 s earns 1/60 µCRU a run: nothing to escrow, nobody paid.
+        var spec = Self.specs[0]
+        spec.resources = .init(cpuCores: 1)
+        spec.maxPriceMicroPerUnitHour = 1
+        #expect { try spec.validate() } throws: { ($0 as? CrucibleError)?.message.contains("earns less than 1 µCRU") == true }
+        spec.maxPriceMicroPerUnitHour = 60
+        try spec.validate()
+        #expect(spec.maxCostMicro(feeBps: 0) > 0)
     }
 
     @Test func noMutatedEnvelopeVerifiesUnlessItIsTheOneSigned() async throws {
