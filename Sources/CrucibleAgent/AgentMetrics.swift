@@ -35,13 +35,19 @@ public final class AgentMetrics: Sendable {
     }
 
     /// What one scrape reads from the agent and its machine.
-    struct Snapshot {
-        var runsActive: Int
-        var runSlots: Int
-        var gpus: [NvidiaSMI.Sample]
+    public struct Snapshot: Sendable {
+        public var runsActive: Int
+        public var runSlots: Int
+        public var gpus: [NvidiaSMI.Sample]
+
+        public init(runsActive: Int, runSlots: Int, gpus: [NvidiaSMI.Sample]) {
+            self.runsActive = runsActive
+            self.runSlots = runSlots
+            self.gpus = gpus
+        }
     }
 
-    func exposition(_ snapshot: Snapshot) -> String {
+    public func exposition(_ snapshot: Snapshot) -> String {
         let scrape = PrometheusCollectorRegistry()
         func gauge(_ name: String, _ help: String, _ value: Double?, _ labels: [(String, String)] = []) {
             guard let value else { return }

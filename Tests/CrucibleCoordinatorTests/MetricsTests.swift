@@ -88,6 +88,32 @@ import Testing
         #expect(agentMetrics["crucible_agent_runs_active"] == 0 && agentMetrics["crucible_agent_run_duration_seconds_count"] == 1)
         let agentCheck = try await runPromtool(agentMetrics.text)
         #expect(agentCheck.status == 0, "promtool: \(agentCheck.output)")
+        // With a GPU (this machine may have none): its readings, checked by promtool too.
+        let withGPU = agent.metrics.exposition(.init(runsActive: 0, runSlots: 2, gpus: [
+            .init(index: 0, uuid: "GPU-1", utilization: 0.5, temperatureCelsius: 60, powerWatts: 300, memoryUsedBytes: 1_073_741_824),
+        ]))
+        #expect(Exposition(withGPU)[#"crucible_agent_gpu_power_watts{gpu="0",uuid="GPU-1"}"#] == 300)
+        #expect(try await runPromtool(withGPU).status == 0)
+
+        // Every series the Grafana dashboard in deploy/ queries is one the coordinator or an agent exports.
+        let exported = Set((metrics.text + agentMetrics.text + withGPU).split(separator: "\n").compactMap { line -> String? in
+            line.hasPrefix("# TYPE ") ? line.split(separator: " ").dropFirst(2).first.map(String.init) : nil
+        })
+        let dashboardURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/grafana/crucible-network.json")
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dashboardURL)) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        #expect(expressions.count >= panels.count && panels.count >= 10)
+        let names = try Regex("(crucible|process)_[a-z_]+")
+        for expression in expressions {
+            for match in expression.matches(of: names) {
+                var name = String(expression[match.range])
+                for suffix in ["_bucket", "_count", "_sum"] where name.hasSuffix(suffix) && !exported.contains(name) {
+                    name = String(name.dropLast(suffix.count))
+                }
+                #expect(exported.contains(name), "the dashboard queries \(name), which nothing exports (in \(expression))")
+            }
+        }
         await network.stop()
     }
 
