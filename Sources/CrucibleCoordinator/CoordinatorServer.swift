@@ -28,6 +28,7 @@ public enum CoordinatorServer {
             on: routes.recording(router),
             middlewares: [BodyLimitMiddleware(), ErrorBodyMiddleware(), LeaderForwardingMiddleware(coordinator: coordinator)]
         )
+        try ExplorerPages(api: api).register(on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "crucible-coordinator"),

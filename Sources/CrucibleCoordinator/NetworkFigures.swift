@@ -14,6 +14,29 @@ public struct NetworkFigures: Sendable, Equatable {
         public var busy = 0
     }
 
+    /// Prices of the runs that started on GPUs of one model, per GPU-hour.
+    public struct Prices: Sendable, Equatable {
+        public var runs = 0
+        public var sumMicro: Int64 = 0
+        public var minMicro = Int64.max
+        public var maxMicro: Int64 = 0
+        public var meanMicro: Int64 { runs == 0 ? 0 : sumMicro / Int64(runs) }
+
+        mutating func add(_ priceMicro: Int64) {
+            runs += 1
+            sumMicro += priceMicro
+            minMicro = min(minMicro, priceMicro)
+            maxMicro = max(maxMicro, priceMicro)
+        }
+    }
+
+    /// The work runs did in one hour.
+    public struct HourOfWork: Sendable, Equatable {
+        public var hourStartMs: Int64
+        public var gpuHours = 0.0
+        public var cpuCoreHours = 0.0
+    }
+
     public static let unlistedModel = "unlisted"
 
     public var nodesRegistered = 0
@@ -25,6 +48,7 @@ public struct NetworkFigures: Sendable, Equatable {
     public var challengesFailed = 0
     public var jobsByState: [JobRecord.State: Int] = [:]
     public var runsRunning = 0
+    public var gpuPricesByModel: [String: Prices] = [:]
 
     public init(state: NetworkState, isOnline: (String) -> Bool) {
         nodesRegistered = state.nodes.count
@@ -43,7 +67,13 @@ public struct NetworkFigures: Sendable, Equatable {
         }
         // Busy: each GPU a running run holds, once however many runs share it.
         var held = Set<NodeGPU>()
-        for run in state.runs.values where run.state == .running {
+        for run in state.runs.values {
+            // A GPU run's price is per GPU-hour (its unit is the GPU); the model is its first GPU's.
+            if run.startedMs != nil, let nodeId = run.nodeId, let first = run.gpuIndices.first,
+               let gpus = state.nodes[nodeId]?.registration.hardware.gpus, gpus.indices.contains(first) {
+                gpuPricesByModel[gpus[first].model ?? Self.unlistedModel, default: Prices()].add(run.priceMicroPerUnitHour)
+            }
+            guard run.state == .running else { continue }
             runsRunning += 1
             guard let nodeId = run.nodeId else { continue }
             for position in run.gpuIndices { held.insert(NodeGPU(nodeId: nodeId, position: position)) }
@@ -72,6 +102,30 @@ public struct NetworkFigures: Sendable, Equatable {
     }
 
     public var jobsTotal: Int { jobsByState.values.reduce(0, +) }
+
+    /// GPU-hours and CPU core-hours that runs worked in each of the `hours` whole hours up to the one holding `nowMs`,
+    /// oldest first; a run still going counts up to `nowMs`.
+    public static func hoursOfWork(in state: NetworkState, hours: Int, endingAtMs nowMs: Int64) -> [HourOfWork] {
+        let hourMs: Int64 = 3_600_000
+        let firstStart = (nowMs / hourMs - Int64(hours - 1)) * hourMs
+        var buckets = (0..<hours).map { HourOfWork(hourStartMs: firstStart + Int64($0) * hourMs) }
+        for run in state.runs.values {
+            guard let started = run.startedMs else { continue }
+            let ended = min(run.endedMs ?? nowMs, nowMs)
+            guard ended > started, ended > firstStart else { continue }
+            let gpus = Double(run.gpuIndices.count)
+            let cores = gpus > 0 ? 0 : Double(state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0)
+            let first = max(0, Int((started - firstStart) / hourMs)), last = min(hours - 1, Int((ended - 1 - firstStart) / hourMs))
+            guard first <= last else { continue }
+            for index in first...last {
+                let start = buckets[index].hourStartMs
+                let overlap = Double(min(ended, start + hourMs) - max(started, start)) / Double(hourMs)
+                buckets[index].gpuHours += gpus * overlap
+                buckets[index].cpuCoreHours += cores * overlap
+            }
+        }
+        return buckets
+    }
 
     private struct NodeGPU: Hashable {
         let nodeId: String

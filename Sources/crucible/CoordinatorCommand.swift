@@ -54,6 +54,16 @@ struct CoordinatorCommand: AsyncParsableCommand {
             }
         }
 
+        /// Runs `body`; if it throws, closes `store` before the error goes up (SQLite refuses to drop an open connection).
+        static func closing<Value>(_ store: CrucibleStore, _ body: () async throws -> Value) async throws -> Value {
+            do {
+                return try await body()
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        }
+
         func run() async throws {
             try logging.bootstrap()
             let logger = Logger(label: "crucible.coordinator")
@@ -61,30 +71,28 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let identity = try KeyFile.readOrCreate(directory.coordinatorKey)
             let genesisParameters = try parameters.map(ParametersFile.load) ?? NetworkParameters()
             let store = try await CrucibleStore.open(directory.databaseAddress(database))
-            let coordinator: Coordinator
-            do {
-                coordinator = try await Coordinator.open(
+            let coordinator = try await Self.closing(store) {
+                try await Coordinator.open(
                     store: store, identity: identity, genesisAllocations: fund.map(\.allocation), parameters: genesisParameters,
                     rateLimit: .init(perSecond: requestsPerSecond, burst: requestBurst), replica: store.isShared, logger: logger
                 )
-            } catch {
-                // Closed before the error goes up: SQLite refuses to drop an open connection.
-                try? await store.close()
-                throw error
             }
-            let app = try CoordinatorServer.makeApplication(
-                coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
-            ) { port in
-                // Several coordinators may serve a PostgreSQL database: the first to serve it leads, the others follow.
-                let role: String
-                if await coordinator.serve(at: advertise ?? "http://\(listen.host):\(port)") {
-                    role = "leading"
-                } else {
-                    role = "following the leader at \((try? await coordinator.leaderURL()) ?? "(unknown)")"
+            let storeKind = store.kind
+            let app = try await Self.closing(store) {
+                try CoordinatorServer.makeApplication(
+                    coordinator: coordinator, host: listen.host, port: listen.port, logger: logger
+                ) { port in
+                    // Several coordinators may serve a PostgreSQL database: the first to serve it leads, the others follow.
+                    let role: String
+                    if await coordinator.serve(at: advertise ?? "http://\(listen.host):\(port)") {
+                        role = "leading"
+                    } else {
+                        role = "following the leader at \((try? await coordinator.leaderURL()) ?? "(unknown)")"
+                    }
+                    print("coordinator \(identity.address), log head \(await coordinator.logHead), \(storeKind), \(role), listening on http://\(listen.host):\(port)")
+                    // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
+                    fflush(nil)
                 }
-                print("coordinator \(identity.address), log head \(await coordinator.logHead), \(store.kind), \(role), listening on http://\(listen.host):\(port)")
-                // Flushed now: when the output is a file or a pipe, whoever started the coordinator is waiting for this line.
-                fflush(nil)
             }
             do {
                 try await app.runService()

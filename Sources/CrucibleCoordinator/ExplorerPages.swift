@@ -1,0 +1,214 @@
+import CrucibleAPI
+import CrucibleCore
+import Foundation
+import Hummingbird
+import Mustache
+
+/// The explorer: server-side HTML pages (no script, no outside resources) drawn from the same answers as the JSON API
+/// behind each (named in each page's footer), so that a page never says what the API does not.
+struct ExplorerPages: Sendable {
+    let api: CoordinatorAPI
+    let library: MustacheLibrary
+
+    init(api: CoordinatorAPI) throws {
+        self.api = api
+        guard let folder = Bundle.module.url(forResource: "layout", withExtension: "mustache", subdirectory: "Resources/explorer")?
+            .deletingLastPathComponent()
+        else {
+            throw CrucibleError(.internalError, "the explorer's templates are missing from the coordinator's resources")
+        }
+        var templates = [String: MustacheTemplate]()
+        for name in ["layout", "overview", "nodes", "jobs"] {
+            templates[name] = try MustacheTemplate(string: String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8))
+        }
+        library = MustacheLibrary(templates: templates)
+    }
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/explorer") { _, _ in try await html(overview(), template: "overview") }
+        router.get("/explorer/nodes") { _, _ in try await html(nodes(), template: "nodes") }
+        router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
+    }
+
+    private func html(_ page: Any, template: String) throws -> Response {
+        guard let text = library.render(page, withTemplate: template) else {
+            throw CrucibleError(.internalError, "the explorer has no template \(template)")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: - Pages
+
+    struct Figure {
+        var label: String
+        var value: String
+        var link: String
+    }
+
+    func overview() async throws -> OverviewPage {
+        let view = await api.explorerOverviewView()
+        let network = view.network
+        let figures = [
+            Figure(label: "GPUs registered", value: "\(network.gpusRegistered)", link: "/explorer/nodes"),
+            Figure(label: "GPUs proven by challenge", value: "\(network.gpusProven)", link: "/explorer/nodes"),
+            Figure(label: "GPUs online", value: "\(view.gpusOnline)", link: "/explorer/nodes"),
+            Figure(label: "GPUs busy now", value: "\(view.gpusBusy)", link: "/explorer/jobs"),
+            Figure(label: "GPU utilization", value: String(format: "%.0f%%", view.utilization * 100), link: "/v1/explorer/overview"),
+            Figure(label: "Proven INT8 TOPS", value: String(format: "%.4g", network.provenTops), link: "/explorer/nodes"),
+            Figure(label: "Nodes online / registered", value: "\(network.nodesOnline) / \(network.nodesRegistered)", link: "/explorer/nodes"),
+            Figure(label: "Challenges passed / failed", value: "\(network.challengesPassed) / \(network.challengesFailed)", link: "/v1/log"),
+            Figure(label: "Jobs settled / submitted", value: "\(network.jobsSettled) / \(network.jobsTotal)", link: "/explorer/jobs"),
+            Figure(label: "CRU supply", value: Amount.format(network.supplyMicro), link: "/v1/economy"),
+            Figure(label: "CRU minted", value: Amount.format(network.mintedMicro), link: "/v1/economy"),
+            Figure(label: "CRU burned", value: Amount.format(network.burnedMicro), link: "/v1/economy"),
+            Figure(label: "CRU staked", value: Amount.format(network.stakedMicro), link: "/v1/economy"),
+            Figure(label: "CRU in escrow", value: Amount.format(network.escrowMicro), link: "/v1/economy"),
+        ]
+        let models = view.gpuModels.map { model in
+            ModelRow(
+                name: model.name, registered: model.registered, proven: model.proven, online: model.online, busy: model.busy,
+                idle: max(0, model.online - model.busy),
+                meanPrice: model.priceMeanMicroPerGpuHour.map(Amount.format) ?? "—",
+                priceRange: zip(model.priceMinMicroPerGpuHour, model.priceMaxMicroPerGpuHour).map { "\(Amount.format($0))–\(Amount.format($1))" } ?? "—",
+                pricedRuns: model.pricedRuns
+            )
+        }
+        let hour = DateFormatter.utc("HH")
+        let work = BarChart(
+            title: "GPU-hours and CPU core-hours worked per hour", unit: "hours of work per hour (UTC)",
+            series: [.init(name: "GPU-hours", color: "#b4441f"), .init(name: "CPU core-hours", color: "#6b7f99")],
+            groups: view.workByHour.map { .init(label: hour.string(from: Date(timeIntervalSince1970: Double($0.hourStartMs) / 1000)), values: [$0.gpuHours, $0.cpuCoreHours]) }
+        )
+        let epochs = BarChart(
+            title: "CRU minted and burned per epoch", unit: "CRU per epoch",
+            series: [.init(name: "minted", color: "#1f7a4d"), .init(name: "burned", color: "#b42318")],
+            groups: view.epochs.map { .init(label: "\($0.epoch)", values: [Double($0.mintedMicro) / 1e6, Double($0.burnedMicro) / 1e6]) }
+        )
+        let cloud = view.cloudPrices.map { price in
+            CloudRow(
+                model: GPUCatalog.model(id: price.model)?.displayName ?? price.model, provider: price.provider, offer: price.offer,
+                price: price.usdPerGpuHourLow == price.usdPerGpuHourHigh
+                    ? String(format: "$%.2f", price.usdPerGpuHourLow) : String(format: "$%.2f–%.2f", price.usdPerGpuHourLow, price.usdPerGpuHourHigh),
+                asOf: price.asOf, source: price.source, sourceHost: URL(string: price.source)?.host ?? price.source
+            )
+        }
+        return OverviewPage(
+            figures: figures, models: models, workChart: work.svg, epochChart: epochs.svg, cloud: cloud,
+            coordinator: Address.short(network.coordinator), logHead: network.logHead
+        )
+    }
+
+    func nodes() async throws -> NodesPage {
+        guard case .ok(let ok) = try await api.listNodes(.init()), case .json(let list) = ok.body else {
+            throw CrucibleError(.internalError, "the node list could not be read")
+        }
+        let rows = list.nodes.map { node in
+            NodeRow(
+                id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
+                onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
+                proof: node.proof.status.rawValue, proofClass: node.proof.status == .proven ? "ok" : node.proof.status == .failed ? "no" : "",
+                tops: String(format: "%.4g", node.proof.provenTops), passed: node.proof.passed, failed: node.proof.failed,
+                runsDone: node.runsDone, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0
+            )
+        }
+        let online = rows.filter { $0.onlineText == "online" }.count, proven = list.nodes.filter { $0.proof.status == .proven }.count
+        return NodesPage(
+            summary: "\(rows.count) registered, \(online) online, \(proven) proven by challenge.", nodes: rows,
+            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+        )
+    }
+
+    func jobs() async throws -> JobsPage {
+        guard case .ok(let ok) = try await api.listJobs(.init()), case .json(let list) = ok.body else {
+            throw CrucibleError(.internalError, "the job list could not be read")
+        }
+        let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss")
+        let rows = list.jobs.map { job in
+            JobRow(
+                id: job.id, name: job.name, state: job.state,
+                stateClass: job.state == "settled" ? "ok" : job.state == "cancelled" ? "no" : "",
+                verified: "\(job.tasksVerified)/\(job.taskCount)", disputed: job.tasksDisputed, failed: job.tasksFailed,
+                paid: Amount.format(job.paidMicro), burned: Amount.format(job.burnedMicro),
+                submitted: time.string(from: Date(timeIntervalSince1970: Double(job.submittedMs) / 1000))
+            )
+        }
+        let settled = rows.filter { $0.state == "settled" }.count
+        return JobsPage(
+            summary: "\(rows.count) jobs, newest first (at most 1,000); \(settled) settled.", jobs: rows,
+            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+        )
+    }
+
+    // MARK: - What the templates read (by reflection)
+
+    struct ModelRow {
+        var name: String
+        var registered, proven, online, busy, idle: Int
+        var meanPrice: String
+        var priceRange: String
+        var pricedRuns: Int
+    }
+
+    struct CloudRow {
+        var model, provider, offer, price, asOf, source, sourceHost: String
+    }
+
+    struct OverviewPage {
+        let overview = true
+        let json = "/v1/explorer/overview"
+        var figures: [Figure]
+        var models: [ModelRow]
+        var workChart: String
+        var epochChart: String
+        var cloud: [CloudRow]
+        var coordinator: String
+        var logHead: Int64
+    }
+
+    struct NodeRow {
+        var id, shortId, hardware, region, onlineText, onlineClass, proof, proofClass, tops: String
+        var passed, failed: Int
+        var runsDone: Int64
+        var earned: String
+        var streak: Int64
+    }
+
+    struct NodesPage {
+        let nodesPage = true
+        let json = "/v1/nodes"
+        var summary: String
+        var nodes: [NodeRow]
+        var coordinator: String
+        var logHead: Int64
+    }
+
+    struct JobRow {
+        var id, name, state, stateClass, verified: String
+        var disputed, failed: Int
+        var paid, burned, submitted: String
+    }
+
+    struct JobsPage {
+        let jobsPage = true
+        let json = "/v1/jobs"
+        var summary: String
+        var jobs: [JobRow]
+        var coordinator: String
+        var logHead: Int64
+    }
+}
+
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}
+
+private extension DateFormatter {
+    static func utc(_ format: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter
+    }
+}

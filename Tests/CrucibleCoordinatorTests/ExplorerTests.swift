@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import CrucibleAPI
+import CrucibleAgent
+import CrucibleClient
+import CrucibleCoordinator
+import CrucibleCore
+import CrucibleTestSupport
+import Foundation
+import NIOCore
+import Testing
+
+/// The explorer's pages, read over HTTP and in a real browser (headless Chromium): what a person would see agrees with
+/// the JSON the page is drawn from.
+@Suite struct ExplorerTests {
+    func get(_ network: TestNetwork, _ path: String) async throws -> (status: Int, contentType: String?, body: String) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + path), timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 8 << 20)
+        return (Int(response.status.code), response.headers.first(name: "content-type"), String(buffer: body))
+    }
+
+    @Test func pagesShowTheNetworkAsItsJSONSaysAndRenderInABrowser() async throws {
+        let network = try await TestNetwork.start()
+        let agent = network.agent(operatorKey: network.operatorA)
+        let nodeId = await agent.nodeId
+        // A node claiming two H100s, never proven: supply by model counts them as registered, not proven.
+        let claimer = SigningIdentity()
+        let h100 = { (index: Int) in
+            HardwareProfile.GPU(index: index, uuid: "GPU-explorer-\(index)", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")
+        }
+        _ = try await network.client.registerNode(NodeRegistration.authorized(
+            node: claimer.address, by: network.operatorB,
+            hardware: HardwareProfile(gpus: [h100(0), h100(1)], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
+            policy: AgentPolicy(), region: "eu-test", agentVersion: "t"
+        ), by: claimer)
+        let job = try await withAgents([agent]) {
+            try await waitUntil("the node is proven") { try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven }
+            return try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("explorer <demo>", script: "sleep 0.2"), by: network.requester).id)
+        }
+
+        // The JSON behind the overview.
+        let json = try await get(network, "/v1/explorer/overview")
+        #expect(json.status == 200)
+        let overview = try JSONDecoder().decode(Components.Schemas.ExplorerOverview.self, from: Data(json.body.utf8))
+        let h100s = try #require(overview.gpuModels.first { $0.model == "H100-SXM" })
+        #expect(h100s.registered == 2 && h100s.proven == 0 && h100s.name == "H100 SXM 80GB" && h100s.pricedRuns == 0)
+        #expect(overview.cloudPrices.count == CloudReferencePrice.table.count && overview.workByHour.count == 24)
+        #expect(overview.workByHour.reduce(0) { $0 + $1.cpuCoreHours } > 0 && overview.workByHour.allSatisfy { $0.gpuHours == 0 })
+        #expect(overview.network.jobsSettled == 1 && overview.network.nodesRegistered == 2)
+
+        // The pages, as served.
+        let page = try await get(network, "/explorer")
+        #expect(page.status == 200 && page.contentType == "text/html; charset=utf-8")
+        #expect(page.body.contains("<td>H100 SXM 80GB</td><td class=\"num\">2</td><td class=\"num\">0</td>"))
+        #expect(page.body.contains("<svg viewBox") && page.body.contains("/v1/explorer/overview"))
+        #expect(!page.body.contains("<script") && !page.body.contains("src=\"http"), "the explorer loads nothing from elsewhere")
+        let jobs = try await get(network, "/explorer/jobs")
+        // A job's name is the requester's text: shown escaped, never as markup.
+        #expect(jobs.body.contains(job.id) && jobs.body.contains("explorer &lt;demo&gt;") && !jobs.body.contains("explorer <demo>"))
+        let nodes = try await get(network, "/explorer/nodes")
+        #expect(nodes.body.contains(Address.short(nodeId)) && nodes.body.contains(Address.short(claimer.address)) && nodes.body.contains("eu-test"))
+        #expect(nodes.body.contains("2 registered") && nodes.body.contains("1 proven by challenge"))
+
+        // A real browser: the rendered document holds what a person reads, and a phone-sized screenshot is drawn.
+        let dom = try await Chromium.run(["--dump-dom", network.url.absoluteString + "/explorer"])
+        #expect(dom.contains("GPU supply, use and prices") && dom.contains("H100 SXM 80GB") && dom.contains("CRU minted"), "\(dom.prefix(2_000))")
+        #expect(dom.contains("AWS") && dom.contains("$12.29") && dom.contains("2023-07-27"))
+        let jobsDOM = try await Chromium.run(["--dump-dom", network.url.absoluteString + "/explorer/jobs"])
+        #expect(jobsDOM.contains(job.id) && jobsDOM.contains("settled"))
+        let screenshot = network.directory.appendingPathComponent("explorer-phone.png")
+        _ = try await Chromium.run(["--window-size=390,1600", "--screenshot=\(screenshot.path)", network.url.absoluteString + "/explorer"])
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.count > 10_000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        if let artifacts = ProcessInfo.processInfo.environment["CRUCIBLE_TEST_ARTIFACTS"] {
+            try? FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+            try? png.write(to: URL(fileURLWithPath: artifacts).appendingPathComponent("explorer-phone.png"))
+        }
+        await network.stop()
+    }
+}
+
+/// Headless Chromium from Debian's package (`.ci/run` installs it).
+enum Chromium {
+    static func run(_ arguments: [String]) async throws -> String {
+        let executable = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "Chromium is not installed (Debian's chromium package; .ci/run installs it)"
+        )
+        return try await onOwnThread {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-chromium-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            // Output to a file, not a pipe: a helper process Chromium leaves behind for a moment must not hold the read open.
+            let outputPath = scratch.appendingPathComponent("stdout").path
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+            let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            // --no-sandbox: the suite runs as root, where Chromium's sandbox refuses to start.
+            process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(scratch.path)/profile"] + arguments
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            try output.close()
+            guard process.terminationStatus == 0 else { throw CrucibleError(.unavailable, "chromium exited with \(process.terminationStatus)") }
+            return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        }
+    }
+}
