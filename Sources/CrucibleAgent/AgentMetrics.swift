@@ -10,28 +10,32 @@ public final class AgentMetrics: Sendable {
 
     public init() {}
 
+    // What each counted family is called and means.
+    static var offers: MetricNameDescriptor {
+        .init(metricName: "crucible_agent_offers", unitName: "total", helpText: "Offers this agent answered, by its policy's decision.")
+    }
+    static var runs: MetricNameDescriptor {
+        .init(metricName: "crucible_agent_runs", unitName: "total", helpText: "Runs this agent finished, by how its process ended (exit status 0 or not).")
+    }
+    static var runDurations: MetricNameDescriptor {
+        .init(metricName: "crucible_agent_run_duration", unitName: "seconds", helpText: "How long each finished run took.")
+    }
+    static var challenges: MetricNameDescriptor {
+        .init(metricName: "crucible_agent_challenges", unitName: "total", helpText: "Proof-of-GPU challenges this agent answered, by outcome.")
+    }
+
     func offerAnswered(accepted: Bool) {
-        registry.makeCounter(
-            name: "crucible_agent_offers_total", labels: [("decision", accepted ? "accepted" : "declined")],
-            help: "Offers this agent answered, by its policy's decision."
-        ).increment()
+        registry.makeCounter(descriptor: Self.offers, labels: [("decision", accepted ? "accepted" : "declined")]).increment()
     }
 
     func runFinished(exitCode: Int32, durationMs: Int64) {
-        registry.makeCounter(
-            name: "crucible_agent_runs_total", labels: [("outcome", exitCode == 0 ? "succeeded" : "failed")],
-            help: "Runs this agent finished, by how its process ended (exit status 0 or not)."
-        ).increment()
-        registry.makeDurationHistogram(
-            name: "crucible_agent_run_duration_seconds", labels: [], buckets: Self.runBuckets, help: "How long each finished run took."
-        ).record(.milliseconds(durationMs))
+        registry.makeCounter(descriptor: Self.runs, labels: [("outcome", exitCode == 0 ? "succeeded" : "failed")]).increment()
+        registry.makeDurationHistogram(descriptor: Self.runDurations, labels: [], buckets: Self.runBuckets).record(.milliseconds(durationMs))
     }
 
     /// `state`: the coordinator's verdict (passed, failed, …), or given_up / unanswered when none came.
     func challengeAnswered(state: String) {
-        registry.makeCounter(
-            name: "crucible_agent_challenges_total", labels: [("outcome", state)], help: "Proof-of-GPU challenges this agent answered, by outcome."
-        ).increment()
+        registry.makeCounter(descriptor: Self.challenges, labels: [("outcome", state)]).increment()
     }
 
     /// What one scrape reads from the agent and its machine.
@@ -51,7 +55,7 @@ public final class AgentMetrics: Sendable {
         let scrape = PrometheusCollectorRegistry()
         func gauge(_ name: String, _ help: String, _ value: Double?, _ labels: [(String, String)] = []) {
             guard let value else { return }
-            scrape.makeGauge(name: name, labels: labels, help: help).set(value)
+            scrape.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).set(value)
         }
         gauge("crucible_agent_runs_active", "Runs executing on this node now.", Double(snapshot.runsActive))
         gauge("crucible_agent_run_slots", "Runs this node's policy lets it execute at once.", Double(snapshot.runSlots))
@@ -63,7 +67,7 @@ public final class AgentMetrics: Sendable {
             gauge("crucible_agent_gpu_memory_used_bytes", "GPU memory in use (nvidia-smi).", gpu.memoryUsedBytes, labels)
         }
         let memory = ProcessUsage.memoryBytes()
-        scrape.makeCounter(name: "process_cpu_seconds_total", labels: [], help: "User and system CPU time of this process.")
+        scrape.makeCounter(descriptor: .init(metricName: "process_cpu_seconds", unitName: "total", helpText: "User and system CPU time of this process."), labels: [])
             .increment(by: ProcessUsage.cpuSeconds())
         gauge("process_resident_memory_bytes", "Resident memory of this process.", memory.resident)
         return scrape.emitToString() + registry.emitToString()

@@ -15,25 +15,30 @@ public final class CoordinatorMetrics: Sendable {
     /// One answered request: `route` is the API's path template (never the raw path, which would make a series per
     /// job id), or `unmatched`.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        requests.makeCounter(
-            name: "crucible_http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))],
-            help: "HTTP requests answered by this coordinator, by route template, method and status."
-        ).increment()
-        requests.makeDurationHistogram(
-            name: "crucible_http_request_duration_seconds", labels: [("route", route), ("method", method)], buckets: Self.durationBuckets,
-            help: "Time from a request's head to its answer, by route template and method (long-polls included)."
-        ).record(duration)
+        requests.makeCounter(descriptor: Self.requestCount, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        requests.makeDurationHistogram(descriptor: Self.requestDurations, labels: [("route", route), ("method", method)], buckets: Self.durationBuckets)
+            .record(duration)
+    }
+
+    static var requestCount: MetricNameDescriptor {
+        .init(metricName: "crucible_http_requests", unitName: "total", helpText: "HTTP requests answered by this coordinator, by route template, method and status.")
+    }
+    static var requestDurations: MetricNameDescriptor {
+        .init(
+            metricName: "crucible_http_request_duration", unitName: "seconds",
+            helpText: "Time from a request's head to its answer, by route template and method (long-polls included)."
+        )
     }
 
     /// The whole exposition: network figures, this coordinator's log and leadership, its process, its requests.
     func exposition(_ snapshot: Snapshot) -> String {
         let scrape = PrometheusCollectorRegistry()
         func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
-            scrape.makeGauge(name: name, labels: labels, help: help).set(value)
+            scrape.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).set(value)
         }
         // Counters whose running total the log holds: set once per scrape from that total.
         func counter(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
-            scrape.makeCounter(name: name, labels: labels, help: help).increment(by: value)
+            scrape.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels).increment(by: value)
         }
         func cru(_ micro: Int64) -> Double { Double(micro) / Double(Amount.microPerCRU) }
 
