@@ -67,87 +67,95 @@ import Testing
             "coordinator", "serve", "--data", path("coordinator"), "--listen", "127.0.0.1:0", "--parameters", path("parameters.yaml"),
             "--fund", "\(requesterAddress)=50", "--fund", "\(operatorAddress)=30", "--log-level", "warning",
         ])
-        let url = try await coordinator.listeningURL()
-        // A second coordinator on the same port is refused with a clear message, and exits cleanly.
-        let port = String(url.split(separator: ":").last ?? "")
-        let clash = try await cli.crucible(["devnet", "--once", "--port", port, "--data", path("clash")])
-        #expect(clash.status == 1, "\(clash.output)")
-        #expect(clash.output.contains("could not listen on 127.0.0.1:\(port)"), "\(clash.output)")
+        // Both processes are stopped on any failure too (a deferred Task might never run before the test process ends).
+        var agentProcess: Background?
+        do {
+            let url = try await coordinator.listeningURL()
+            // A second coordinator on the same port is refused with a clear message, and exits cleanly.
+            let port = String(url.split(separator: ":").last ?? "")
+            let clash = try await cli.crucible(["devnet", "--once", "--port", port, "--data", path("clash")])
+            #expect(clash.status == 1, "\(clash.output)")
+            #expect(clash.output.contains("could not listen on 127.0.0.1:\(port)"), "\(clash.output)")
 
-        // The operator bonds what one CPU node needs (20 CRU by default) before its agent joins; more than it holds is refused.
-        let tooMuch = try await cli.crucible(["stake", "add", "31", "--key", path("operator.key"), "--coordinator", url])
-        #expect(tooMuch.status != 0 && tooMuch.output.contains("holds 30.00 CRU"), "\(tooMuch.output)")
-        let bonded = try await cli.crucible(["stake", "add", "20", "--key", path("operator.key"), "--coordinator", url])
-        #expect(bonded.status == 0 && bonded.output.contains("staked     20.00 CRU"), "\(bonded.output)")
+            // The operator bonds what one CPU node needs (20 CRU by default) before its agent joins; more than it holds is refused.
+            let tooMuch = try await cli.crucible(["stake", "add", "31", "--key", path("operator.key"), "--coordinator", url])
+            #expect(tooMuch.status != 0 && tooMuch.output.contains("holds 30.00 CRU"), "\(tooMuch.output)")
+            let bonded = try await cli.crucible(["stake", "add", "20", "--key", path("operator.key"), "--coordinator", url])
+            #expect(bonded.status == 0 && bonded.output.contains("staked     20.00 CRU"), "\(bonded.output)")
 
-        let agent = try Background([
-            "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
-            "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning", "--metrics-listen", "127.0.0.1:0",
-        ])
-        defer { Task { await agent.stop(); await coordinator.stop() } }
-        var metricsURL = ""
-        try await waitUntil("the agent to serve its metrics") {
-            guard let line = agent.output.split(separator: "\n").first(where: { $0.hasPrefix("metrics served at http") }) else { return false }
-            metricsURL = String(line.split(separator: " ").last ?? "")
-            return true
+            let agent = try Background([
+                "node", "run", "--coordinator", url, "--key", path("node.key"), "--operator-key", path("operator.key"),
+                "--work", path("work"), "--parent-pid", "\(getpid())", "--log-level", "warning", "--metrics-listen", "127.0.0.1:0",
+            ])
+            agentProcess = agent
+            var metricsURL = ""
+            try await waitUntil("the agent to serve its metrics") {
+                guard let line = agent.output.split(separator: "\n").first(where: { $0.hasPrefix("metrics served at http") }) else { return false }
+                metricsURL = String(line.split(separator: " ").last ?? "")
+                return true
+            }
+
+            try "alpha beta gamma\n".write(toFile: path("words.txt"), atomically: true, encoding: .utf8)
+            try """
+            name: apart
+            command: sh
+            args: ["-c", "wc -w < words.txt | tr -d ' ' > \\"$CRUCIBLE_OUTPUT_DIR/count.txt\\"; echo counted {index}"]
+            inputs: [words.txt]
+            tasks: 2
+            maxPricePerHour: 1
+            maxDuration: 30s
+            """.write(toFile: path("job.yaml"), atomically: true, encoding: .utf8)
+
+            let submit = try await cli.crucible(["job", "submit", path("job.yaml"), "--key", path("requester.key"), "--coordinator", url, "--wait"], timeoutS: 120)
+            #expect(submit.status == 0, "\(submit.output)")
+            #expect(submit.output.contains("settled"))
+            let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
+
+            let logs = try await cli.crucible(["job", "logs", jobId, "--coordinator", url])
+            #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
+            let balance = try await cli.crucible(["wallet", "balance", "--key", path("operator.key"), "--coordinator", url])
+            let earned = try #require(balance.output.split(separator: "\n").first { $0.hasPrefix("balance") }?.split(separator: " ").dropFirst().first.flatMap { Amount.parseCRU(String($0)) })
+            #expect(earned > 10 * Amount.microPerCRU && balance.output.contains("staked   20.00 CRU"), "\(balance.output)")
+            let stake = try await cli.crucible(["stake", "status", "--key", path("operator.key"), "--coordinator", url])
+            #expect(stake.output.contains("required   20.00 CRU for 1 node(s); 1 covered"), "\(stake.output)")
+            let economy = try await cli.crucible(["economy", "--coordinator", url])
+            #expect(economy.status == 0 && economy.output.contains("staked 20.00 CRU"), "\(economy.output)")
+            let sent = try await cli.crucible(["wallet", "send", requesterAddress.description, "1.5", "--key", path("operator.key"), "--coordinator", url])
+            #expect(sent.status == 0 && sent.output.contains("sent 1.50 CRU"), "\(sent.output)")
+            let history = try await cli.crucible(["wallet", "history", "--key", path("operator.key"), "--coordinator", url])
+            for kind in ["transfer", "payment", "stake", "genesis"] {
+                #expect(history.output.contains(kind), "\(kind) missing from:\n\(history.output)")
+            }
+            let proposals = try await cli.crucible(["gov", "list", "--coordinator", url])
+            #expect(proposals.output.contains("no proposals yet"), "\(proposals.output)")
+            let network = try await cli.crucible(["network", "--coordinator", url])
+            #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
+            let list = try await cli.crucible(["job", "list", "--coordinator", url])
+            #expect(list.output.contains(jobId))
+            // The agent's /metrics counts the two runs it finished.
+            let (metrics, response) = try await URLSession.shared.data(from: try #require(URL(string: metricsURL)))
+            let exposition = String(decoding: metrics, as: UTF8.self)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            #expect(exposition.contains("crucible_agent_runs_total{outcome=\"succeeded\"} 2"), "\(exposition)")
+
+            // A spec with a typo is refused before anything is uploaded or signed.
+            try "name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 2\n".write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)
+            let typo = try await cli.crucible(["job", "submit", path("typo.yaml"), "--key", path("requester.key"), "--coordinator", url])
+            #expect(typo.status != 0)
+            #expect(typo.output.contains("unknown field `taks`"), "\(typo.output)")
+
+            // Anyone can audit the running coordinator from its public log.
+            let remote = try await cli.crucible(["audit", "--coordinator", url])
+            #expect(remote.status == 0, "\(remote.output)")
+            #expect(remote.output.contains("match the balances the coordinator reports"))
+
+            await agent.stop()
+            await coordinator.stop()
+        } catch {
+            await agentProcess?.stop()
+            await coordinator.stop()
+            throw error
         }
-
-        try "alpha beta gamma\n".write(toFile: path("words.txt"), atomically: true, encoding: .utf8)
-        try """
-        name: apart
-        command: sh
-        args: ["-c", "wc -w < words.txt | tr -d ' ' > \\"$CRUCIBLE_OUTPUT_DIR/count.txt\\"; echo counted {index}"]
-        inputs: [words.txt]
-        tasks: 2
-        maxPricePerHour: 1
-        maxDuration: 30s
-        """.write(toFile: path("job.yaml"), atomically: true, encoding: .utf8)
-
-        let submit = try await cli.crucible(["job", "submit", path("job.yaml"), "--key", path("requester.key"), "--coordinator", url, "--wait"], timeoutS: 120)
-        #expect(submit.status == 0, "\(submit.output)")
-        #expect(submit.output.contains("settled"))
-        let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
-
-        let logs = try await cli.crucible(["job", "logs", jobId, "--coordinator", url])
-        #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
-        let balance = try await cli.crucible(["wallet", "balance", "--key", path("operator.key"), "--coordinator", url])
-        let earned = try #require(balance.output.split(separator: "\n").first { $0.hasPrefix("balance") }?.split(separator: " ").dropFirst().first.flatMap { Amount.parseCRU(String($0)) })
-        #expect(earned > 10 * Amount.microPerCRU && balance.output.contains("staked   20.00 CRU"), "\(balance.output)")
-        let stake = try await cli.crucible(["stake", "status", "--key", path("operator.key"), "--coordinator", url])
-        #expect(stake.output.contains("required   20.00 CRU for 1 node(s); 1 covered"), "\(stake.output)")
-        let economy = try await cli.crucible(["economy", "--coordinator", url])
-        #expect(economy.status == 0 && economy.output.contains("staked 20.00 CRU"), "\(economy.output)")
-        let sent = try await cli.crucible(["wallet", "send", requesterAddress.description, "1.5", "--key", path("operator.key"), "--coordinator", url])
-        #expect(sent.status == 0 && sent.output.contains("sent 1.50 CRU"), "\(sent.output)")
-        let history = try await cli.crucible(["wallet", "history", "--key", path("operator.key"), "--coordinator", url])
-        for kind in ["transfer", "payment", "stake", "genesis"] {
-            #expect(history.output.contains(kind), "\(kind) missing from:\n\(history.output)")
-        }
-        let proposals = try await cli.crucible(["gov", "list", "--coordinator", url])
-        #expect(proposals.output.contains("no proposals yet"), "\(proposals.output)")
-        let network = try await cli.crucible(["network", "--coordinator", url])
-        #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
-        let list = try await cli.crucible(["job", "list", "--coordinator", url])
-        #expect(list.output.contains(jobId))
-        // The agent's /metrics counts the two runs it finished.
-        let (metrics, response) = try await URLSession.shared.data(from: try #require(URL(string: metricsURL)))
-        let exposition = String(decoding: metrics, as: UTF8.self)
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        #expect(exposition.contains("crucible_agent_runs_total{outcome=\"succeeded\"} 2"), "\(exposition)")
-
-        // A spec with a typo is refused before anything is uploaded or signed.
-        try "name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 2\n".write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)
-        let typo = try await cli.crucible(["job", "submit", path("typo.yaml"), "--key", path("requester.key"), "--coordinator", url])
-        #expect(typo.status != 0)
-        #expect(typo.output.contains("unknown field `taks`"), "\(typo.output)")
-
-        // Anyone can audit the running coordinator from its public log.
-        let remote = try await cli.crucible(["audit", "--coordinator", url])
-        #expect(remote.status == 0, "\(remote.output)")
-        #expect(remote.output.contains("match the balances the coordinator reports"))
-
-        await agent.stop()
-        await coordinator.stop()
         let local = try await cli.crucible(["audit", "--data", path("coordinator")])
         #expect(local.status == 0, "\(local.output)")
     }

@@ -86,7 +86,7 @@ import Testing
         let agents = [network.operatorA, network.operatorB].map { network.agent(operatorKey: $0, policy: policy, rendering: rendering) }
         let job = try await withAgents(agents) {
             let submitted = try await Self.submitRender(network, scene: scene, frames: 4)
-            return try await network.settled(submitted.id)
+            return try await network.settled(submitted.id, timeoutS: 300)
         }
         #expect(job.state == "settled" && job.tasks.allSatisfy { $0.state == "verified" }, "\(job.tasks.map(\.state))")
         #expect(job.render?.frameStart == 1 && job.render?.frameEnd == 4)
@@ -157,7 +157,7 @@ import Testing
             )
             let released = try PNGImage.decode(try await network.client.blob(frame.sha256))
             #expect(released.width == Self.width)
-            return try await network.settled(submitted.id)
+            return try await network.settled(submitted.id, timeoutS: 300)
         }
         #expect(job.state == "settled" && job.tasks.allSatisfy { $0.state == "verified" }, "\(job.tasks.map(\.state))")
         #expect(job.tasks[0].review?.state == .approved && job.tasks[2].review?.state == .autoApproved)
@@ -195,7 +195,7 @@ import Testing
             }
             return submitted
         }
-        let job = try await withAgents(checkers) { try await network.settled(submitted.id) }
+        let job = try await withAgents(checkers) { try await network.settled(submitted.id, timeoutS: 300) }
         let cheaterNode = await cheater.nodeId
         let checks = job.cropChecks ?? []
         var caught = 0

@@ -116,9 +116,9 @@ final class TestNetwork: Sendable {
     var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// Waits until job `id` is settled or cancelled and returns it.
-    func settled(_ id: String) async throws -> Components.Schemas.Job {
+    func settled(_ id: String, timeoutS: Double = 90) async throws -> Components.Schemas.Job {
         var job = try await client.job(id)
-        try await waitUntil("job \(id) is closed", timeoutS: 90) {
+        try await waitUntil("job \(id) is closed", timeoutS: timeoutS) {
             job = try await client.job(id)
             return job.state == "settled" || job.state == "cancelled"
         }
