@@ -8,6 +8,12 @@ extension CoordinatorAPI {
         nodeView(node, state: state, presence: await coordinator.presence(of: [node.id]))
     }
 
+    /// What the catalog says the claimed devices can do together: the figure a proven score is set beside.
+    static func catalogTops(of hardware: HardwareProfile) -> Double {
+        guard !hardware.gpus.isEmpty else { return GPUCatalog.cpu.claimedInt8Tops(cpuCores: hardware.cpuCores) }
+        return hardware.gpus.reduce(0) { $0 + ($1.model.flatMap(GPUCatalog.model(id:))?.denseInt8Tops ?? 0) }
+    }
+
     func nodeView(_ node: NodeRecord, state: NetworkState, presence: NodePresence) -> Components.Schemas.Node {
         let registration = node.registration
         let nowMs = presence.nowMs
@@ -26,7 +32,8 @@ extension CoordinatorAPI {
             maxConcurrentRuns: registration.policy.maxConcurrentRuns,
             lastSeenMs: presence.lastSeenMs[node.id],
             proof: .init(
-                status: .init(rawValue: node.proof.status.rawValue)!, provenTops: node.proof.provenTops, deviceTops: node.proof.deviceTops,
+                status: .init(rawValue: node.proof.status.rawValue)!, provenTops: node.proof.provenTops,
+                catalogTops: Self.catalogTops(of: registration.hardware), deviceTops: node.proof.deviceTops,
                 passed: node.proof.passed, failed: node.proof.failed, lastJudgedMs: node.proof.lastJudgedMs,
                 openChallengeId: node.proof.openChallengeId
             ),

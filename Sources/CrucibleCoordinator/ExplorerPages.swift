@@ -18,7 +18,7 @@ struct ExplorerPages: Sendable {
             throw CrucibleError(.internalError, "the explorer's templates are missing from the coordinator's resources")
         }
         var templates = [String: MustacheTemplate]()
-        for name in ["layout", "overview", "nodes", "jobs"] {
+        for name in ["layout", "overview", "nodes", "node", "jobs", "job", "missing"] {
             templates[name] = try MustacheTemplate(string: String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8))
         }
         library = MustacheLibrary(templates: templates)
@@ -28,6 +28,22 @@ struct ExplorerPages: Sendable {
         router.get("/explorer") { _, _ in try await html(overview(), template: "overview") }
         router.get("/explorer/nodes") { _, _ in try await html(nodes(), template: "nodes") }
         router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
+        router.get("/explorer/jobs/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let page = try await job(id) else { return try missing("No job \(id) on this network.", json: "/v1/jobs/\(id)") }
+            return try html(page, template: "job")
+        }
+        router.get("/explorer/nodes/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let page = try await node(id) else { return try missing("No node \(id) has registered.", json: "/v1/nodes") }
+            return try html(page, template: "node")
+        }
+    }
+
+    private func missing(_ message: String, json: String) throws -> Response {
+        var response = try html(MissingPage(message: message, json: json, coordinator: Address.short(api.coordinator.identity.address), logHead: 0), template: "missing")
+        response.status = .notFound
+        return response
     }
 
     private func html(_ page: Any, template: String) throws -> Response {
@@ -139,7 +155,108 @@ struct ExplorerPages: Sendable {
         )
     }
 
+    func job(_ id: String) async throws -> JobPage? {
+        guard case .ok(let ok) = try await api.getJob(.init(path: .init(jobId: id))), case .json(let job) = ok.body else { return nil }
+        let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
+        func date(_ ms: Int64) -> String { time.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
+        let runs = job.tasks.flatMap { task in
+            task.runs.map { run in
+                JobPage.RunRow(
+                    task: task.index, taskState: task.state, taskClass: task.state == "verified" ? "ok" : ["failed", "disputed"].contains(task.state) ? "no" : "",
+                    id: run.id, role: run.role, nodeId: run.nodeId, shortNode: run.nodeId.map(Address.short) ?? "", state: run.state,
+                    exit: run.exitCode.map(String.init) ?? "", digest: run.digest ?? "", shortDigest: run.digest.map { String($0.prefix(12)) } ?? "",
+                    seconds: zip(run.startedMs, run.endedMs).map { String(format: "%.1f", Double($1 - $0) / 1000) } ?? "",
+                    price: Amount.format(run.priceMicroPerUnitHour), paid: Amount.format(run.paidMicro)
+                )
+            }
+        }
+        let settledSum = job.paidMicro + job.burnedMicro + job.refundedMicro
+        let resources = job.gpuMilli > 0
+            ? "\(Double(job.gpuMilli) / 1000) GPU, \(job.cpuCores) cores, \(job.memoryMiB) MiB"
+            : "\(job.cpuCores) cores, \(job.memoryMiB) MiB"
+        return JobPage(
+            id: job.id, name: job.name, state: job.state, stateClass: job.state == "settled" ? "ok" : job.state == "cancelled" ? "no" : "",
+            kind: job.kind, taskCount: job.taskCount, requester: Address.short(job.requester), submitted: date(job.submittedMs),
+            closed: job.closedMs.map(date), waiting: job.waiting, resources: resources, maxPrice: Amount.format(job.maxPriceMicroPerUnitHour),
+            maxDuration: "\(job.maxDurationS) s",
+            verification: job.samplePpm > 0 ? "\(job.verification), \(Double(job.samplePpm) / 10_000)% of tasks sampled" : job.verification,
+            escrow: Amount.format(job.escrowLockedMicro), paid: Amount.format(job.paidMicro), burned: Amount.format(job.burnedMicro),
+            refunded: Amount.format(job.refundedMicro),
+            balance: job.closedMs == nil
+                ? "Open: the escrow is released as the job settles."
+                : settledSum == job.escrowLockedMicro
+                    ? "Paid + burned + refunded = the escrow locked, to the µCRU."
+                    : "Paid + burned + refunded = \(Amount.format(settledSum)) CRU of \(Amount.format(job.escrowLockedMicro)) locked.",
+            runs: runs, json: "/v1/jobs/\(job.id)",
+            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+        )
+    }
+
+    func node(_ id: String) async throws -> NodePage? {
+        guard case .ok(let ok) = try await api.listNodes(.init()), case .json(let list) = ok.body,
+              let node = list.nodes.first(where: { $0.id == id }) else { return nil }
+        let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
+        return NodePage(
+            id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
+            onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
+            lastSeen: node.lastSeenMs.map { time.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) },
+            operatorShort: Address.short(node.operatorAddress), proof: node.proof.status.rawValue,
+            proofClass: node.proof.status == .proven ? "ok" : node.proof.status == .failed ? "no" : "",
+            tops: String(format: "%.4g", node.proof.provenTops), catalogTops: node.proof.catalogTops.map { String(format: "%.4g", $0) } ?? "—",
+            passed: node.proof.passed, failed: node.proof.failed,
+            devices: node.proof.deviceTops.isEmpty ? nil : node.proof.deviceTops.map { String(format: "%.4g", $0) }.joined(separator: ", "),
+            runsDone: node.runsDone, runsActive: node.runsActive, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0,
+            askGpu: Amount.format(node.askMicroPerGpuHour), askCpu: Amount.format(node.askMicroPerCpuCoreHour), slots: node.maxConcurrentRuns,
+            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+        )
+    }
+
     // MARK: - What the templates read (by reflection)
+
+    struct MissingPage {
+        var message: String
+        var json: String
+        var coordinator: String
+        var logHead: Int64
+    }
+
+    struct JobPage {
+        struct RunRow {
+            var task: Int
+            var taskState, taskClass, id, role: String
+            var nodeId: String?
+            var shortNode, state, exit, digest, shortDigest, seconds, price, paid: String
+        }
+
+        let jobsPage = true
+        var id, name, state, stateClass, kind: String
+        var taskCount: Int
+        var requester, submitted: String
+        var closed, waiting: String?
+        var resources, maxPrice, maxDuration, verification, escrow, paid, burned, refunded, balance: String
+        var runs: [RunRow]
+        var json: String
+        var coordinator: String
+        var logHead: Int64
+    }
+
+    struct NodePage {
+        let nodesPage = true
+        var id, shortId, hardware, region, onlineText, onlineClass: String
+        var lastSeen: String?
+        var operatorShort, proof, proofClass, tops, catalogTops: String
+        var passed, failed: Int
+        var devices: String?
+        var runsDone: Int64
+        var runsActive: Int
+        var earned: String
+        var streak: Int64
+        var askGpu, askCpu: String
+        var slots: Int
+        let json = "/v1/nodes"
+        var coordinator: String
+        var logHead: Int64
+    }
 
     struct ModelRow {
         var name: String

@@ -60,6 +60,22 @@ import Testing
         #expect(nodes.body.contains(Address.short(nodeId)) && nodes.body.contains(Address.short(claimer.address)) && nodes.body.contains("eu-test"))
         #expect(nodes.body.contains("2 registered") && nodes.body.contains("1 proven by challenge"))
 
+        // Detail pages: the job's runs and its settlement, the node's proof beside its catalog peak; a missing one is a 404.
+        let jobPage = try await get(network, "/explorer/jobs/\(job.id)")
+        #expect(jobPage.status == 200 && jobPage.body.contains("Paid + burned + refunded = the escrow locked, to the µCRU."))
+        #expect(jobPage.body.contains("/explorer/nodes/\(nodeId)") && jobPage.body.contains(job.tasks[0].runs[0].id))
+        #expect(jobPage.body.contains(Amount.format(job.paidMicro)) && jobPage.body.contains("/v1/jobs/\(job.id)"))
+        let nodePage = try await get(network, "/explorer/nodes/\(nodeId)")
+        let proof = try #require(try await network.client.nodes().first { $0.id == nodeId }?.proof)
+        #expect(nodePage.status == 200 && nodePage.body.contains(String(format: "%.4g", proof.provenTops)) && nodePage.body.contains("proven"))
+        #expect(try #require(proof.catalogTops) > proof.provenTops && nodePage.body.contains(String(format: "%.4g", proof.catalogTops ?? 0)))
+        let claimerPage = try await get(network, "/explorer/nodes/\(claimer.address)")
+        let claimerStatus = try #require(try await network.client.nodes().first { $0.id == claimer.address }?.proof.status)
+        #expect(claimerStatus != .proven && claimerPage.body.contains(">\(claimerStatus.rawValue)</span>"))
+        #expect(claimerPage.body.contains(String(format: "%.4g", 2 * 1979.0)), "two H100s' catalog peak")
+        let missingJob = try await get(network, "/explorer/jobs/job-nothing")
+        #expect(missingJob.status == 404 && missingJob.body.contains("No job job-nothing"))
+
         // A real browser: the rendered document holds what a person reads, and a phone-sized screenshot is drawn.
         let dom = try await Chromium.run(["--dump-dom", network.url.absoluteString + "/explorer"])
         #expect(dom.contains("GPU supply, use and prices") && dom.contains("H100 SXM 80GB") && dom.contains("CRU minted"), "\(dom.prefix(2_000))")
@@ -73,6 +89,8 @@ import Testing
         if let artifacts = ProcessInfo.processInfo.environment["CRUCIBLE_TEST_ARTIFACTS"] {
             try? FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
             try? png.write(to: URL(fileURLWithPath: artifacts).appendingPathComponent("explorer-phone.png"))
+            let jobShot = URL(fileURLWithPath: artifacts).appendingPathComponent("explorer-job.png").path
+            _ = try await Chromium.run(["--window-size=1280,900", "--screenshot=\(jobShot)", network.url.absoluteString + "/explorer/jobs/\(job.id)"])
         }
         await network.stop()
     }
