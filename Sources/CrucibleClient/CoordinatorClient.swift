@@ -112,6 +112,14 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
+    /// One registered node (not found: `not_found`).
+    public func node(_ id: String) async throws -> Components.Schemas.Node {
+        switch try await reach({ try await client.getNode(path: .init(nodeId: id)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
     public func job(_ id: String) async throws -> Components.Schemas.Job {
         switch try await reach({ try await client.getJob(path: .init(jobId: id)) }) {
         case .ok(let ok): return try ok.body.json

@@ -89,6 +89,16 @@ public struct CoordinatorAPI: APIProtocol {
         }
     }
 
+    public func getNode(_ input: Operations.GetNode.Input) async throws -> Operations.GetNode.Output {
+        await handle(Operations.GetNode.Output.default) {
+            let id = input.path.nodeId
+            guard Address.isValid(id) else { throw CrucibleError(.malformed, "a node id is 64 lowercase hex digits") }
+            let state = await coordinator.state
+            guard let node = state.nodes[id] else { throw CrucibleError(.notFound, "no node \(Address.short(id)) has registered") }
+            return .ok(.init(body: .json(await nodeView(node, state: state))))
+        }
+    }
+
     public func registerNode(_ input: Operations.RegisterNode.Input) async throws -> Operations.RegisterNode.Output {
         await handle(Operations.RegisterNode.Output.default) {
             guard case .json(let body) = input.body else { throw CrucibleError(.malformed, "expected JSON") }

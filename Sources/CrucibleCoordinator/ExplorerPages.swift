@@ -30,18 +30,19 @@ struct ExplorerPages: Sendable {
         router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
         router.get("/explorer/jobs/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let page = try await job(id) else { return try missing("No job \(id) on this network.", json: "/v1/jobs/\(id)") }
+            guard let page = try await job(id) else { return try await missing("No job \(id) on this network.", json: "/v1/jobs/\(id)") }
             return try html(page, template: "job")
         }
         router.get("/explorer/nodes/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let page = try await node(id) else { return try missing("No node \(id) has registered.", json: "/v1/nodes") }
+            guard let page = try await node(id) else { return try await missing("No node \(id) has registered.", json: "/v1/nodes/\(id)") }
             return try html(page, template: "node")
         }
     }
 
-    private func missing(_ message: String, json: String) throws -> Response {
-        var response = try html(MissingPage(message: message, json: json, coordinator: Address.short(api.coordinator.identity.address), logHead: 0), template: "missing")
+    private func missing(_ message: String, json: String) async throws -> Response {
+        let page = MissingPage(message: message, json: json, coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead)
+        var response = try html(page, template: "missing")
         response.status = .notFound
         return response
     }
@@ -54,6 +55,8 @@ struct ExplorerPages: Sendable {
     }
 
     // MARK: - Pages
+
+    static let nodeRowsMax = 1_000
 
     struct Figure {
         var label: String
@@ -118,7 +121,8 @@ struct ExplorerPages: Sendable {
         guard case .ok(let ok) = try await api.listNodes(.init()), case .json(let list) = ok.body else {
             throw CrucibleError(.internalError, "the node list could not be read")
         }
-        let rows = list.nodes.map { node in
+        // A page a browser can hold at any size of network: the first nodes by registration (the JSON has them all).
+        let rows = list.nodes.prefix(Self.nodeRowsMax).map { node in
             NodeRow(
                 id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
                 onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
@@ -127,9 +131,10 @@ struct ExplorerPages: Sendable {
                 runsDone: node.runsDone, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0
             )
         }
-        let online = rows.filter { $0.onlineText == "online" }.count, proven = list.nodes.filter { $0.proof.status == .proven }.count
+        let online = list.nodes.filter(\.online).count, proven = list.nodes.filter { $0.proof.status == .proven }.count
+        let shown = rows.count < list.nodes.count ? " The first \(rows.count) by registration are listed." : ""
         return NodesPage(
-            summary: "\(rows.count) registered, \(online) online, \(proven) proven by challenge.", nodes: rows,
+            summary: "\(list.nodes.count) registered, \(online) online, \(proven) proven by challenge.\(shown)", nodes: Array(rows),
             coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
         )
     }
@@ -193,8 +198,7 @@ struct ExplorerPages: Sendable {
     }
 
     func node(_ id: String) async throws -> NodePage? {
-        guard case .ok(let ok) = try await api.listNodes(.init()), case .json(let list) = ok.body,
-              let node = list.nodes.first(where: { $0.id == id }) else { return nil }
+        guard case .ok(let ok) = try await api.getNode(.init(path: .init(nodeId: id))), case .json(let node) = ok.body else { return nil }
         let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
         return NodePage(
             id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
@@ -207,7 +211,7 @@ struct ExplorerPages: Sendable {
             devices: node.proof.deviceTops.isEmpty ? nil : node.proof.deviceTops.map { String(format: "%.4g", $0) }.joined(separator: ", "),
             runsDone: node.runsDone, runsActive: node.runsActive, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0,
             askGpu: Amount.format(node.askMicroPerGpuHour), askCpu: Amount.format(node.askMicroPerCpuCoreHour), slots: node.maxConcurrentRuns,
-            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            json: "/v1/nodes/\(node.id)", coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
         )
     }
 
@@ -253,7 +257,7 @@ struct ExplorerPages: Sendable {
         var streak: Int64
         var askGpu, askCpu: String
         var slots: Int
-        let json = "/v1/nodes"
+        var json: String
         var coordinator: String
         var logHead: Int64
     }

@@ -211,6 +211,8 @@ import Testing
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.blob("../../etc/passwd") }
         try await expectRefusal(.notFound, in: network) { _ = try await network.client.job("job-missing") }
         try await expectRefusal(.malformed, in: network) { _ = try await network.client.account("not-an-address") }
+        try await expectRefusal(.malformed, in: network) { _ = try await network.client.node("not-a-node") }
+        try await expectRefusal(.notFound, in: network) { _ = try await network.client.node(String(repeating: "0", count: 64)) }
         await network.stop()
     }
 

@@ -66,11 +66,11 @@ import Testing
         #expect(jobPage.body.contains("/explorer/nodes/\(nodeId)") && jobPage.body.contains(job.tasks[0].runs[0].id))
         #expect(jobPage.body.contains(Amount.format(job.paidMicro)) && jobPage.body.contains("/v1/jobs/\(job.id)"))
         let nodePage = try await get(network, "/explorer/nodes/\(nodeId)")
-        let proof = try #require(try await network.client.nodes().first { $0.id == nodeId }?.proof)
+        let proof = try await network.client.node(nodeId).proof
         #expect(nodePage.status == 200 && nodePage.body.contains(String(format: "%.4g", proof.provenTops)) && nodePage.body.contains("proven"))
         #expect(try #require(proof.catalogTops) > proof.provenTops && nodePage.body.contains(String(format: "%.4g", proof.catalogTops ?? 0)))
         let claimerPage = try await get(network, "/explorer/nodes/\(claimer.address)")
-        let claimerStatus = try #require(try await network.client.nodes().first { $0.id == claimer.address }?.proof.status)
+        let claimerStatus = try await network.client.node(claimer.address).proof.status
         #expect(claimerStatus != .proven && claimerPage.body.contains(">\(claimerStatus.rawValue)</span>"))
         #expect(claimerPage.body.contains(String(format: "%.4g", 2 * 1979.0)), "two H100s' catalog peak")
         let missingJob = try await get(network, "/explorer/jobs/job-nothing")
