@@ -46,10 +46,13 @@ struct JobCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a job with its tasks and runs.")
 
         @Argument var id: String
+        @Flag(help: "Print JSON for scripts (the API's job object).") var json = false
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            print(JobText.status(try await client.client().job(id)))
+            let job = try await client.client().job(id)
+            if json { return try printJSON(job) }
+            print(JobText.status(job))
         }
     }
 
@@ -99,10 +102,12 @@ struct JobCommand: AsyncParsableCommand {
 
         @Option(help: "Only jobs of this requester address.")
         var requester: String?
+        @Flag(help: "Print JSON for scripts (the API's job summaries).") var json = false
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             let jobs = try await client.client().jobs(requester: requester)
+            if json { return try printJSON(jobs) }
             let rows = jobs.map { job in
                 [job.id, job.name, job.state, "\(job.tasksVerified)/\(job.taskCount)", Amount.format(job.paidMicro), Amount.format(job.burnedMicro)]
             }

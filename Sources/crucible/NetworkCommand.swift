@@ -10,12 +10,19 @@ struct NetworkCommand: AsyncParsableCommand {
         abstract: "Show the network: nodes, jobs and token totals."
     )
 
+    @Flag(help: "Print JSON for scripts: {\"network\": the API's summary, \"nodes\": its node list}.") var json = false
     @OptionGroup var client: ClientOptions
+
+    struct Snapshot: Encodable {
+        var network: Components.Schemas.NetworkSummary
+        var nodes: [Components.Schemas.Node]
+    }
 
     func run() async throws {
         let coordinator = try client.client()
         let summary = try await coordinator.network()
         let nodes = try await coordinator.nodes()
+        if json { return try printJSON(Snapshot(network: summary, nodes: nodes)) }
         print("coordinator \(summary.coordinator), log head \(summary.logHead)")
         print("nodes: \(summary.nodesRegistered) registered, \(summary.nodesOnline) online, \(summary.nodesProven) proven; \(summary.gpusRegistered) GPUs, \(summary.gpusProven) proven")
         print("proof of GPU: \(ProofFormat.tops(summary.provenTops)) INT8 TOPS proven; challenges \(summary.challengesPassed) passed, \(summary.challengesFailed) failed")

@@ -169,8 +169,11 @@ struct NodeCommand: AsyncParsableCommand {
     struct Hardware: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show what the agent would report about this machine.")
 
+        @Flag(help: "Print JSON for scripts (the hardware profile the agent registers).") var json = false
+
         func run() async throws {
             let hardware = await HardwareDiscovery.discover()
+            if json { return try printJSON(hardware) }
             print("CPU:    \(hardware.cpuModel), \(hardware.cpuCores) cores")
             print("Memory: \(hardware.memoryMiB) MiB")
             print("OS:     \(hardware.os)")

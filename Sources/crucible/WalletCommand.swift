@@ -44,11 +44,14 @@ struct WalletCommand: AsyncParsableCommand {
         @Option(help: "Look up this address instead of a key file's.")
         var address: String?
 
+        @Flag(help: "Print JSON for scripts (the API's account object).") var json = false
+
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             let target = try address ?? KeyFile.read(key).address
             let account = try await client.client().account(target)
+            if json { return try printJSON(account) }
             print("address  \(account.address)")
             print("balance  \(Amount.format(account.balanceMicro)) CRU")
             print("escrow   \(Amount.format(account.escrowMicro)) CRU")

@@ -132,6 +132,25 @@ import Testing
             #expect(network.output.contains("nodes: 1 registered, 1 online"), "\(network.output)")
             let list = try await cli.crucible(["job", "list", "--coordinator", url])
             #expect(list.output.contains(jobId))
+            // For scripts, the read commands print the API's JSON.
+            struct Named: Decodable { var id: String; var state: String }
+            let listed = try JSONDecoder().decode([Named].self, from: Data(try await cli.crucible(["job", "list", "--json", "--coordinator", url]).output.utf8))
+            #expect(listed.map(\.id) == [jobId] && listed[0].state == "settled")
+            let status = try JSONDecoder().decode(Named.self, from: Data(try await cli.crucible(["job", "status", jobId, "--json", "--coordinator", url]).output.utf8))
+            #expect(status.id == jobId && status.state == "settled")
+            struct Snapshot: Decodable {
+                struct Summary: Decodable { var nodesRegistered: Int }
+                struct Node: Decodable { var id: String }
+                var network: Summary
+                var nodes: [Node]
+            }
+            let snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(try await cli.crucible(["network", "--json", "--coordinator", url]).output.utf8))
+            #expect(snapshot.network.nodesRegistered == 1 && snapshot.nodes.count == 1)
+            struct Account: Decodable { var address: String; var balanceMicro: Int64 }
+            let account = try JSONDecoder().decode(Account.self, from: Data(try await cli.crucible(["wallet", "balance", "--json", "--address", requesterAddress.description, "--coordinator", url]).output.utf8))
+            #expect(account.address == requesterAddress.description && account.balanceMicro > 0)
+            let hardware = try JSONDecoder().decode(HardwareProfile.self, from: Data(try await cli.crucible(["node", "hardware", "--json"]).output.utf8))
+            #expect(hardware.cpuCores >= 1 && hardware.memoryMiB > 0)
             // The agent's /metrics counts the two runs it finished.
             let (metrics, response) = try await URLSession.shared.data(from: try #require(URL(string: metricsURL)))
             let exposition = String(decoding: metrics, as: UTF8.self)
