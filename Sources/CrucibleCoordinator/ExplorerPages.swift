@@ -18,7 +18,7 @@ struct ExplorerPages: Sendable {
             throw CrucibleError(.internalError, "the explorer's templates are missing from the coordinator's resources")
         }
         var templates = [String: MustacheTemplate]()
-        for name in ["layout", "overview", "nodes", "node", "jobs", "job", "missing"] {
+        for name in ["layout", "overview", "nodes", "node", "jobs", "job", "governance", "missing"] {
             templates[name] = try MustacheTemplate(string: String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8))
         }
         library = MustacheLibrary(templates: templates)
@@ -28,6 +28,7 @@ struct ExplorerPages: Sendable {
         router.get("/explorer") { _, _ in try await html(overview(), template: "overview") }
         router.get("/explorer/nodes") { _, _ in try await html(nodes(), template: "nodes") }
         router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
+        router.get("/explorer/governance") { _, _ in try await html(governance(), template: "governance") }
         router.get("/explorer/jobs/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let page = try await job(id) else { return try await missing("No job \(id) on this network.", json: "/v1/jobs/\(id)") }
@@ -215,7 +216,74 @@ struct ExplorerPages: Sendable {
         )
     }
 
+    func governance() async throws -> GovernancePage {
+        guard case .ok(let ok) = try await api.listProposals(.init()), case .json(let list) = ok.body else {
+            throw CrucibleError(.internalError, "the proposals could not be read")
+        }
+        let time = DateFormatter.utc("yyyy-MM-dd HH:mm 'UTC'")
+        let now = await api.coordinator.nowMs
+        func percent(_ bps: Int64) -> String { String(format: "%g%%", Double(bps) / 100) }
+        let proposals = list.proposals.map { proposal in
+            let voted = proposal.yesMicro + proposal.noMicro + proposal.abstainMicro
+            let ends = time.string(from: Date(timeIntervalSince1970: Double(proposal.votingEndsMs) / 1000))
+            return GovernancePage.ProposalCard(
+                id: proposal.id, title: proposal.title, rationale: proposal.rationale.isEmpty ? nil : proposal.rationale,
+                status: proposal.status.rawValue,
+                statusClass: [.passed, .enacted].contains(proposal.status) ? "ok" : [.rejected, .expired, .failed].contains(proposal.status) ? "no" : "",
+                effectiveEpoch: proposal.effectiveEpoch, voting: now < proposal.votingEndsMs ? "open until \(ends)" : "closed \(ends)",
+                proposer: Address.short(proposal.proposer),
+                changes: proposal.changes.map { .init(name: $0.name, value: $0.value) },
+                grants: proposal.grants.map { .init(to: Address.short($0.to), amount: Amount.format($0.amountMicro)) },
+                yes: Amount.format(proposal.yesMicro), no: Amount.format(proposal.noMicro), abstain: Amount.format(proposal.abstainMicro),
+                snapshot: Amount.format(proposal.snapshotTotalMicro),
+                turnout: proposal.snapshotTotalMicro > 0 ? String(format: "%.0f%%", 100 * Double(voted) / Double(proposal.snapshotTotalMicro)) : "—",
+                quorum: percent(proposal.quorumBps), threshold: percent(proposal.thresholdBps), note: proposal.note,
+                votes: proposal.votes.map { .init(voter: Address.short($0.voter), choice: $0.choice, weight: Amount.format($0.weightMicro)) }
+            )
+        }
+        let open = proposals.filter { $0.status == "open" }.count, enacted = proposals.filter { $0.status == "enacted" }.count
+        return GovernancePage(
+            summary: "\(proposals.count) proposals, \(open) open, \(enacted) enacted.", proposals: proposals,
+            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+        )
+    }
+
     // MARK: - What the templates read (by reflection)
+
+    struct GovernancePage {
+        struct Change {
+            var name: String
+            var value: Int64
+        }
+
+        struct Grant {
+            var to, amount: String
+        }
+
+        struct Vote {
+            var voter, choice, weight: String
+        }
+
+        struct ProposalCard {
+            var id, title: String
+            var rationale: String?
+            var status, statusClass: String
+            var effectiveEpoch: Int
+            var voting, proposer: String
+            var changes: [Change]
+            var grants: [Grant]
+            var yes, no, abstain, snapshot, turnout, quorum, threshold: String
+            var note: String?
+            var votes: [Vote]
+        }
+
+        let governancePage = true
+        let json = "/v1/proposals"
+        var summary: String
+        var proposals: [ProposalCard]
+        var coordinator: String
+        var logHead: Int64
+    }
 
     struct MissingPage {
         var message: String

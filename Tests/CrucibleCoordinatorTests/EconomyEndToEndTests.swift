@@ -68,6 +68,10 @@ import Testing
         try await refused(.conflict, network) { _ = try await client.vote(made.id, .no, by: a) }
         try await waitUntil("the proposal takes effect", timeoutS: 60) { try await client.proposal(made.id).status == .enacted }
         #expect(try await client.network().feeBps == 200)
+        // The explorer's governance page shows it as the API does: enacted, what it set, who voted with what stake.
+        let page = try await ExplorerTests().get(network, "/explorer/governance")
+        #expect(page.status == 200 && page.body.contains("Lower the fee") && page.body.contains(">enacted</strong>"))
+        #expect(page.body.contains("Sets <code>feeBps</code> to 200.") && page.body.contains(Address.short(a.address)) && page.body.contains("abstain"))
         let after = try await client.economy()
         #expect(after.parameters.first { $0.name == "feeBps" }?.value == 200)
         #expect(after.epoch >= proposal.effectiveEpoch && after.epochs.contains { $0.enacted == [made.id] })

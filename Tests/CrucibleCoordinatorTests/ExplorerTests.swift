@@ -73,6 +73,7 @@ import Testing
         let claimerStatus = try await network.client.node(claimer.address).proof.status
         #expect(claimerStatus != .proven && claimerPage.body.contains(">\(claimerStatus.rawValue)</span>"))
         #expect(claimerPage.body.contains(String(format: "%.4g", 2 * 1979.0)), "two H100s' catalog peak")
+        #expect(try await get(network, "/explorer/governance").body.contains("No proposal has been made yet."))
         let missingJob = try await get(network, "/explorer/jobs/job-nothing")
         #expect(missingJob.status == 404 && missingJob.body.contains("No job job-nothing"))
 
