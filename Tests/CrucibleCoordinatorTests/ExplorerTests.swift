@@ -114,8 +114,11 @@ enum Chromium {
             let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            // --no-sandbox: the suite runs as root, where Chromium's sandbox refuses to start.
-            process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(scratch.path)/profile"] + arguments
+            // --no-sandbox: the suite runs as root, where Chromium's sandbox refuses to start; --disable-dev-shm-usage:
+            // a container's /dev/shm may be too small for it.
+            process.arguments = [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--user-data-dir=\(scratch.path)/profile",
+            ] + arguments
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             process.standardInput = FileHandle.nullDevice
