@@ -82,8 +82,12 @@ public struct CoordinatorAPI: APIProtocol {
         await handle(Operations.ListNodes.Output.default) {
             let state = await coordinator.state
             let peersOnly = input.query.withPeerEndpoint ?? false
-            let nodes = state.nodes.values.filter { !peersOnly || $0.registration.peerEndpoint != nil }.sorted { $0.registeredMs < $1.registeredMs }
-            let presence = await coordinator.presence(of: peersOnly ? nodes.map(\.id) : nil)
+            let limit = try Self.pageSize(input.query.limit, default: Int.max, max: 1_000_000)
+            let nodes = state.nodes.values.filter { !peersOnly || $0.registration.peerEndpoint != nil }
+                .sorted { ($0.registeredMs, $0.id) < ($1.registeredMs, $1.id) }
+                .prefix(limit)
+            // A short list asks about its own nodes only; the whole list reads every sighting once.
+            let presence = await coordinator.presence(of: peersOnly || nodes.count < state.nodes.count ? nodes.map(\.id) : nil)
             let views = nodes.map { nodeView($0, state: state, presence: presence) }
             return .ok(.init(body: .json(.init(nodes: views))))
         }

@@ -119,11 +119,12 @@ struct ExplorerPages: Sendable {
     }
 
     func nodes() async throws -> NodesPage {
-        guard case .ok(let ok) = try await api.listNodes(.init()), case .json(let list) = ok.body else {
+        // A page a browser can hold at any size of network: the first nodes by registration; the counts are of all.
+        guard case .ok(let ok) = try await api.listNodes(.init(query: .init(limit: Self.nodeRowsMax))), case .json(let list) = ok.body else {
             throw CrucibleError(.internalError, "the node list could not be read")
         }
-        // A page a browser can hold at any size of network: the first nodes by registration (the JSON has them all).
-        let rows = list.nodes.prefix(Self.nodeRowsMax).map { node in
+        let network = await api.networkView()
+        let rows = list.nodes.map { node in
             NodeRow(
                 id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
                 onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
@@ -132,10 +133,10 @@ struct ExplorerPages: Sendable {
                 runsDone: node.runsDone, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0
             )
         }
-        let online = list.nodes.filter(\.online).count, proven = list.nodes.filter { $0.proof.status == .proven }.count
-        let shown = rows.count < list.nodes.count ? " The first \(rows.count) by registration are listed." : ""
+        let shown = rows.count < network.nodesRegistered ? " The first \(rows.count) by registration are listed." : ""
         return NodesPage(
-            summary: "\(list.nodes.count) registered, \(online) online, \(proven) proven by challenge.\(shown)", nodes: Array(rows),
+            summary: "\(network.nodesRegistered) registered, \(network.nodesOnline) online, \(network.nodesProven) proven by challenge.\(shown)",
+            nodes: rows,
             coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
         )
     }
@@ -364,7 +365,7 @@ struct ExplorerPages: Sendable {
 
     struct NodesPage {
         let nodesPage = true
-        let json = "/v1/nodes"
+        let json = "/v1/nodes?limit=\(ExplorerPages.nodeRowsMax)"
         var summary: String
         var nodes: [NodeRow]
         var coordinator: String

@@ -74,6 +74,10 @@ import Testing
         #expect(claimerStatus != .proven && claimerPage.body.contains(">\(claimerStatus.rawValue)</span>"))
         #expect(claimerPage.body.contains(String(format: "%.4g", 2 * 1979.0)), "two H100s' catalog peak")
         #expect(try await get(network, "/explorer/governance").body.contains("No proposal has been made yet."))
+        // The node list pages from the earliest registered: the claimer registered before the agent.
+        #expect(try await network.client.nodes(limit: 1).map(\.id) == [claimer.address])
+        #expect(try await network.client.nodes(limit: 5).map(\.id) == [claimer.address, nodeId])
+        await #expect(throws: CrucibleError.self) { _ = try await network.client.nodes(limit: 0) }
         let missingJob = try await get(network, "/explorer/jobs/job-nothing")
         #expect(missingJob.status == 404 && missingJob.body.contains("No job job-nothing"))
 
