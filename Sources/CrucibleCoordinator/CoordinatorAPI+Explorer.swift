@@ -16,7 +16,7 @@ extension CoordinatorAPI {
         let gpus = figures.gpus
         let models = Set(figures.gpusByModel.keys).union(figures.gpuPricesByModel.keys).sorted()
         return Components.Schemas.ExplorerOverview(
-            network: await networkView(), gpusOnline: gpus.online, gpusBusy: gpus.busy, utilization: figures.utilization,
+            network: networkView(state: state, figures: figures, logHead: await coordinator.logHead), gpusOnline: gpus.online, gpusBusy: gpus.busy, utilization: figures.utilization,
             gpuModels: models.map { model in
                 let count = figures.gpusByModel[model] ?? .init()
                 let prices = figures.gpuPricesByModel[model] ?? .init()

@@ -73,9 +73,14 @@ extension CoordinatorAPI {
     func networkView() async -> Components.Schemas.NetworkSummary {
         let state = await coordinator.state
         let figures = NetworkFigures(state: state, isOnline: await coordinator.presence().isOnline)
+        return networkView(state: state, figures: figures, logHead: await coordinator.logHead)
+    }
+
+    /// The summary of figures already computed from `state` (a page that needs both computes them once).
+    func networkView(state: NetworkState, figures: NetworkFigures, logHead: Int64) -> Components.Schemas.NetworkSummary {
         let gpus = figures.gpus
         return Components.Schemas.NetworkSummary(
-            coordinator: coordinator.identity.address, logHead: await coordinator.logHead,
+            coordinator: coordinator.identity.address, logHead: logHead,
             nodesRegistered: figures.nodesRegistered, nodesOnline: figures.nodesOnline,
             gpusRegistered: gpus.registered, nodesProven: figures.nodesProven, gpusProven: gpus.proven, provenTops: figures.provenTops,
             challengesPassed: figures.challengesPassed, challengesFailed: figures.challengesFailed,

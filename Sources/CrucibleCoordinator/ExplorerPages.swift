@@ -42,7 +42,7 @@ struct ExplorerPages: Sendable {
     }
 
     private func missing(_ message: String, json: String) async throws -> Response {
-        let page = MissingPage(message: message, json: json, coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead)
+        let page = MissingPage(message: message, footer: await footer(json: json))
         var response = try html(page, template: "missing")
         response.status = .notFound
         return response
@@ -114,7 +114,7 @@ struct ExplorerPages: Sendable {
         }
         return OverviewPage(
             figures: figures, models: models, workChart: work.svg, epochChart: epochs.svg, cloud: cloud,
-            coordinator: Address.short(network.coordinator), logHead: network.logHead
+            footer: Footer(json: "/v1/explorer/overview", coordinator: Address.short(network.coordinator), logHead: network.logHead)
         )
     }
 
@@ -136,8 +136,7 @@ struct ExplorerPages: Sendable {
         let shown = rows.count < network.nodesRegistered ? " The first \(rows.count) by registration are listed." : ""
         return NodesPage(
             summary: "\(network.nodesRegistered) registered, \(network.nodesOnline) online, \(network.nodesProven) proven by challenge.\(shown)",
-            nodes: rows,
-            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            nodes: rows, footer: await footer(json: "/v1/nodes?limit=\(Self.nodeRowsMax)")
         )
     }
 
@@ -158,7 +157,7 @@ struct ExplorerPages: Sendable {
         let settled = rows.filter { $0.state == "settled" }.count
         return JobsPage(
             summary: "\(rows.count) jobs, newest first (at most 1,000); \(settled) settled.", jobs: rows,
-            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            footer: await footer(json: "/v1/jobs")
         )
     }
 
@@ -194,8 +193,7 @@ struct ExplorerPages: Sendable {
                 : settledSum == job.escrowLockedMicro
                     ? "Paid + burned + refunded = the escrow locked, to the µCRU."
                     : "Paid + burned + refunded = \(Amount.format(settledSum)) CRU of \(Amount.format(job.escrowLockedMicro)) locked.",
-            runs: runs, json: "/v1/jobs/\(job.id)",
-            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            runs: runs, footer: await footer(json: "/v1/jobs/\(job.id)")
         )
     }
 
@@ -213,7 +211,7 @@ struct ExplorerPages: Sendable {
             devices: node.proof.deviceTops.isEmpty ? nil : node.proof.deviceTops.map { String(format: "%.4g", $0) }.joined(separator: ", "),
             runsDone: node.runsDone, runsActive: node.runsActive, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0,
             askGpu: Amount.format(node.askMicroPerGpuHour), askCpu: Amount.format(node.askMicroPerCpuCoreHour), slots: node.maxConcurrentRuns,
-            json: "/v1/nodes/\(node.id)", coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            footer: await footer(json: "/v1/nodes/\(node.id)")
         )
     }
 
@@ -245,11 +243,22 @@ struct ExplorerPages: Sendable {
         let open = proposals.filter { $0.status == "open" }.count, enacted = proposals.filter { $0.status == "enacted" }.count
         return GovernancePage(
             summary: "\(proposals.count) proposals, \(open) open, \(enacted) enacted.", proposals: proposals,
-            coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead
+            footer: await footer(json: "/v1/proposals")
         )
     }
 
+    /// What every page's footer names: the JSON it is drawn from, and the log it can be checked against.
+    func footer(json: String) async -> Footer {
+        Footer(json: json, coordinator: Address.short(api.coordinator.identity.address), logHead: await api.coordinator.logHead)
+    }
+
     // MARK: - What the templates read (by reflection)
+
+    struct Footer {
+        var json: String
+        var coordinator: String
+        var logHead: Int64
+    }
 
     struct GovernancePage {
         struct Change {
@@ -279,18 +288,14 @@ struct ExplorerPages: Sendable {
         }
 
         let governancePage = true
-        let json = "/v1/proposals"
         var summary: String
         var proposals: [ProposalCard]
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct MissingPage {
         var message: String
-        var json: String
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct JobPage {
@@ -308,9 +313,7 @@ struct ExplorerPages: Sendable {
         var closed, waiting: String?
         var resources, maxPrice, maxDuration, verification, escrow, paid, burned, refunded, balance: String
         var runs: [RunRow]
-        var json: String
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct NodePage {
@@ -326,9 +329,7 @@ struct ExplorerPages: Sendable {
         var streak: Int64
         var askGpu, askCpu: String
         var slots: Int
-        var json: String
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct ModelRow {
@@ -345,14 +346,12 @@ struct ExplorerPages: Sendable {
 
     struct OverviewPage {
         let overview = true
-        let json = "/v1/explorer/overview"
         var figures: [Figure]
         var models: [ModelRow]
         var workChart: String
         var epochChart: String
         var cloud: [CloudRow]
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct NodeRow {
@@ -365,11 +364,9 @@ struct ExplorerPages: Sendable {
 
     struct NodesPage {
         let nodesPage = true
-        let json = "/v1/nodes?limit=\(ExplorerPages.nodeRowsMax)"
         var summary: String
         var nodes: [NodeRow]
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 
     struct JobRow {
@@ -380,11 +377,9 @@ struct ExplorerPages: Sendable {
 
     struct JobsPage {
         let jobsPage = true
-        let json = "/v1/jobs"
         var summary: String
         var jobs: [JobRow]
-        var coordinator: String
-        var logHead: Int64
+        var footer: Footer
     }
 }
 
