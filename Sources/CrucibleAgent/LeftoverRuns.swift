@@ -23,13 +23,15 @@ enum LeftoverRuns {
     static func stopAll(under workRoot: URL) -> [String] {
         let runs = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
         var stopped = Set<String>()
+        // One read of /proc for every record (not one per record).
+        let recordedCheck = liveProcesses()
         for runId in runs {
             let directory = workRoot.appendingPathComponent(runId, isDirectory: true)
             let record = directory.appendingPathComponent(fileName)
             guard let text = try? String(contentsOf: record, encoding: .utf8) else { continue }
             forget(in: directory)
             guard let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1 else { continue }
-            let members = liveProcesses().filter { $0.group == group && environment(of: $0.pid).contains("CRUCIBLE_RUN_ID=\(runId)") }
+            let members = recordedCheck.filter { $0.group == group && environment(of: $0.pid).contains("CRUCIBLE_RUN_ID=\(runId)") }
             guard !members.isEmpty else { continue }
             kill(-group, SIGKILL)
             stopped.insert(runId)
