@@ -29,7 +29,12 @@ struct ErrorBodyMiddleware: ServerMiddleware {
     static func response(_ status: HTTPResponse.Status, code: String, message: String) -> (HTTPResponse, HTTPBody?) {
         var response = HTTPResponse(status: status)
         response.headerFields[.contentType] = "application/json"
-        return (response, HTTPBody((try? CanonicalJSON.encode(["code": code, "message": message])) ?? Data()))
+        return (response, HTTPBody(body(code: code, message: message)))
+    }
+
+    /// The JSON every refusal carries: `{"code": …, "message": …}`.
+    static func body(code: String, message: String) -> Data {
+        (try? CanonicalJSON.encode(["code": code, "message": message])) ?? Data()
     }
 
     private func describe(_ error: ServerError) -> String {

@@ -20,7 +20,7 @@ struct UndeclaredRouteMiddleware<Context: RequestContext>: RouterMiddleware {
                 : CrucibleError(.methodNotAllowed, "\(path) takes \(allowed.map(\.rawValue).joined(separator: ", ")), not \(request.method.rawValue)")
             var headers: HTTPFields = [.contentType: "application/json"]
             if !allowed.isEmpty { headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ") }
-            let body = (try? CanonicalJSON.encode(["code": refusal.code.rawValue, "message": refusal.message])) ?? Data()
+            let body = ErrorBodyMiddleware.body(code: refusal.code.rawValue, message: refusal.message)
             return Response(
                 status: .init(code: refusal.httpStatus), headers: headers,
                 body: .init(byteBuffer: ByteBuffer(bytes: body))
