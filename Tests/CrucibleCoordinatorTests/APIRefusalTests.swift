@@ -295,13 +295,7 @@ import Testing
 
     /// A two-core CPU node of operator A, registered over the API.
     func registerCPUNode(in network: TestNetwork) async throws -> SigningIdentity {
-        let node = SigningIdentity()
-        _ = try await network.client.registerNode(NodeRegistration.authorized(
-            node: node.address, by: network.operatorA,
-            hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
-            policy: AgentPolicy(), region: "r", agentVersion: "t"
-        ), by: node)
-        return node
+        try await network.registerBareNode(hardware: HardwareProfile(gpus: [], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"), by: network.operatorA)
     }
 
     @Test func aRunsLogIsKeptUpToItsCeilingAndNoFurther() async throws {

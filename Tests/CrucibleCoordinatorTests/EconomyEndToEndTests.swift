@@ -69,7 +69,7 @@ import Testing
         try await waitUntil("the proposal takes effect", timeoutS: 60) { try await client.proposal(made.id).status == .enacted }
         #expect(try await client.network().feeBps == 200)
         // The explorer's governance page shows it as the API does: enacted, what it set, who voted with what stake.
-        let page = try await ExplorerTests().get(network, "/explorer/governance")
+        let page = try await network.fetch("/explorer/governance")
         #expect(page.status == 200 && page.body.contains("Lower the fee") && page.body.contains(">enacted</strong>"))
         #expect(page.body.contains("Sets <code>feeBps</code> to 200.") && page.body.contains(Address.short(a.address)) && page.body.contains("abstain"))
         let after = try await client.economy()

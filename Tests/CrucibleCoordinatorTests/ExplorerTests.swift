@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CrucibleAPI
 import CrucibleAgent
 import CrucibleClient
@@ -6,39 +5,24 @@ import CrucibleCoordinator
 import CrucibleCore
 import CrucibleTestSupport
 import Foundation
-import NIOCore
 import Testing
 
 /// The explorer's pages, read over HTTP and in a real browser (headless Chromium): what a person would see agrees with
 /// the JSON the page is drawn from.
 @Suite struct ExplorerTests {
-    func get(_ network: TestNetwork, _ path: String) async throws -> (status: Int, contentType: String?, body: String) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + path), timeout: .seconds(60))
-        let body = try await response.body.collect(upTo: 8 << 20)
-        return (Int(response.status.code), response.headers.first(name: "content-type"), String(buffer: body))
-    }
-
     @Test func pagesShowTheNetworkAsItsJSONSaysAndRenderInABrowser() async throws {
         let network = try await TestNetwork.start()
         let agent = network.agent(operatorKey: network.operatorA)
         let nodeId = await agent.nodeId
         // A node claiming two H100s, never proven: supply by model counts them as registered, not proven.
-        let claimer = SigningIdentity()
-        let h100 = { (index: Int) in
-            HardwareProfile.GPU(index: index, uuid: "GPU-explorer-\(index)", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")
-        }
-        _ = try await network.client.registerNode(NodeRegistration.authorized(
-            node: claimer.address, by: network.operatorB,
-            hardware: HardwareProfile(gpus: [h100(0), h100(1)], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
-            policy: AgentPolicy(), region: "eu-test", agentVersion: "t"
-        ), by: claimer)
+        let claimer = try await network.registerBareNode(hardware: TestNetwork.claimedH100s(2, tag: "explorer"), by: network.operatorB, region: "eu-test")
         let job = try await withAgents([agent]) {
             try await waitUntil("the node is proven") { try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven }
             return try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("explorer <demo>", script: "sleep 0.2"), by: network.requester).id)
         }
 
         // The JSON behind the overview.
-        let json = try await get(network, "/v1/explorer/overview")
+        let json = try await network.fetch("/v1/explorer/overview")
         #expect(json.status == 200)
         let overview = try JSONDecoder().decode(Components.Schemas.ExplorerOverview.self, from: Data(json.body.utf8))
         let h100s = try #require(overview.gpuModels.first { $0.model == "H100-SXM" })
@@ -48,37 +32,37 @@ import Testing
         #expect(overview.network.jobsSettled == 1 && overview.network.nodesRegistered == 2)
 
         // The pages, as served.
-        let page = try await get(network, "/explorer")
+        let page = try await network.fetch("/explorer")
         #expect(page.status == 200 && page.contentType == "text/html; charset=utf-8")
         #expect(page.body.contains("<td>H100 SXM 80GB</td><td class=\"num\">2</td><td class=\"num\">0</td>"))
         #expect(page.body.contains("<svg viewBox") && page.body.contains("/v1/explorer/overview"))
         #expect(!page.body.contains("<script") && !page.body.contains("src=\"http"), "the explorer loads nothing from elsewhere")
-        let jobs = try await get(network, "/explorer/jobs")
+        let jobs = try await network.fetch("/explorer/jobs")
         // A job's name is the requester's text: shown escaped, never as markup.
         #expect(jobs.body.contains(job.id) && jobs.body.contains("explorer &lt;demo&gt;") && !jobs.body.contains("explorer <demo>"))
-        let nodes = try await get(network, "/explorer/nodes")
+        let nodes = try await network.fetch("/explorer/nodes")
         #expect(nodes.body.contains(Address.short(nodeId)) && nodes.body.contains(Address.short(claimer.address)) && nodes.body.contains("eu-test"))
         #expect(nodes.body.contains("2 registered") && nodes.body.contains("1 proven by challenge"))
 
         // Detail pages: the job's runs and its settlement, the node's proof beside its catalog peak; a missing one is a 404.
-        let jobPage = try await get(network, "/explorer/jobs/\(job.id)")
+        let jobPage = try await network.fetch("/explorer/jobs/\(job.id)")
         #expect(jobPage.status == 200 && jobPage.body.contains("Paid + burned + refunded = the escrow locked, to the µCRU."))
         #expect(jobPage.body.contains("/explorer/nodes/\(nodeId)") && jobPage.body.contains(job.tasks[0].runs[0].id))
         #expect(jobPage.body.contains(Amount.format(job.paidMicro)) && jobPage.body.contains("/v1/jobs/\(job.id)"))
-        let nodePage = try await get(network, "/explorer/nodes/\(nodeId)")
+        let nodePage = try await network.fetch("/explorer/nodes/\(nodeId)")
         let proof = try await network.client.node(nodeId).proof
         #expect(nodePage.status == 200 && nodePage.body.contains(String(format: "%.4g", proof.provenTops)) && nodePage.body.contains("proven"))
         #expect(try #require(proof.catalogTops) > proof.provenTops && nodePage.body.contains(String(format: "%.4g", proof.catalogTops ?? 0)))
-        let claimerPage = try await get(network, "/explorer/nodes/\(claimer.address)")
+        let claimerPage = try await network.fetch("/explorer/nodes/\(claimer.address)")
         let claimerStatus = try await network.client.node(claimer.address).proof.status
         #expect(claimerStatus != .proven && claimerPage.body.contains(">\(claimerStatus.rawValue)</span>"))
         #expect(claimerPage.body.contains(String(format: "%.4g", 2 * 1979.0)), "two H100s' catalog peak")
-        #expect(try await get(network, "/explorer/governance").body.contains("No proposal has been made yet."))
+        #expect(try await network.fetch("/explorer/governance").body.contains("No proposal has been made yet."))
         // The node list pages from the earliest registered: the claimer registered before the agent.
         #expect(try await network.client.nodes(limit: 1).map(\.id) == [claimer.address])
         #expect(try await network.client.nodes(limit: 5).map(\.id) == [claimer.address, nodeId])
         await #expect(throws: CrucibleError.self) { _ = try await network.client.nodes(limit: 0) }
-        let missingJob = try await get(network, "/explorer/jobs/job-nothing")
+        let missingJob = try await network.fetch("/explorer/jobs/job-nothing")
         #expect(missingJob.status == 404 && missingJob.body.contains("No job job-nothing"))
 
         // A real browser: the rendered document holds what a person reads, and a phone-sized screenshot is drawn.

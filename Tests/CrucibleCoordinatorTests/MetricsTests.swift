@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import CrucibleAPI
 import CrucibleAgent
 import CrucibleClient
@@ -6,7 +5,6 @@ import CrucibleCoordinator
 import CrucibleCore
 import CrucibleTestSupport
 import Foundation
-import NIOCore
 import Testing
 
 /// `/metrics`: the network's figures as Prometheus reads them, agreeing with `/v1/network`, valid for promtool.
@@ -30,9 +28,9 @@ import Testing
     }
 
     func scrape(_ network: TestNetwork) async throws -> Exposition {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/metrics"), timeout: .seconds(60))
-        #expect(response.status.code == 200 && response.headers.first(name: "content-type")?.hasPrefix("text/plain") == true)
-        return Exposition(String(buffer: try await response.body.collect(upTo: 8 << 20)))
+        let response = try await network.fetch("/metrics")
+        #expect(response.status == 200 && response.contentType?.hasPrefix("text/plain") == true)
+        return Exposition(response.body)
     }
 
     @Test func theNetworksFiguresAgreeWithItsSummaryAndPassPromtool() async throws {
@@ -40,21 +38,13 @@ import Testing
         let agent = network.agent(operatorKey: network.operatorA)
         let nodeId = await agent.nodeId
         // A node claiming two H100s it does not have: registered, never proven.
-        let claimer = SigningIdentity()
-        let h100 = { (index: Int) in
-            HardwareProfile.GPU(index: index, uuid: "GPU-metrics-\(index)", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")
-        }
-        _ = try await network.client.registerNode(NodeRegistration.authorized(
-            node: claimer.address, by: network.operatorB,
-            hardware: HardwareProfile(gpus: [h100(0), h100(1)], cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"),
-            policy: AgentPolicy(), region: "r", agentVersion: "t"
-        ), by: claimer)
+        _ = try await network.registerBareNode(hardware: TestNetwork.claimedH100s(2, tag: "metrics"), by: network.operatorB)
         try await withAgents([agent]) {
             try await waitUntil("the node is proven") { try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven }
             _ = try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("metrics", script: "true"), by: network.requester).id)
         }
         // An unknown path, counted as unmatched.
-        _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: network.url.absoluteString + "/v1/no-such-thing"), timeout: .seconds(60))
+        _ = try await network.fetch("/v1/no-such-thing")
 
         let summary = try await network.client.network()
         let metrics = try await scrape(network)

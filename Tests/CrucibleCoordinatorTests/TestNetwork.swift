@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CrucibleAPI
 import CrucibleAgent
 import CrucibleClient
@@ -9,6 +10,7 @@ import CrucibleStore
 import CrucibleTestSupport
 import Foundation
 import Logging
+import NIOCore
 import Testing
 
 /// A real coordinator on a loopback port over a fresh database (SQLite unless a test gives a PostgreSQL URL), with
@@ -116,6 +118,32 @@ final class TestNetwork: Sendable {
     var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// Waits until job `id` is settled or cancelled and returns it.
+    /// A GET on this coordinator as a browser or a scraper makes it: status, content type and body as text.
+    func fetch(_ path: String) async throws -> (status: Int, contentType: String?, body: String) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url.absoluteString + path), timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 8 << 20)
+        return (Int(response.status.code), response.headers.first(name: "content-type"), String(buffer: body))
+    }
+
+    /// Registers a node of `operatorKey` with `hardware` over the API, with no agent behind it, and returns its key.
+    func registerBareNode(hardware: HardwareProfile, by operatorKey: SigningIdentity, region: String = "r") async throws -> SigningIdentity {
+        let node = SigningIdentity()
+        _ = try await client.registerNode(NodeRegistration.authorized(
+            node: node.address, by: operatorKey, hardware: hardware, policy: AgentPolicy(), region: region, agentVersion: "t"
+        ), by: node)
+        return node
+    }
+
+    /// Hardware that claims `count` H100s (nothing here can prove them).
+    static func claimedH100s(_ count: Int, tag: String) -> HardwareProfile {
+        HardwareProfile(
+            gpus: (0..<count).map {
+                .init(index: $0, uuid: "GPU-\(tag)-\($0)", name: "NVIDIA H100 80GB HBM3", memoryMiB: 81_559, driverVersion: "550", model: "H100-SXM")
+            },
+            cpuModel: "c", cpuCores: 2, memoryMiB: 1024, os: "l"
+        )
+    }
+
     func settled(_ id: String, timeoutS: Double = 90) async throws -> Components.Schemas.Job {
         var job = try await client.job(id)
         try await waitUntil("job \(id) is closed", timeoutS: timeoutS) {
