@@ -64,7 +64,7 @@ import Testing
                 try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
             }
             let submitted = try await network.client.submitJob(spec, by: network.requester)
-            let settled = try await network.settled(submitted.id)
+            let settled = try await network.settled(submitted.id, timeoutS: 300)
             // Three nodes cannot be found for a three-member gang: the job waits and says why.
             spec.cluster = .init(nodes: 3, roundTripMsMax: 500)
             let big = try await network.client.submitJob(spec, by: network.requester)

@@ -57,7 +57,7 @@ import Testing
                 try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
             }
             let submitted = try await network.client.submitJob(spec, by: network.requester)
-            return try await network.settled(submitted.id)
+            return try await network.settled(submitted.id, timeoutS: 300)
         }
         let task = try #require(job.tasks.first)
         #expect(job.state == "settled" && task.state == "verified", "\(task.runs.map { "\($0.id) \($0.state) \($0.failure ?? "")" })")
