@@ -156,6 +156,15 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
+    /// The entries that concern `subject` (a node, job, run, challenge, proposal, epoch-N or signer): oldest first
+    /// after `after`, or newest first before `before`.
+    public func log(concerning subject: String, after: Int64? = nil, before: Int64? = nil, limit: Int = 100) async throws -> Components.Schemas.LogPage {
+        switch try await reach({ try await client.getLog(query: .init(after: after, before: before, subject: subject, limit: limit)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw Self.refusal(status, error)
+        }
+    }
+
     // MARK: - Content
 
     /// Uploads `data` under its SHA-256, signed for by `uploader`, and returns the address.

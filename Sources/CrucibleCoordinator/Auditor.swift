@@ -45,6 +45,8 @@ public enum Auditor {
         private var hashesBySeq = [Int64: String]()
         /// Every account movement the log implies, in log order.
         public private(set) var movements = [MovementRow]()
+        /// What every entry concerns, in log order.
+        public private(set) var subjects = [SubjectRow]()
 
         public init() {}
 
@@ -72,6 +74,7 @@ public enum Auditor {
                 // `apply` asserts conservation after every event from running totals; `report` recounts in full.
                 let applied = try state.apply(event, atMs: entry.timestampMs)
                 movements += AccountMovements.rows(for: event, changes: applied.changes, state: state, seq: entry.seq, atMs: entry.timestampMs)
+                subjects += LogSubjects.rows(for: event, changes: applied.changes, state: state, seq: entry.seq)
             } catch let error as CrucibleError {
                 throw fail("log entry \(entry.seq) (\(event.typeName)) does not replay: \(error.message)")
             }
@@ -129,6 +132,12 @@ public enum Auditor {
             let first = zip(stored, replay.movements).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
                 ?? "\(stored.count) stored, \(replay.movements.count) replayed"
             throw fail("account histories differ from the log's replay: \(first)")
+        }
+        let storedSubjects = try await store.allSubjects()
+        if storedSubjects != replay.subjects {
+            let first = zip(storedSubjects, replay.subjects).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
+                ?? "\(storedSubjects.count) stored, \(replay.subjects.count) replayed"
+            throw fail("the log's subject index differs from its replay: \(first)")
         }
         var report = try replay.report()
         report.challengesRechecked = try await recheckChallenges(replay.state) { try await store.blob(sha256: $0) }

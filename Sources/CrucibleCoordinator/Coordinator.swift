@@ -130,6 +130,24 @@ public actor Coordinator {
         }
     }
 
+    /// A database written before log entries had their subjects indexed gets the index a replay derives, once, so
+    /// that its pages link to their entries and its audit passes.
+    private func indexSubjectsWrittenBeforeTheIndex() async throws {
+        guard head != nil, try await !store.hasSubjectIndex() else { return }
+        var replay = Auditor.Replay()
+        var afterSeq: Int64 = 0
+        while true {
+            let page = try await store.logEntries(afterSeq: afterSeq, limit: 1000)
+            for entry in page { try replay.consume(entry) }
+            guard let last = page.last else { break }
+            afterSeq = last.seq
+        }
+        var batch = ProjectionBatch()
+        batch.subjects = replay.subjects
+        try await store.commit(entries: [], checkpoints: [], projection: batch)
+        logger.info("indexed the subjects of entries written before the index", metadata: ["rows": "\(batch.subjects.count)"])
+    }
+
     /// Makes this coordinator the one that writes the log, once it holds the lead: it reads what the last leader wrote,
     /// writes the genesis if nobody did, and takes up what only a live leader keeps (lease timers, challenge draws,
     /// nonces) as a restarted coordinator does.
@@ -143,6 +161,7 @@ public actor Coordinator {
             uncheckpointed += page
         }
         isLeader = true
+        try await indexSubjectsWrittenBeforeTheIndex()
         if head == nil, let genesis {
             let seq = try commit(.genesis(genesis)).seq
             await waitDurable(seq)
@@ -179,6 +198,7 @@ public actor Coordinator {
         pending.entries.append(entry)
         var rows = state.projectionRows(for: applied.changes)
         rows.movements = AccountMovements.rows(for: event, changes: applied.changes, state: state, seq: entry.seq, atMs: now)
+        rows.subjects = LogSubjects.rows(for: event, changes: applied.changes, state: state, seq: entry.seq)
         pending.projection.append(rows)
         uncheckpointed.append(entry)
         if uncheckpointed.count >= state.parameters.checkpointInterval {
@@ -645,6 +665,17 @@ public actor Coordinator {
 
     public func logEntries(afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
         try await store.logEntries(afterSeq: afterSeq, limit: limit)
+    }
+
+    /// A page of the stored log: after a cursor oldest first, or before one newest first; only the entries that
+    /// concern `subject` when one is named.
+    public func logEntries(concerning subject: String?, after: Int64?, before: Int64?, limit: Int) async throws -> [LogEntry] {
+        switch (subject, before) {
+        case (nil, nil): try await store.logEntries(afterSeq: after ?? 0, limit: limit)
+        case (nil, let before?): try await store.logEntries(beforeSeq: before, limit: limit)
+        case (let subject?, nil): try await store.logEntries(concerning: subject, afterSeq: after ?? 0, limit: limit)
+        case (let subject?, let before?): try await store.logEntries(concerning: subject, beforeSeq: before, limit: limit)
+        }
     }
 
     public func checkpoints() async throws -> [LogCheckpoint] {

@@ -316,15 +316,26 @@ public struct CoordinatorAPI: APIProtocol {
 
     public func getLog(_ input: Operations.GetLog.Input) async throws -> Operations.GetLog.Output {
         await handle(Operations.GetLog.Output.default) {
-            let after = max(input.query.after ?? 0, 0)
-            let limit = try Self.pageSize(input.query.limit, default: 500, max: 5_000)
-            let stored = try await coordinator.logEntries(afterSeq: after, limit: limit)
+            let query = input.query
+            guard query.after == nil || query.before == nil else {
+                throw CrucibleError(.malformed, "ask for entries after a sequence number or before one, not both")
+            }
+            if let subject = query.subject, !LogSubjects.isValid(subject) {
+                throw CrucibleError(.malformed, "subject must be 1 to 160 letters, digits, '.', '_' or '-': a node or signer address, job-…, a run id, challenge-N, proposal-N, epoch-N or kind.NAME")
+            }
+            let after = max(query.after ?? 0, 0)
+            let limit = try Self.pageSize(query.limit, default: 500, max: 5_000)
+            let stored = try await coordinator.logEntries(concerning: query.subject, after: after, before: query.before, limit: limit)
             let entries = stored.map {
                 Components.Schemas.LogEntry(seq: $0.seq, prevHash: $0.prevHash, hash: $0.hash, timestampMs: $0.timestampMs, content: $0.content, signature: $0.signature)
             }
-            let last = stored.last?.seq ?? after
-            let checkpoints = try await coordinator.checkpoints().filter { $0.lastSeq > after && $0.lastSeq <= last }.map {
-                Components.Schemas.LogCheckpoint(firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, root: $0.root, signature: $0.signature)
+            // Checkpoints cover runs of contiguous entries: a page in log order from a cursor.
+            var checkpoints: [Components.Schemas.LogCheckpoint] = []
+            if query.subject == nil, query.before == nil {
+                let last = stored.last?.seq ?? after
+                checkpoints = try await coordinator.checkpoints().filter { $0.lastSeq > after && $0.lastSeq <= last }.map {
+                    Components.Schemas.LogCheckpoint(firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, root: $0.root, signature: $0.signature)
+                }
             }
             return .ok(.init(body: .json(.init(coordinator: coordinator.identity.address, entries: entries, checkpoints: checkpoints))))
         }

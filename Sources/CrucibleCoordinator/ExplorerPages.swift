@@ -18,7 +18,7 @@ struct ExplorerPages: Sendable {
             throw CrucibleError(.internalError, "the explorer's templates are missing from the coordinator's resources")
         }
         var templates = [String: MustacheTemplate]()
-        for name in ["layout", "overview", "nodes", "node", "jobs", "job", "governance", "missing"] {
+        for name in ["layout", "overview", "nodes", "node", "jobs", "job", "governance", "log", "missing"] {
             templates[name] = try MustacheTemplate(string: String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8))
         }
         library = MustacheLibrary(templates: templates)
@@ -29,6 +29,18 @@ struct ExplorerPages: Sendable {
         router.get("/explorer/nodes") { _, _ in try await html(nodes(), template: "nodes") }
         router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
         router.get("/explorer/governance") { _, _ in try await html(governance(), template: "governance") }
+        router.get("/explorer/log") { request, _ in
+            let query = request.uri.queryParameters
+            let subject = query.get("subject").flatMap { $0.isEmpty ? nil : $0 }
+            if let subject, !LogSubjects.isValid(subject) {
+                return try await refusal("“\(subject.prefix(64))” names nothing the log indexes: a node or signer address, job-…, a run id, challenge-N, proposal-N or epoch-N.", json: "/v1/log")
+            }
+            let before = query.get("before").flatMap { $0.isEmpty ? nil : $0 }
+            guard before.map({ Int64($0) != nil }) ?? true else {
+                return try await refusal("“before” is a log entry number.", json: "/v1/log")
+            }
+            return try await html(log(subject: subject, before: before.flatMap { Int64($0) }), template: "log")
+        }
         router.get("/explorer/jobs/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let page = try await job(id) else { return try await missing("No job \(id) on this network.", json: "/v1/jobs/\(id)") }
@@ -48,6 +60,12 @@ struct ExplorerPages: Sendable {
         return response
     }
 
+    private func refusal(_ message: String, json: String) async throws -> Response {
+        var response = try await missing(message, json: json)
+        response.status = .badRequest
+        return response
+    }
+
     private func html(_ page: Any, template: String) throws -> Response {
         guard let text = library.render(page, withTemplate: template) else {
             throw CrucibleError(.internalError, "the explorer has no template \(template)")
@@ -58,6 +76,7 @@ struct ExplorerPages: Sendable {
     // MARK: - Pages
 
     static let nodeRowsMax = 1_000
+    static let epochRowsMax = 6
 
     struct Figure {
         var label: String
@@ -69,20 +88,20 @@ struct ExplorerPages: Sendable {
         let view = await api.explorerOverviewView()
         let network = view.network
         let figures = [
-            Figure(label: "GPUs registered", value: "\(network.gpusRegistered)", link: "/explorer/nodes"),
+            Figure(label: "GPUs registered", value: "\(network.gpusRegistered)", link: Self.logLink(subject: "kind.register_node")),
             Figure(label: "GPUs proven by challenge", value: "\(network.gpusProven)", link: "/explorer/nodes"),
             Figure(label: "GPUs online", value: "\(view.gpusOnline)", link: "/explorer/nodes"),
             Figure(label: "GPUs busy now", value: "\(view.gpusBusy)", link: "/explorer/jobs"),
             Figure(label: "GPU utilization", value: String(format: "%.0f%%", view.utilization * 100), link: "/v1/explorer/overview"),
             Figure(label: "Proven INT8 TOPS", value: String(format: "%.4g", network.provenTops), link: "/explorer/nodes"),
             Figure(label: "Nodes online / registered", value: "\(network.nodesOnline) / \(network.nodesRegistered)", link: "/explorer/nodes"),
-            Figure(label: "Challenges passed / failed", value: "\(network.challengesPassed) / \(network.challengesFailed)", link: "/v1/log"),
+            Figure(label: "Challenges passed / failed", value: "\(network.challengesPassed) / \(network.challengesFailed)", link: Self.logLink(subject: "kind.challenge_judged")),
             Figure(label: "Jobs settled / submitted", value: "\(network.jobsSettled) / \(network.jobsTotal)", link: "/explorer/jobs"),
             Figure(label: "CRU supply", value: Amount.format(network.supplyMicro), link: "/v1/economy"),
-            Figure(label: "CRU minted", value: Amount.format(network.mintedMicro), link: "/v1/economy"),
-            Figure(label: "CRU burned", value: Amount.format(network.burnedMicro), link: "/v1/economy"),
-            Figure(label: "CRU staked", value: Amount.format(network.stakedMicro), link: "/v1/economy"),
-            Figure(label: "CRU in escrow", value: Amount.format(network.escrowMicro), link: "/v1/economy"),
+            Figure(label: "CRU minted", value: Amount.format(network.mintedMicro), link: Self.logLink(subject: "kind.epoch_closed")),
+            Figure(label: "CRU burned", value: Amount.format(network.burnedMicro), link: Self.logLink(subject: "kind.verdict")),
+            Figure(label: "CRU staked", value: Amount.format(network.stakedMicro), link: Self.logLink(subject: "kind.stake")),
+            Figure(label: "CRU in escrow", value: Amount.format(network.escrowMicro), link: Self.logLink(subject: "kind.submit_job")),
         ]
         let models = view.gpuModels.map { model in
             ModelRow(
@@ -113,7 +132,11 @@ struct ExplorerPages: Sendable {
             )
         }
         return OverviewPage(
-            figures: figures, models: models, workChart: work.svg, epochChart: epochs.svg, cloud: cloud,
+            figures: figures, models: models, workChart: work.svg, epochChart: epochs.svg,
+            epochRows: view.epochs.suffix(Self.epochRowsMax).reversed().map {
+                EpochRow(epoch: $0.epoch, minted: Amount.format($0.mintedMicro), burned: Amount.format($0.burnedMicro), link: Self.logLink(subject: LogSubjects.epochSubject($0.epoch)))
+            },
+            cloud: cloud,
             footer: Footer(json: "/v1/explorer/overview", coordinator: Address.short(network.coordinator), logHead: network.logHead)
         )
     }
@@ -200,6 +223,17 @@ struct ExplorerPages: Sendable {
     func node(_ id: String) async throws -> NodePage? {
         guard case .ok(let ok) = try await api.getNode(.init(path: .init(nodeId: id))), case .json(let node) = ok.body else { return nil }
         let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
+        func date(_ ms: Int64) -> String { time.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
+        guard case .ok(let stakeAnswer) = try await api.getStake(.init(path: .init(address: node.operatorAddress))),
+              case .json(let stake) = stakeAnswer.body
+        else { throw CrucibleError(.internalError, "the operator's stake could not be read") }
+        let recent = try await readings(subject: node.id, before: nil, limit: Self.nodeHistoryScan, standingOf: node.id)
+        let standing = recent.compactMap { reading in
+            reading.standing.map { NodePage.Event(seq: reading.seq, previous: reading.seq - 1, time: date(reading.atMs), text: $0.text, good: $0.good) }
+        }
+        let latest = recent.prefix(Self.nodeLatestRows).map {
+            NodePage.Event(seq: $0.seq, previous: $0.seq - 1, time: date($0.atMs), text: $0.text, good: true)
+        }
         return NodePage(
             id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
             onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
@@ -211,8 +245,46 @@ struct ExplorerPages: Sendable {
             devices: node.proof.deviceTops.isEmpty ? nil : node.proof.deviceTops.map { String(format: "%.4g", $0) }.joined(separator: ", "),
             runsDone: node.runsDone, runsActive: node.runsActive, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0,
             askGpu: Amount.format(node.askMicroPerGpuHour), askCpu: Amount.format(node.askMicroPerCpuCoreHour), slots: node.maxConcurrentRuns,
+            samplePercent: node.adaptiveSamplePpm.map { String(format: "%g%%", Double($0) / 10_000) } ?? "—",
+            staked: Amount.format(stake.stakedMicro), stakeRequired: Amount.format(stake.requiredMicro),
+            stakeCovers: "\(stake.nodesCovered) of \(stake.nodes)", stakeUnbonding: Amount.format(stake.unbondingMicro),
+            operatorId: node.operatorAddress,
+            standing: Array(standing.prefix(Self.nodeStandingRows)), hasStanding: !standing.isEmpty, standingScanned: recent.count,
+            latest: Array(latest), logLink: Self.logLink(subject: node.id),
             footer: await footer(json: "/v1/nodes/\(node.id)")
         )
+    }
+
+    static let logRowsMax = 100
+    /// A node page reads this many of the node's latest entries, lists the standing changes among them (at most
+    /// `nodeStandingRows`) and the latest `nodeLatestRows` of all.
+    static let nodeHistoryScan = 500
+    static let nodeStandingRows = 20
+    static let nodeLatestRows = 10
+
+    /// The log newest first, or the entries about one subject, `logRowsMax` at a time, in words.
+    func log(subject: String?, before: Int64?) async throws -> LogPage {
+        let json = "/v1/log?" + [subject.map { "subject=\($0)" }, before.map { "before=\($0)" }, "limit=\(Self.logRowsMax)"].compactMap { $0 }.joined(separator: "&")
+        let entries = try await readings(subject: subject, before: before, limit: Self.logRowsMax, standingOf: nil)
+        let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
+        let rows = entries.map {
+            LogPage.Row(seq: $0.seq, previous: $0.seq - 1, time: time.string(from: Date(timeIntervalSince1970: Double($0.atMs) / 1000)), type: $0.type, text: $0.text)
+        }
+        let older = entries.count == Self.logRowsMax ? entries.last.map { Self.logLink(subject: subject, before: $0.seq) } : nil
+        return LogPage(subject: subject, before: before, hasEntries: !rows.isEmpty, entries: rows, older: older, footer: await footer(json: json))
+    }
+
+    /// Entries from `GET /v1/log`, read in words by the coordinator.
+    private func readings(subject: String?, before: Int64?, limit: Int, standingOf nodeId: String?) async throws -> [LogReading] {
+        let input = Operations.GetLog.Input(query: .init(before: before ?? .max, subject: subject, limit: limit))
+        guard case .ok(let ok) = try await api.getLog(input), case .json(let page) = ok.body else {
+            throw CrucibleError(.internalError, "the log could not be read")
+        }
+        return await api.coordinator.readings(of: page.entries.map { ($0.seq, $0.timestampMs, $0.content) }, standingOf: nodeId)
+    }
+
+    static func logLink(subject: String?, before: Int64? = nil) -> String {
+        "/explorer/log?" + [subject.map { "subject=\($0)" }, before.map { "before=\($0)" }].compactMap { $0 }.joined(separator: "&")
     }
 
     func governance() async throws -> GovernancePage {
@@ -293,6 +365,22 @@ struct ExplorerPages: Sendable {
         var footer: Footer
     }
 
+    struct LogPage {
+        let logPage = true
+
+        struct Row {
+            var seq, previous: Int64
+            var time, type, text: String
+        }
+
+        var subject: String?
+        var before: Int64?
+        var hasEntries: Bool
+        var entries: [Row]
+        var older: String?
+        var footer: Footer
+    }
+
     struct MissingPage {
         var message: String
         var footer: Footer
@@ -329,7 +417,19 @@ struct ExplorerPages: Sendable {
         var streak: Int64
         var askGpu, askCpu: String
         var slots: Int
+        var samplePercent, staked, stakeRequired, stakeCovers, stakeUnbonding, operatorId: String
+        var standing: [Event]
+        var hasStanding: Bool
+        var standingScanned: Int
+        var latest: [Event]
+        var logLink: String
         var footer: Footer
+
+        struct Event {
+            var seq, previous: Int64
+            var time, text: String
+            var good: Bool
+        }
     }
 
     struct ModelRow {
@@ -344,12 +444,18 @@ struct ExplorerPages: Sendable {
         var model, provider, offer, price, asOf, source, sourceHost: String
     }
 
+    struct EpochRow {
+        var epoch: Int
+        var minted, burned, link: String
+    }
+
     struct OverviewPage {
         let overview = true
         var figures: [Figure]
         var models: [ModelRow]
         var workChart: String
         var epochChart: String
+        var epochRows: [EpochRow]
         var cloud: [CloudRow]
         var footer: Footer
     }

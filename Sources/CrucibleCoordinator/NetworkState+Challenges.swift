@@ -75,13 +75,14 @@ extension NetworkState {
             openChallengeIds.insert(issue.challengeId)
             nodes[issue.nodeId]!.proof.openChallengeId = issue.challengeId
             changes.nodes.insert(issue.nodeId)
+            changes.challenges.insert(issue.challengeId)
             proofQueues.unstarted.append(issue.challengeId)
             proofQueues.pending.remove(issue.nodeId)
         }
         challengeCount += issues.count
     }
 
-    mutating func startChallenge(_ id: String, roundTripMs: Int64, atMs nowMs: Int64) throws {
+    mutating func startChallenge(_ id: String, roundTripMs: Int64, atMs nowMs: Int64, changes: inout Changes) throws {
         let record = try challenge(id)
         guard record.state == .issued else { throw CrucibleError(.conflict, "challenge \(id) is \(record.state.rawValue), not issued") }
         guard (0...parameters.challenges.roundTripMaxMs).contains(roundTripMs) else {
@@ -91,11 +92,12 @@ extension NetworkState {
         challenges[id]!.startedMs = nowMs
         challenges[id]!.roundTripMs = roundTripMs
         challenges[id]!.deadlineMs = nowMs + record.issue.budgetMs + roundTripMs
+        changes.challenges.insert(id)
         proofQueues.answering.insert(id)
         pruneProofQueues()
     }
 
-    mutating func queryChallenge(_ id: String, queries: [[ChallengeVerifier.Query]], atMs nowMs: Int64) throws {
+    mutating func queryChallenge(_ id: String, queries: [[ChallengeVerifier.Query]], atMs nowMs: Int64, changes: inout Changes) throws {
         let record = try challenge(id)
         guard record.state == .committed else { throw CrucibleError(.conflict, "challenge \(id) is \(record.state.rawValue), not committed") }
         guard queries.count == record.issue.devices.count else { throw CrucibleError(.malformed, "one list of queries per device") }
@@ -107,6 +109,7 @@ extension NetworkState {
         challenges[id]!.state = .queried
         challenges[id]!.queries = queries
         challenges[id]!.queriedMs = nowMs
+        changes.challenges.insert(id)
     }
 
     mutating func judgeChallenge(_ verdict: ChallengeVerdict, atMs nowMs: Int64, changes: inout Changes) throws {
@@ -122,6 +125,7 @@ extension NetworkState {
         }
         challenges[record.id]!.state = verdict.passed ? .passed : .failed
         challenges[record.id]!.verdict = verdict
+        changes.challenges.insert(record.id)
         openChallengeIds.remove(record.id)
         var proof = nodes[record.nodeId]!.proof
         proof.openChallengeId = nil
@@ -162,6 +166,7 @@ extension NetworkState {
         for id in ids {
             let nodeId = challenges[id]!.nodeId
             challenges[id]!.state = .voided
+            changes.challenges.insert(id)
             openChallengeIds.remove(id)
             // The node keeps the standing it had; without an open challenge it is matched or challenged again.
             nodes[nodeId]?.proof.openChallengeId = nil
@@ -173,7 +178,7 @@ extension NetworkState {
 
     // MARK: - Envelopes
 
-    mutating func commitChallenge(_ nodeId: String, _ commitment: ChallengeCommitment, atMs nowMs: Int64) throws {
+    mutating func commitChallenge(_ nodeId: String, _ commitment: ChallengeCommitment, atMs nowMs: Int64, changes: inout Changes) throws {
         let record = try challenge(commitment.challengeId)
         guard record.nodeId == nodeId else { throw CrucibleError(.forbidden, "challenge \(record.id) was issued to another node") }
         guard record.state == .started else {
@@ -186,9 +191,10 @@ extension NetworkState {
         challenges[record.id]!.state = .committed
         challenges[record.id]!.committedMs = nowMs
         challenges[record.id]!.roots = commitment.roots
+        changes.challenges.insert(record.id)
     }
 
-    mutating func openChallenge(_ nodeId: String, _ openings: ChallengeOpenings, atMs nowMs: Int64) throws {
+    mutating func openChallenge(_ nodeId: String, _ openings: ChallengeOpenings, atMs nowMs: Int64, changes: inout Changes) throws {
         let record = try challenge(openings.challengeId)
         guard record.nodeId == nodeId else { throw CrucibleError(.forbidden, "challenge \(record.id) was issued to another node") }
         guard record.state == .queried, let queried = record.queriedMs else {
@@ -202,5 +208,6 @@ extension NetworkState {
         }
         challenges[record.id]!.state = .opened
         challenges[record.id]!.openingsSha256 = openings.openingsSha256
+        changes.challenges.insert(record.id)
     }
 }

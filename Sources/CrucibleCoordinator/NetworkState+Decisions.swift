@@ -13,9 +13,9 @@ extension NetworkState {
         case .challengesIssued(let issues):
             try issueChallenges(issues, atMs: nowMs, changes: &changes)
         case .challengeStarted(let challengeId, let roundTripMs):
-            try startChallenge(challengeId, roundTripMs: roundTripMs, atMs: nowMs)
+            try startChallenge(challengeId, roundTripMs: roundTripMs, atMs: nowMs, changes: &changes)
         case .challengeQueried(let challengeId, let queries):
-            try queryChallenge(challengeId, queries: queries, atMs: nowMs)
+            try queryChallenge(challengeId, queries: queries, atMs: nowMs, changes: &changes)
         case .challengeJudged(let verdict):
             try judgeChallenge(verdict, atMs: nowMs, changes: &changes)
         case .challengesVoided(let ids):

@@ -23,9 +23,9 @@ extension NetworkState {
         case .reportResult:
             try reportResult(envelope.signer, try envelope.decodePayload(as: RunReport.self), atMs: nowMs, changes: &changes)
         case .commitChallenge:
-            try commitChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeCommitment.self), atMs: nowMs)
+            try commitChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeCommitment.self), atMs: nowMs, changes: &changes)
         case .openChallenge:
-            try openChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeOpenings.self), atMs: nowMs)
+            try openChallenge(envelope.signer, try envelope.decodePayload(as: ChallengeOpenings.self), atMs: nowMs, changes: &changes)
         case .stake:
             try applyStake(envelope.signer, try envelope.decodePayload(as: StakeRequest.self), atMs: nowMs, changes: &changes)
         case .propose:

@@ -73,6 +73,8 @@ public struct NetworkState: Sendable {
         public var epochs: [Int] = []
         public var slashes: [String] = []
         public var proposals: Set<String> = []
+        /// Proof-of-GPU challenges the event issued, moved or judged.
+        public var challenges: Set<String> = []
         /// The treasury, staked or unbonding totals moved without any account's balance moving.
         public var totals = false
     }

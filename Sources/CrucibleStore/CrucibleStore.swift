@@ -207,6 +207,9 @@ public final class CrucibleStore: Sendable {
         for start in stride(from: 0, to: batch.movements.count, by: 500) {
             try await db.insert(into: "account_movements").models(Array(batch.movements[start..<min(start + 500, batch.movements.count)]), with: rowEncoder).run()
         }
+        for start in stride(from: 0, to: batch.subjects.count, by: 400) {
+            try await db.insert(into: "log_subjects").models(Array(batch.subjects[start..<min(start + 400, batch.subjects.count)]), with: rowEncoder).run()
+        }
     }
 
     /// Writes the last row given for each key, replacing what is stored, many rows per statement: a group commit
@@ -235,6 +238,14 @@ public final class CrucibleStore: Sendable {
         try await reader.select().column("*").from("log_entries")
             .where("seq", .greaterThan, afterSeq)
             .orderBy("seq").limit(limit)
+            .all(decoding: LogEntry.self, with: Self.rowDecoder)
+    }
+
+    /// Entries before `beforeSeq`, newest first.
+    public func logEntries(beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
+        try await reader.select().column("*").from("log_entries")
+            .where("seq", .lessThan, beforeSeq)
+            .orderBy("seq", .descending).limit(limit)
             .all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
 
@@ -285,6 +296,37 @@ public final class CrucibleStore: Sendable {
     public func allMovements() async throws -> [MovementRow] {
         try await reader.select().column("*").from("account_movements").orderBy("seq").orderBy("address")
             .all(decoding: MovementRow.self, with: Self.rowDecoder)
+    }
+
+    /// The entries that concern `subject`, oldest first, after log entry `afterSeq`.
+    public func logEntries(concerning subject: String, afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
+        try await reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries"))).from("log_subjects")
+            .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
+            .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
+            .where(SQLColumn("seq", table: "log_subjects"), .greaterThan, SQLBind(afterSeq))
+            .orderBy(SQLColumn("seq", table: "log_subjects")).limit(limit)
+            .all(decoding: LogEntry.self, with: Self.rowDecoder)
+    }
+
+    /// The entries that concern `subject`, newest first, before log entry `beforeSeq`.
+    public func logEntries(concerning subject: String, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
+        try await reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries"))).from("log_subjects")
+            .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
+            .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
+            .where(SQLColumn("seq", table: "log_subjects"), .lessThan, SQLBind(beforeSeq))
+            .orderBy(SQLOrderBy(expression: SQLColumn("seq", table: "log_subjects"), direction: SQLDirection.descending)).limit(limit)
+            .all(decoding: LogEntry.self, with: Self.rowDecoder)
+    }
+
+    /// Whether any entry has its subjects indexed: a database written before the index existed has none.
+    public func hasSubjectIndex() async throws -> Bool {
+        try await reader.select().column("seq").from("log_subjects").limit(1).first() != nil
+    }
+
+    /// Every subject row in log order, for the audit.
+    public func allSubjects() async throws -> [SubjectRow] {
+        try await reader.select().column("*").from("log_subjects").orderBy("seq").orderBy("subject")
+            .all(decoding: SubjectRow.self, with: Self.rowDecoder)
     }
 
     /// The nonces seen since `sinceMs`, for the coordinator to hold in memory after a restart.

@@ -289,6 +289,17 @@ public struct MovementRow: Codable, Sendable, Equatable {
     }
 }
 
+/// One thing a log entry concerns — a node, job, run, challenge, proposal, epoch (`epoch-N`) or signer — so that
+/// every figure can link to the entries it comes from.
+public struct SubjectRow: Codable, Sendable, Equatable {
+    public var subject: String
+    public var seq: Int64
+    public init(subject: String, seq: Int64) {
+        self.subject = subject
+        self.seq = seq
+    }
+}
+
 /// Rows to write with a batch of log entries. Later rows for the same key replace earlier ones.
 public struct ProjectionBatch: Sendable, Equatable {
     public var accounts: [AccountRow] = []
@@ -308,13 +319,15 @@ public struct ProjectionBatch: Sendable, Equatable {
     public var proposals: [ProposalRow] = []
     /// Appended, never rewritten: each belongs to one log entry.
     public var movements: [MovementRow] = []
+    /// Appended, never rewritten, like movements.
+    public var subjects: [SubjectRow] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         accounts.isEmpty && escrows.isEmpty && closedEscrows.isEmpty && totals.isEmpty && nodes.isEmpty && nodeProofs.isEmpty
             && jobs.isEmpty && tasks.isEmpty && runs.isEmpty && stakes.isEmpty && clearedStakes.isEmpty && epochs.isEmpty
-            && slashes.isEmpty && proposals.isEmpty && movements.isEmpty
+            && slashes.isEmpty && proposals.isEmpty && movements.isEmpty && subjects.isEmpty
     }
 
     public mutating func append(_ other: ProjectionBatch) {
@@ -336,6 +349,7 @@ public struct ProjectionBatch: Sendable, Equatable {
         slashes += other.slashes
         proposals += other.proposals
         movements += other.movements
+        subjects += other.subjects
     }
 }
 
