@@ -83,6 +83,29 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
         }
     }
 
+    @Test(arguments: Database.allCases) func entriesAreFoundByWhatTheyConcern(_ kind: Database) async throws {
+        try await withStore(kind) { store in
+            let signer = SigningIdentity()
+            let log = entries(5, signer: signer)
+            var projection = ProjectionBatch()
+            projection.subjects = [1, 3, 4].map { SubjectRow(subject: "job-a", seq: $0) } + [2, 3].map { SubjectRow(subject: "node-b", seq: $0) }
+            try await store.commit(entries: log, checkpoints: [], projection: projection)
+            #expect(try await store.hasSubjectIndex())
+            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 0, limit: 10) == [log[0], log[2], log[3]])
+            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 1, limit: 1) == [log[2]])
+            #expect(try await store.logEntries(concerning: "job-a", beforeSeq: .max, limit: 2) == [log[3], log[2]])
+            #expect(try await store.logEntries(concerning: "node-b", beforeSeq: 3, limit: 10) == [log[1]])
+            #expect(try await store.logEntries(concerning: "nobody", afterSeq: 0, limit: 10).isEmpty)
+            #expect(try await store.logEntries(beforeSeq: 3, limit: 10) == [log[1], log[0]])
+            #expect(try await store.allSubjects().map(\.seq) == [1, 2, 3, 3, 4])
+            // A subject is indexed once per entry: a second row for it is refused with the rest of its commit.
+            var again = ProjectionBatch()
+            again.subjects = [SubjectRow(subject: "job-a", seq: 1)]
+            await #expect(throws: (any Error).self) { try await store.commit(entries: [], checkpoints: [], projection: again) }
+            #expect(try await store.allSubjects().count == 5)
+        }
+    }
+
     @Test(arguments: Database.allCases) func noncesBecomeDurableWithTheirCommitAndArePrunedByAge(_ kind: Database) async throws {
         try await withStore(kind) { store in
             let first = SeenNonce(signer: "s", nonce: "n1", timestampMs: 1)
