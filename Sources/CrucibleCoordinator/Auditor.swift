@@ -8,7 +8,7 @@ import Foundation
 /// whole state. Against a database it then compares every stored table; against a running coordinator, every
 /// balance it reports. Anyone with the database or the public log can run it.
 public enum Auditor {
-    public struct Report: Sendable, Equatable {
+    public struct Report: Sendable, Equatable, Codable {
         public var coordinator: String
         public var entries: Int64
         public var envelopes: Int

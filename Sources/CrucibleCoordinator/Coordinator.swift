@@ -199,6 +199,7 @@ public actor Coordinator {
         var rows = state.projectionRows(for: applied.changes)
         rows.movements = AccountMovements.rows(for: event, changes: applied.changes, state: state, seq: entry.seq, atMs: now)
         rows.subjects = LogSubjects.rows(for: event, changes: applied.changes, state: state, seq: entry.seq)
+        logEntry(event, seq: entry.seq, subjects: rows.subjects)
         pending.projection.append(rows)
         uncheckpointed.append(entry)
         if uncheckpointed.count >= state.parameters.checkpointInterval {
@@ -220,6 +221,24 @@ public actor Coordinator {
         startFlushing()
         return (entry.seq, applied)
     }
+
+    /// Says what was logged, with the ids it concerns as metadata (`job`, `run`, `node`, `challenge`, …) so that
+    /// logs can be searched by them: the milestones at info, the steps between them at debug.
+    private func logEntry(_ event: LogEvent, seq: Int64, subjects: [SubjectRow]) {
+        let kind = String(LogSubjects.kindSubject(event).dropFirst("kind.".count))
+        let level: Logger.Level = Self.milestones.contains(kind) ? .info : .debug
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = ["seq": "\(seq)", "kind": "\(kind)"]
+        for (key, ids) in LogSubjects.byRole(subjects.map(\.subject), nodes: state.nodes.keys.contains) {
+            metadata[key] = .string(ids.joined(separator: ","))
+        }
+        logger.log(level: level, "logged", metadata: metadata)
+    }
+
+    private static let milestones: Set<String> = [
+        "register_node", "submit_job", "cancel_job", "stake", "propose", "vote", "transfer", "verdict", "job_closed", "run_lost",
+        "challenge_judged", "epoch_closed", "proposal_tallied", "arbitration_opened",
+    ]
 
     /// The nodes a waiting long-poll should answer after decision `event`: a new offer's node, and every member's node
     /// of a gang that is offered or withdrawn. (Answers and reports that start or end a gang wake its nodes where they

@@ -22,6 +22,22 @@ enum LogSubjects {
         return subjects.sorted().map { SubjectRow(subject: $0, seq: seq) }
     }
 
+    /// Subjects sorted by what they are, for log metadata: runs (`job-….0.p1`), jobs, challenges, proposals,
+    /// epochs, nodes and other signers (addresses); kinds are left out.
+    static func byRole(_ subjects: [String], nodes isNode: (String) -> Bool) -> [(String, [String])] {
+        var roles = [String: [String]]()
+        for subject in subjects where !subject.hasPrefix("kind.") {
+            let role = if subject.hasPrefix("job-") { subject.contains(".") ? "run" : "job" }
+                else if subject.hasPrefix("challenge-") { "challenge" }
+                else if subject.hasPrefix("proposal-") { "proposal" }
+                else if subject.hasPrefix("epoch-") { "epoch" }
+                else if isNode(subject) { "node" }
+                else { "signer" }
+            roles[role, default: []].append(subject)
+        }
+        return roles.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     /// What `GET /v1/log?subject=` accepts (its pattern in openapi.yaml, which the generated server does not check).
     static func isValid(_ subject: String) -> Bool {
         (1...160).contains(subject.utf8.count) && subject.utf8.allSatisfy { byte in

@@ -24,6 +24,16 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "URL of a running coordinator, to audit from its public log.")
     var coordinator: String?
 
+    @Flag(help: "Print JSON for scripts: {\"ok\": true, \"report\": {…}} or {\"ok\": false, \"error\": \"…\"} (exit status 2 all the same).")
+    var json = false
+
+    /// What `--json` prints.
+    struct Outcome: Encodable {
+        var ok: Bool
+        var report: Auditor.Report?
+        var error: String?
+    }
+
     func validate() throws {
         guard [data, database, coordinator].compactMap({ $0 }).count == 1 else {
             throw ValidationError("give one of --data, --database or --coordinator")
@@ -47,6 +57,14 @@ struct AuditCommand: AsyncParsableCommand {
             let store = try await CrucibleStore.open(address)
             result = await Result { try await Auditor.audit(store: store) }
             try await store.close()
+        }
+        if json {
+            switch result {
+            case .success(let report): try printJSON(Outcome(ok: true, report: report))
+            case .failure(let error): try printJSON(Outcome(ok: false, error: (error as? CrucibleError)?.message ?? "\(error)"))
+            }
+            if case .failure = result { throw ExitCode(2) }
+            return
         }
         switch result {
         case .success(let report):

@@ -168,7 +168,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 let job = try await client.submitJob(try await file.resolve(uploadingWith: client, by: requester), by: requester)
                 submitted.append(job.id)
             }
-            let jobs = try await DevnetProgress(client: client, jobIds: submitted, agents: agents).follow(deadlineS: Self.settleDeadlineS)
+            let jobs = try await JobProgress(client: client, jobIds: submitted, agents: agents).follow(deadlineS: Self.settleDeadlineS)
             await coordinator.drain()
             let report = try await Auditor.audit(store: store)
             let after = try await accountBalances(client, requester: requester, operators: operators)

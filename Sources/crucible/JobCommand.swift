@@ -20,25 +20,39 @@ struct JobCommand: AsyncParsableCommand {
         @Option(help: "Requester wallet key.")
         var key: String = ".crucible/wallet.key"
 
-        @Flag(help: "Wait until the job is settled and print its status.")
+        @Flag(help: "Follow the job until it is settled (a live table on a terminal) and print its status.")
         var wait = false
+
+        @Option(help: "With --wait: give up after this many seconds (the job goes on).")
+        var timeout: Int = 86_400
+
+        @Flag(help: "Print JSON for scripts: the API's job object, when submitted or, with --wait, when closed.") var json = false
 
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
+            guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             let requester = try KeyFile.read(key)
             let file = try JobSpecFile.load(path: spec)
             let coordinator = try client.client()
             let resolved = try await file.resolve(uploadingWith: coordinator, by: requester)
-            var job = try await coordinator.submitJob(resolved, by: requester)
-            print("submitted \(job.id): \(job.taskCount) tasks, \(Amount.format(job.escrowLockedMicro)) CRU locked in escrow")
-            if wait {
-                while !["settled", "cancelled"].contains(job.state) {
-                    try await Task.sleep(for: .milliseconds(500))
-                    job = try await coordinator.job(job.id)
-                }
-                print(JobText.status(job))
+            let job = try await coordinator.submitJob(resolved, by: requester)
+            guard wait else {
+                if json { return try printJSON(job) }
+                return print("submitted \(job.id): \(job.taskCount) tasks, \(Amount.format(job.escrowLockedMicro)) CRU locked in escrow")
             }
+            if json {
+                // Scripts get one JSON object on stdout: the closed job; no table.
+                var closed = job
+                while !["settled", "cancelled"].contains(closed.state) {
+                    try await Task.sleep(for: .milliseconds(500))
+                    closed = try await coordinator.job(job.id)
+                }
+                return try printJSON(closed)
+            }
+            print("submitted \(job.id): \(job.taskCount) tasks, \(Amount.format(job.escrowLockedMicro)) CRU locked in escrow")
+            let closed = try await JobProgress(client: coordinator, jobIds: [job.id]).follow(deadlineS: timeout)
+            print(JobText.status(closed[0]))
         }
     }
 
@@ -62,6 +76,7 @@ struct JobCommand: AsyncParsableCommand {
         @Argument var id: String
         @Flag(name: .shortAndLong, help: "Follow the log until the job is closed.")
         var follow = false
+        @Flag(help: "Print each chunk as one line of JSON (the API's log chunk), for scripts; with -f as they come.") var json = false
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -69,7 +84,11 @@ struct JobCommand: AsyncParsableCommand {
             var cursor: Int64 = 0
             while true {
                 let page = try await coordinator.jobLogs(id, after: cursor)
-                for chunk in page.chunks {
+                if json {
+                    for chunk in page.chunks { try printJSONLine(chunk) }
+                    fflush(nil)
+                }
+                for chunk in page.chunks where !json {
                     let prefix = "[task \(chunk.taskIndex) \(JobText.runLabel(chunk.runId))] "
                     let lines = chunk.text.split(separator: "\n", omittingEmptySubsequences: false)
                     for (index, line) in lines.enumerated() where !(index == lines.count - 1 && line.isEmpty) {

@@ -104,7 +104,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             return try ChildProcess(
                 name: "agent-\(index)", executable: ChildProcess.currentExecutable(),
                 arguments: [
-                    "node", "run", "--coordinator", url, "--key", folder + "/node-\(index).key", "--operator-key", folder + "/operator.key",
+                    "node", "run", "--coordinator", url, "--key", folder + "/node-\(index).key", "--operator-key", folder + "/operator.key", "--status", "0",
                     "--work", folder + "/agent-\(index)", "--parent-pid", "\(getpid())", "--log-level", "error",
                 ],
                 logPath: folder + "/agent-\(index).log"

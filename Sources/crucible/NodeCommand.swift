@@ -66,6 +66,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Serve this agent's Prometheus metrics at http://HOST:PORT/metrics (runs, offers, challenges; GPU use, temperature and power from nvidia-smi). Off by default: the agent listens on nothing.")
         var metricsListen: HostPort?
 
+        @Option(help: "Every this many seconds, print a row of what the network says about this node when it changed (online, proof, runs, earnings, reputation) to stdout; 0: none.")
+        var status: Int = 10
+
         @OptionGroup var logging: LoggingOptions
 
         /// The challenge backend for this machine. A GPU the CUDA worker cannot drive is left to the CPU solver, which
@@ -109,6 +112,7 @@ struct NodeCommand: AsyncParsableCommand {
             }
             guard (0...65_535).contains(peerPort) else { throw ValidationError("--peer-port must be between 0 and 65535") }
             guard (1...3_600).contains(linkInterval) else { throw ValidationError("--link-interval must be between 1 and 3600 seconds") }
+            guard (0...3_600).contains(status) else { throw ValidationError("--status must be between 0 (none) and 3600 seconds") }
             var runEnvironment = [String: String]()
             for entry in environment {
                 guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else { throw ValidationError("--env takes KEY=VALUE, not `\(entry)`") }
@@ -155,6 +159,10 @@ struct NodeCommand: AsyncParsableCommand {
             let metricsServer = metricsListen.map { AgentMetricsServer.start(agent: agent, at: $0, logger: logger) }
             defer { metricsServer?.cancel() }
             let work = Task { try await agent.run() }
+            let table = status == 0 ? nil : Task {
+                await NodeStatusTable(client: CoordinatorClient(baseURLs: urls), nodeId: nodeKey.address).run(everyS: status)
+            }
+            defer { table?.cancel() }
             let stop = SignalWatch.onTermination { work.cancel() }
             if let parentPid { SignalWatch.whenProcessExits(parentPid) { work.cancel() } }
             defer { stop.cancel() }

@@ -108,11 +108,21 @@ import Testing
 
             let submit = try await cli.crucible(["job", "submit", path("job.yaml"), "--key", path("requester.key"), "--coordinator", url, "--wait"], timeoutS: 120)
             #expect(submit.status == 0, "\(submit.output)")
-            #expect(submit.output.contains("settled"))
+            // Followed as it moves (one line per change when not on a terminal), then its status.
+            #expect(submit.output.contains("settled") && submit.output.contains("2/2 verified"), "\(submit.output)")
             let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
 
             let logs = try await cli.crucible(["job", "logs", jobId, "--coordinator", url])
             #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
+            struct Chunk: Decodable { var taskIndex: Int; var text: String }
+            let chunks = try await cli.crucible(["job", "logs", jobId, "--json", "--coordinator", url]).output
+                .split(separator: "\n").map { try JSONDecoder().decode(Chunk.self, from: Data($0.utf8)) }
+            #expect(Set(chunks.map(\.taskIndex)) == [0, 1] && chunks.contains { $0.text.contains("counted 1") })
+            // The agent's live table on its stdout: the node proven, its two runs done.
+            try await waitUntil("the agent's table shows its runs") {
+                agent.output.split(separator: "\n").contains { $0.contains("online") && $0.contains("proven") && $0.contains(" 0/") && $0.contains(" 2 ") }
+            }
+            #expect(agent.output.contains("STATE") && agent.output.contains("EARNED CRU"), "\(agent.output)")
             let balance = try await cli.crucible(["wallet", "balance", "--key", path("operator.key"), "--coordinator", url])
             let earned = try #require(balance.output.split(separator: "\n").first { $0.hasPrefix("balance") }?.split(separator: " ").dropFirst().first.flatMap { Amount.parseCRU(String($0)) })
             #expect(earned > 10 * Amount.microPerCRU && balance.output.contains("staked   20.00 CRU"), "\(balance.output)")
@@ -167,6 +177,15 @@ import Testing
             let remote = try await cli.crucible(["audit", "--coordinator", url])
             #expect(remote.status == 0, "\(remote.output)")
             #expect(remote.output.contains("match the balances the coordinator reports"))
+            struct Audit: Decodable {
+                struct Report: Decodable { var entries: Int64; var jobs: Int }
+                var ok: Bool
+                var report: Report?
+            }
+            let audited = try JSONDecoder().decode(Audit.self, from: Data(try await cli.crucible(["audit", "--json", "--coordinator", url]).output.utf8))
+            #expect(audited.ok && audited.report?.jobs == 1 && (audited.report?.entries ?? 0) > 10)
+            let submittedJSON = try JSONDecoder().decode(Named.self, from: Data(try await cli.crucible(["job", "submit", path("job.yaml"), "--json", "--key", path("requester.key"), "--coordinator", url]).output.utf8))
+            #expect(submittedJSON.id.hasPrefix("job-") && submittedJSON.id != jobId)
 
             await agent.stop()
             await coordinator.stop()

@@ -1,6 +1,6 @@
 import CrucibleAPI
 import CrucibleClient
-import CrucibleCoordinator
+@testable import CrucibleCoordinator
 import CrucibleCore
 @testable import CrucibleStore
 import CrucibleTestSupport
@@ -99,5 +99,18 @@ import Testing
         #expect(try await reopened.store.allSubjects() == indexed)
         await reopened.stop()
         _ = try await reopenAndAudit(reopened)
+    }
+
+    /// The coordinator's logs carry the ids an entry concerns, sorted by what they are, so they can be searched by them.
+    @Test func logMetadataSortsSubjectsByWhatTheyAre() {
+        let node = String(repeating: "a", count: 64), signer = String(repeating: "b", count: 64)
+        let roles = LogSubjects.byRole(
+            ["challenge-3", "epoch-2", "job-0123456789abcdef", "job-0123456789abcdef.0.p1", "kind.verdict", node, "proposal-1", signer],
+            nodes: { $0 == node }
+        )
+        #expect(roles.map(\.0) == ["challenge", "epoch", "job", "node", "proposal", "run", "signer"])
+        #expect(roles.first { $0.0 == "run" }?.1 == ["job-0123456789abcdef.0.p1"] && roles.first { $0.0 == "signer" }?.1 == [signer])
+        #expect(["job-x", "kind.stake", "epoch-1", String(repeating: "f", count: 160)].allSatisfy(LogSubjects.isValid))
+        #expect(!["", "a b", "<script>", "job/x", String(repeating: "f", count: 161), "é"].contains(where: LogSubjects.isValid))
     }
 }
