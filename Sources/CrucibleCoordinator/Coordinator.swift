@@ -72,9 +72,15 @@ public actor Coordinator {
         var isEmpty: Bool { entries.isEmpty && nonces.isEmpty }
     }
 
+    /// How often the leader samples who is online and busy (utilization over time); samples are kept `presenceKeptMs`.
+    let presenceSampleMs: Int64
+    static let presenceKeptMs: Int64 = 8 * 24 * 3_600_000
+
     init(
-        identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, rateLimit: RequestRateLimiter.Limit?, logger: Logger
+        identity: SigningIdentity, store: CrucibleStore, clock: @escaping @Sendable () -> Int64, rateLimit: RequestRateLimiter.Limit?,
+        presenceSampleMs: Int64 = 60_000, logger: Logger
     ) {
+        self.presenceSampleMs = presenceSampleMs
         self.rateLimiter = rateLimit.map(RequestRateLimiter.init)
         self.identity = identity
         self.seeds = ChallengeSeeds(identity: identity)
@@ -97,9 +103,10 @@ public actor Coordinator {
         clock: @escaping @Sendable () -> Int64 = { Clock.nowMs() },
         rateLimit: RequestRateLimiter.Limit? = .standard,
         replica: Bool = false,
+        presenceSampleMs: Int64 = 60_000,
         logger: Logger = Logger(label: "crucible.coordinator")
     ) async throws -> Coordinator {
-        let coordinator = Coordinator(identity: identity, store: store, clock: clock, rateLimit: rateLimit, logger: logger)
+        let coordinator = Coordinator(identity: identity, store: store, clock: clock, rateLimit: rateLimit, presenceSampleMs: presenceSampleMs, logger: logger)
         await coordinator.setGenesis(LogEvent.Genesis(coordinator: identity.address, parameters: parameters, allocations: genesisAllocations))
         try await coordinator.catchUp()
         if !replica {
@@ -360,10 +367,15 @@ public actor Coordinator {
     public func runDecisionLoop(periodMs: Int = 250) async {
         var lastPruneMs: Int64 = 0
         var lastLeadCheckMs: Int64 = 0
+        var lastSampleMs: Int64 = 0
         while !Task.isCancelled {
             let now = clock()
             if isLeader {
                 decide()
+                if now - lastSampleMs >= presenceSampleMs {
+                    lastSampleMs = now
+                    await samplePresence(atMs: now)
+                }
                 seenNonces.expire(before: now - 2 * state.parameters.timestampWindowMs)
                 if now - lastPruneMs > 60_000 {
                     lastPruneMs = now
@@ -378,6 +390,22 @@ public actor Coordinator {
             }
             try? await Task.sleep(for: .milliseconds(periodMs))
         }
+    }
+
+    /// Keeps how much is online and busy now, for utilization over time; a failed write loses one sample.
+    private func samplePresence(atMs now: Int64) async {
+        let online = onlineNodes(atMs: now)
+        let sample = NetworkFigures(state: state, isOnline: online.contains).presenceSample(atMs: now)
+        do {
+            try await store.recordPresence(sample, keepingSinceMs: now - Self.presenceKeptMs)
+        } catch {
+            logger.warning("a presence sample was not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The presence samples the leader kept since `sinceMs`.
+    public func presenceSamples(sinceMs: Int64) async throws -> [PresenceSample] {
+        try await store.presenceSamples(sinceMs: sinceMs)
     }
 
     /// Why a job waits, by this coordinator's clock and the nodes it sees online now.

@@ -5,13 +5,15 @@ import CrucibleCore
 extension CoordinatorAPI {
     public func getExplorerOverview(_ input: Operations.GetExplorerOverview.Input) async throws -> Operations.GetExplorerOverview.Output {
         await handle(Operations.GetExplorerOverview.Output.default) {
-            .ok(.init(body: .json(await explorerOverviewView())))
+            .ok(.init(body: .json(try await explorerOverviewView())))
         }
     }
 
-    func explorerOverviewView() async -> Components.Schemas.ExplorerOverview {
+    func explorerOverviewView() async throws -> Components.Schemas.ExplorerOverview {
         let state = await coordinator.state
         let now = await coordinator.nowMs
+        let hours = 24
+        let samples = try await coordinator.presenceSamples(sinceMs: (now / 3_600_000 - Int64(hours - 1)) * 3_600_000)
         let figures = NetworkFigures(state: state, isOnline: await coordinator.presence().isOnline)
         let gpus = figures.gpus
         let models = Set(figures.gpusByModel.keys).union(figures.gpuPricesByModel.keys).sorted()
@@ -28,8 +30,14 @@ extension CoordinatorAPI {
                     priceMaxMicroPerGpuHour: priced ? prices.maxMicro : nil
                 )
             },
-            workByHour: NetworkFigures.hoursOfWork(in: state, hours: 24, endingAtMs: now).map {
+            workByHour: NetworkFigures.hoursOfWork(in: state, hours: hours, endingAtMs: now).map {
                 .init(hourStartMs: $0.hourStartMs, gpuHours: $0.gpuHours, cpuCoreHours: $0.cpuCoreHours)
+            },
+            useByHour: NetworkFigures.hoursOfUse(samples, hours: hours, endingAtMs: now).map {
+                .init(
+                    hourStartMs: $0.hourStartMs, samples: $0.samples, gpusOnlineMean: $0.gpusOnlineMean, gpusBusyMean: $0.gpusBusyMean,
+                    coresOnlineMean: $0.coresOnlineMean, coresBusyMean: $0.coresBusyMean
+                )
             },
             epochs: state.epochs.suffix(24).map { .init(epoch: $0.epoch, endMs: $0.endMs, mintedMicro: $0.mintedMicro, burnedMicro: $0.burnedMicro) },
             cloudPrices: CloudReferencePrice.table.map {

@@ -85,7 +85,7 @@ struct ExplorerPages: Sendable {
     }
 
     func overview() async throws -> OverviewPage {
-        let view = await api.explorerOverviewView()
+        let view = try await api.explorerOverviewView()
         let network = view.network
         let figures = [
             Figure(label: "GPUs registered", value: "\(network.gpusRegistered)", link: Self.logLink(subject: "kind.register_node")),
@@ -118,6 +118,20 @@ struct ExplorerPages: Sendable {
             series: [.init(name: "GPU-hours", color: "#b4441f"), .init(name: "CPU core-hours", color: "#6b7f99")],
             groups: view.workByHour.map { .init(label: hour.string(from: Date(timeIntervalSince1970: Double($0.hourStartMs) / 1000)), values: [$0.gpuHours, $0.cpuCoreHours]) }
         )
+        let use = BarChart(
+            title: "Share of online GPUs and CPU cores busy, per hour", unit: "% busy of online, per hour (UTC)",
+            series: [.init(name: "GPUs", color: "#b4441f"), .init(name: "CPU cores", color: "#6b7f99")],
+            groups: view.useByHour.map {
+                .init(
+                    label: hour.string(from: Date(timeIntervalSince1970: Double($0.hourStartMs) / 1000)),
+                    values: [$0.gpusOnlineMean > 0 ? 100 * $0.gpusBusyMean / $0.gpusOnlineMean : 0, $0.coresOnlineMean > 0 ? 100 * $0.coresBusyMean / $0.coresOnlineMean : 0]
+                )
+            }
+        )
+        let sampled = view.useByHour.filter { $0.samples > 0 }
+        let online = sampled.last.map {
+            String(format: "In the latest sampled hour, %.1f GPUs and %.1f CPU cores were online on average, %.1f and %.1f of them busy.", $0.gpusOnlineMean, $0.coresOnlineMean, $0.gpusBusyMean, $0.coresBusyMean)
+        } ?? "No hour has been sampled yet."
         let epochs = BarChart(
             title: "CRU minted and burned per epoch", unit: "CRU per epoch",
             series: [.init(name: "minted", color: "#1f7a4d"), .init(name: "burned", color: "#b42318")],
@@ -132,7 +146,7 @@ struct ExplorerPages: Sendable {
             )
         }
         return OverviewPage(
-            figures: figures, models: models, workChart: work.svg, epochChart: epochs.svg,
+            figures: figures, models: models, workChart: work.svg, useChart: use.svg, useNote: online, epochChart: epochs.svg,
             epochRows: view.epochs.suffix(Self.epochRowsMax).reversed().map {
                 EpochRow(epoch: $0.epoch, minted: Amount.format($0.mintedMicro), burned: Amount.format($0.burnedMicro), link: Self.logLink(subject: LogSubjects.epochSubject($0.epoch)))
             },
@@ -454,6 +468,7 @@ struct ExplorerPages: Sendable {
         var figures: [Figure]
         var models: [ModelRow]
         var workChart: String
+        var useChart, useNote: String
         var epochChart: String
         var epochRows: [EpochRow]
         var cloud: [CloudRow]

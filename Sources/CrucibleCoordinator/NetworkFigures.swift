@@ -1,4 +1,5 @@
 import CrucibleCore
+import CrucibleStore
 
 /// The numbers the network publishes (ARCHITECTURE §8) at one moment, computed from the state and from who is online:
 /// what `/v1/network` and `/metrics` both show, so that the two never disagree.
@@ -37,6 +38,19 @@ public struct NetworkFigures: Sendable, Equatable {
         public var cpuCoreHours = 0.0
     }
 
+    /// What was online and busy over one hour, from the presence samples taken in it.
+    public struct HourOfUse: Sendable, Equatable {
+        public var hourStartMs: Int64
+        public var samples = 0
+        public var gpusOnlineMean = 0.0
+        public var gpusBusyMean = 0.0
+        public var coresOnlineMean = 0.0
+        public var coresBusyMean = 0.0
+        /// Busy over online GPU-hours in the hour; nil when no GPU was online.
+        public var gpuUtilization: Double? { gpusOnlineMean > 0 ? gpusBusyMean / gpusOnlineMean : nil }
+        public var coreUtilization: Double? { coresOnlineMean > 0 ? coresBusyMean / coresOnlineMean : nil }
+    }
+
     public static let unlistedModel = "unlisted"
 
     public var nodesRegistered = 0
@@ -48,13 +62,19 @@ public struct NetworkFigures: Sendable, Equatable {
     public var challengesFailed = 0
     public var jobsByState: [JobRecord.State: Int] = [:]
     public var runsRunning = 0
+    /// CPU cores of the nodes online, and those that running runs asked for.
+    public var coresOnline = 0
+    public var coresBusy = 0
     public var gpuPricesByModel: [String: Prices] = [:]
 
     public init(state: NetworkState, isOnline: (String) -> Bool) {
         nodesRegistered = state.nodes.count
         for (nodeId, node) in state.nodes {
             let online = isOnline(nodeId), proven = node.proof.status == .proven
-            if online { nodesOnline += 1 }
+            if online {
+                nodesOnline += 1
+                coresOnline += node.registration.hardware.cpuCores
+            }
             if proven {
                 nodesProven += 1
                 provenTops += node.proof.provenTops
@@ -75,6 +95,7 @@ public struct NetworkFigures: Sendable, Equatable {
             }
             guard run.state == .running else { continue }
             runsRunning += 1
+            coresBusy += state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0
             guard let nodeId = run.nodeId else { continue }
             for position in run.gpuIndices { held.insert(NodeGPU(nodeId: nodeId, position: position)) }
         }
@@ -123,6 +144,37 @@ public struct NetworkFigures: Sendable, Equatable {
                 buckets[index].gpuHours += gpus * overlap
                 buckets[index].cpuCoreHours += cores * overlap
             }
+        }
+        return buckets
+    }
+
+    /// This moment's presence, as a sample to keep.
+    public func presenceSample(atMs: Int64) -> PresenceSample {
+        let all = gpus
+        return PresenceSample(atMs: atMs, gpusOnline: Int64(all.online), gpusBusy: Int64(all.busy), coresOnline: Int64(coresOnline), coresBusy: Int64(coresBusy))
+    }
+
+    /// What was online and busy in each of the `hours` whole hours up to the one holding `nowMs`, oldest first: the
+    /// mean over the samples taken in each (an hour nobody sampled has none).
+    public static func hoursOfUse(_ samples: [PresenceSample], hours: Int, endingAtMs nowMs: Int64) -> [HourOfUse] {
+        let hourMs: Int64 = 3_600_000
+        let firstStart = (nowMs / hourMs - Int64(hours - 1)) * hourMs
+        var buckets = (0..<hours).map { HourOfUse(hourStartMs: firstStart + Int64($0) * hourMs) }
+        var sums = [(gpusOnline: Int64, gpusBusy: Int64, coresOnline: Int64, coresBusy: Int64)](repeating: (0, 0, 0, 0), count: hours)
+        for sample in samples where sample.atMs >= firstStart && sample.atMs <= nowMs {
+            let index = min(hours - 1, Int((sample.atMs - firstStart) / hourMs))
+            buckets[index].samples += 1
+            sums[index].gpusOnline += sample.gpusOnline
+            sums[index].gpusBusy += sample.gpusBusy
+            sums[index].coresOnline += sample.coresOnline
+            sums[index].coresBusy += sample.coresBusy
+        }
+        for index in buckets.indices where buckets[index].samples > 0 {
+            let count = Double(buckets[index].samples)
+            buckets[index].gpusOnlineMean = Double(sums[index].gpusOnline) / count
+            buckets[index].gpusBusyMean = Double(sums[index].gpusBusy) / count
+            buckets[index].coresOnlineMean = Double(sums[index].coresOnline) / count
+            buckets[index].coresBusyMean = Double(sums[index].coresBusy) / count
         }
         return buckets
     }

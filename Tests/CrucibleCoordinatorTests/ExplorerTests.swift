@@ -3,6 +3,7 @@ import CrucibleAgent
 import CrucibleClient
 import CrucibleCoordinator
 import CrucibleCore
+import CrucibleStore
 import CrucibleTestSupport
 import Foundation
 import Testing
@@ -30,12 +31,17 @@ import Testing
         #expect(overview.cloudPrices.count == CloudReferencePrice.table.count && overview.workByHour.count == 24)
         #expect(overview.workByHour.reduce(0) { $0 + $1.cpuCoreHours } > 0 && overview.workByHour.allSatisfy { $0.gpuHours == 0 })
         #expect(overview.network.jobsSettled == 1 && overview.network.nodesRegistered == 2)
+        // Utilization over time: the leader sampled the agent's cores online while it ran (this test network samples
+        // every 300 ms); the claimer's two GPUs were online only for the window after it registered, and never busy.
+        let thisHour = try #require(overview.useByHour.last)
+        #expect(overview.useByHour.count == 24 && thisHour.samples > 0 && thisHour.coresOnlineMean > 0)
+        #expect(thisHour.gpusOnlineMean <= 2 && thisHour.gpusBusyMean == 0 && thisHour.coresBusyMean <= thisHour.coresOnlineMean)
 
         // The pages, as served.
         let page = try await network.fetch("/explorer")
         #expect(page.status == 200 && page.contentType == "text/html; charset=utf-8")
         #expect(page.body.contains("<td>H100 SXM 80GB</td><td class=\"num\">2</td><td class=\"num\">0</td>"))
-        #expect(page.body.contains("<svg viewBox") && page.body.contains("/v1/explorer/overview"))
+        #expect(page.body.contains("<svg viewBox") && page.body.contains("/v1/explorer/overview") && page.body.contains("Share of online GPUs and CPU cores busy"))
         #expect(!page.body.contains("<script") && !page.body.contains("src=\"http"), "the explorer loads nothing from elsewhere")
         let jobs = try await network.fetch("/explorer/jobs")
         // A job's name is the requester's text: shown escaped, never as markup.
@@ -82,6 +88,24 @@ import Testing
             _ = try await Chromium.run(["--window-size=1280,900", "--screenshot=\(jobShot)", network.url.absoluteString + "/explorer/jobs/\(job.id)"])
         }
         await network.stop()
+    }
+}
+
+/// Utilization over time is the mean of the presence samples in each hour.
+@Suite struct HoursOfUseTests {
+    @Test func eachHourIsTheMeanOfItsSamples() {
+        let hour: Int64 = 3_600_000, now = 100 * hour + 1_000
+        let samples = [
+            PresenceSample(atMs: 97 * hour + 5, gpusOnline: 9, gpusBusy: 9, coresOnline: 9, coresBusy: 9),  // before the window
+            PresenceSample(atMs: 98 * hour, gpusOnline: 4, gpusBusy: 1, coresOnline: 8, coresBusy: 0),
+            PresenceSample(atMs: 98 * hour + 60_000, gpusOnline: 4, gpusBusy: 3, coresOnline: 8, coresBusy: 4),
+            PresenceSample(atMs: 100 * hour + 500, gpusOnline: 0, gpusBusy: 0, coresOnline: 2, coresBusy: 1),
+            PresenceSample(atMs: now + 1, gpusOnline: 7, gpusBusy: 7, coresOnline: 7, coresBusy: 7),  // after now
+        ]
+        let hours = NetworkFigures.hoursOfUse(samples, hours: 3, endingAtMs: now)
+        #expect(hours.map(\.hourStartMs) == [98 * hour, 99 * hour, 100 * hour] && hours.map(\.samples) == [2, 0, 1])
+        #expect(hours[0].gpusOnlineMean == 4 && hours[0].gpusBusyMean == 2 && hours[0].gpuUtilization == 0.5 && hours[0].coreUtilization == 0.25)
+        #expect(hours[1].gpuUtilization == nil && hours[2].gpuUtilization == nil && hours[2].coreUtilization == 0.5)
     }
 }
 

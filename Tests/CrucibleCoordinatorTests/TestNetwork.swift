@@ -91,7 +91,7 @@ final class TestNetwork: Sendable {
         let coordinator = try await Coordinator.open(
             store: store, identity: identity,
             genesisAllocations: [requester, operatorA, operatorB, operatorC].map { .init(address: $0.address, amountMicro: fundingMicro) },
-            parameters: parameters, rateLimit: rateLimit, logger: logger
+            parameters: parameters, rateLimit: rateLimit, presenceSampleMs: 300, logger: logger
         )
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
         let bound = server.port
