@@ -1,5 +1,6 @@
 import CrucibleAPI
 import CrucibleCore
+import CrucibleLedger
 
 /// The explorer's JSON: each page of it renders exactly what one of these answers says.
 extension CoordinatorAPI {
@@ -45,6 +46,10 @@ extension CoordinatorAPI {
                     model: $0.model, provider: $0.provider, offer: $0.offer, usdPerGpuHourLow: $0.usdPerGpuHourLow,
                     usdPerGpuHourHigh: $0.usdPerGpuHourHigh, asOf: $0.asOf, source: $0.source
                 )
+            },
+            referenceMicroUsdPerCru: state.parameters.referenceMicroUsdPerCru,
+            referenceSetBy: state.governance.order.last { id in
+                state.governance.proposals[id].map { $0.status == .enacted && $0.proposal.changes.contains { $0.name == "referenceMicroUsdPerCru" } } ?? false
             }
         )
     }

@@ -137,20 +137,13 @@ struct ExplorerPages: Sendable {
             series: [.init(name: "minted", color: "#1f7a4d"), .init(name: "burned", color: "#b42318")],
             groups: view.epochs.map { .init(label: "\($0.epoch)", values: [Double($0.mintedMicro) / 1e6, Double($0.burnedMicro) / 1e6]) }
         )
-        let cloud = view.cloudPrices.map { price in
-            CloudRow(
-                model: GPUCatalog.model(id: price.model)?.displayName ?? price.model, provider: price.provider, offer: price.offer,
-                price: price.usdPerGpuHourLow == price.usdPerGpuHourHigh
-                    ? String(format: "$%.2f", price.usdPerGpuHourLow) : String(format: "$%.2f–%.2f", price.usdPerGpuHourLow, price.usdPerGpuHourHigh),
-                asOf: price.asOf, source: price.source, sourceHost: URL(string: price.source)?.host ?? price.source
-            )
-        }
+        let (cloud, rateNote) = Self.cloudRows(view)
         return OverviewPage(
             figures: figures, models: models, workChart: work.svg, useChart: use.svg, useNote: online, epochChart: epochs.svg,
             epochRows: view.epochs.suffix(Self.epochRowsMax).reversed().map {
                 EpochRow(epoch: $0.epoch, minted: Amount.format($0.mintedMicro), burned: Amount.format($0.burnedMicro), link: Self.logLink(subject: LogSubjects.epochSubject($0.epoch)))
             },
-            cloud: cloud,
+            cloud: cloud, rateNote: rateNote,
             footer: Footer(json: "/v1/explorer/overview", coordinator: Address.short(network.coordinator), logHead: network.logHead)
         )
     }
@@ -267,6 +260,35 @@ struct ExplorerPages: Sendable {
             latest: Array(latest), logLink: Self.logLink(subject: node.id),
             footer: await footer(json: "/v1/nodes/\(node.id)")
         )
+    }
+
+    /// The clouds' dated prices with the network's mean price of each model in dollars, at the governed reference
+    /// rate, and how far apart they are; and a note saying what rate that was, or that none is agreed.
+    static func cloudRows(_ view: Components.Schemas.ExplorerOverview) -> (rows: [CloudRow], rateNote: String) {
+        let rate = Double(view.referenceMicroUsdPerCru) / 1e6
+        let networkUsd = Dictionary(uniqueKeysWithValues: view.gpuModels.compactMap { model in
+            model.priceMeanMicroPerGpuHour.flatMap { mean in rate > 0 ? (model.model, Double(mean) / 1e6 * rate) : nil }
+        })
+        let cloud = view.cloudPrices.map { price in
+            let network = networkUsd[price.model]
+            let spread = network.map { usd in
+                let reference = CloudReferencePrice.spreadPercent(networkUsdPerGpuHour: usd, low: price.usdPerGpuHourLow, high: price.usdPerGpuHourHigh)
+                return reference.low == reference.high ? String(format: "%+.0f%%", reference.low) : String(format: "%+.0f%% to %+.0f%%", reference.low, reference.high)
+            }
+            return CloudRow(
+                model: GPUCatalog.model(id: price.model)?.displayName ?? price.model, provider: price.provider, offer: price.offer,
+                price: price.usdPerGpuHourLow == price.usdPerGpuHourHigh
+                    ? String(format: "$%.2f", price.usdPerGpuHourLow) : String(format: "$%.2f–%.2f", price.usdPerGpuHourLow, price.usdPerGpuHourHigh),
+                asOf: price.asOf, source: price.source, sourceHost: URL(string: price.source)?.host ?? price.source,
+                network: network.map { String(format: "$%.2f", $0) } ?? "—", spread: spread ?? "—"
+            )
+        }
+        let rateNote = rate > 0
+            ? String(format: "Network prices in dollars at the reference rate stakers agreed, 1 CRU = $%.4g", rate)
+                + (view.referenceSetBy.map { " (set by \($0))." } ?? " (set in the genesis).")
+                + " Negative: the network is cheaper. The rate only reads prices; nothing is settled in dollars."
+            : "No reference rate of CRU in dollars is agreed (governed parameter referenceMicroUsdPerCru), so no spread is shown; the network's prices in CRU are in the table above."
+        return (cloud, rateNote)
     }
 
     static let logRowsMax = 100
@@ -455,7 +477,7 @@ struct ExplorerPages: Sendable {
     }
 
     struct CloudRow {
-        var model, provider, offer, price, asOf, source, sourceHost: String
+        var model, provider, offer, price, asOf, source, sourceHost, network, spread: String
     }
 
     struct EpochRow {
@@ -472,6 +494,7 @@ struct ExplorerPages: Sendable {
         var epochChart: String
         var epochRows: [EpochRow]
         var cloud: [CloudRow]
+        var rateNote: String
         var footer: Footer
     }
 

@@ -16,6 +16,7 @@ extension NetworkParameters {
         case "renderPsnrMilliDbMin": \.renderPsnrMilliDbMin
         case "renderCropPpm": \.renderCropPpm
         case "renderCropTiles": \.renderCropTiles
+        case "referenceMicroUsdPerCru": \.referenceMicroUsdPerCru
         case "adaptive.warmupVerified": \.adaptive.warmupVerified
         case "adaptive.floorPpm": \.adaptive.floorPpm
         case "challenges.floorBps": \.challenges.floorBps
@@ -48,7 +49,7 @@ extension NetworkParameters {
     }
 
     public static let governedNames: [String] = [
-        "feeBps", "replicaWaitMs", "priceBandBps", "linkFreshMs", "trainDeviationPpmMax", "renderPsnrMilliDbMin", "renderCropPpm", "renderCropTiles", "adaptive.warmupVerified", "adaptive.floorPpm", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
+        "feeBps", "replicaWaitMs", "priceBandBps", "linkFreshMs", "trainDeviationPpmMax", "renderPsnrMilliDbMin", "renderCropPpm", "renderCropTiles", "referenceMicroUsdPerCru", "adaptive.warmupVerified", "adaptive.floorPpm", "challenges.floorBps", "challenges.slackPercent", "challenges.meanIntervalMs", "challenges.retryMs",
         "economy.stakeFlagshipMicro", "economy.stakeHighMicro", "economy.stakeMidMicro", "economy.stakeEntryMicro", "economy.stakeCpuMicro",
         "economy.unbondingMs", "economy.slashFailedWorkBps", "economy.slashSpoofBps", "economy.slashReporterBps", "economy.slashTreasuryBps",
         "economy.epochMs", "economy.emissionMicroPerEpoch", "economy.workShareBps", "economy.availabilityShareBps", "economy.treasuryShareBps",

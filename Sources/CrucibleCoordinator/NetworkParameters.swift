@@ -41,6 +41,10 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
     /// `renderCropTiles` tiles scattered over the frame.
     public var renderCropPpm: Int64
     public var renderCropTiles: Int64
+    /// What stakers agree 1 CRU is worth, in millionths of a US dollar, so that the explorer can set the network's
+    /// prices against clouds' dollar prices; 0: no rate agreed, and no spread is shown. A reference for reading, never
+    /// used to settle anything.
+    public var referenceMicroUsdPerCru: Int64
     /// How a job with verification `adaptive` samples each node's results.
     public var adaptive: AdaptiveReplication
     /// How hardware is challenged and judged (ARCHITECTURE §4).
@@ -53,6 +57,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         attemptsMax: Int = 3, checkpointInterval: Int = 64, timestampWindowMs: Int64 = 300_000, onlineWindowMs: Int64 = 45_000,
         declineCooldownMs: Int64 = 15_000, replicaWaitMs: Int64 = 600_000, priceBandBps: Int64 = 1_000,
         linkFreshMs: Int64 = 1_800_000, trainDeviationPpmMax: Int64 = 1_000, renderPsnrMilliDbMin: Int64 = 48_000, renderCropPpm: Int64 = 62_500, renderCropTiles: Int64 = 16,
+        referenceMicroUsdPerCru: Int64 = 0,
         adaptive: AdaptiveReplication = AdaptiveReplication(), challenges: ChallengePolicy = ChallengePolicy(), economy: EconomyPolicy = EconomyPolicy()
     ) {
         self.challenges = challenges
@@ -65,6 +70,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.renderPsnrMilliDbMin = renderPsnrMilliDbMin
         self.renderCropPpm = renderCropPpm
         self.renderCropTiles = renderCropTiles
+        self.referenceMicroUsdPerCru = referenceMicroUsdPerCru
         self.adaptive = adaptive
         self.feeBps = feeBps
         self.offerTimeoutMs = offerTimeoutMs
@@ -81,7 +87,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case feeBps, offerTimeoutMs, leaseTimeoutMs, leaseGraceMs, attemptsMax, checkpointInterval, timestampWindowMs, onlineWindowMs
-        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, renderPsnrMilliDbMin, renderCropPpm, renderCropTiles, adaptive, challenges, economy
+        case declineCooldownMs, replicaWaitMs, priceBandBps, linkFreshMs, trainDeviationPpmMax, renderPsnrMilliDbMin, renderCropPpm, renderCropTiles, referenceMicroUsdPerCru, adaptive, challenges, economy
     }
 
     /// Fields missing from an older genesis take their defaults, so a log keeps replaying as parameters are added.
@@ -104,6 +110,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         renderPsnrMilliDbMin = try container.decodeIfPresent(Int64.self, forKey: .renderPsnrMilliDbMin) ?? defaults.renderPsnrMilliDbMin
         renderCropPpm = try container.decodeIfPresent(Int64.self, forKey: .renderCropPpm) ?? defaults.renderCropPpm
         renderCropTiles = try container.decodeIfPresent(Int64.self, forKey: .renderCropTiles) ?? defaults.renderCropTiles
+        referenceMicroUsdPerCru = try container.decodeIfPresent(Int64.self, forKey: .referenceMicroUsdPerCru) ?? defaults.referenceMicroUsdPerCru
         adaptive = try container.decodeIfPresent(AdaptiveReplication.self, forKey: .adaptive) ?? defaults.adaptive
         challenges = try container.decodeIfPresent(ChallengePolicy.self, forKey: .challenges) ?? defaults.challenges
         // A genesis written before the economy existed ran without stake or emissions, and replays so.
@@ -122,6 +129,7 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         guard (0...200_000).contains(renderPsnrMilliDbMin) else { throw fail("renderPsnrMilliDbMin must be between 0 and 200000") }
         guard (1...1_000_000).contains(renderCropPpm) else { throw fail("renderCropPpm must be above 0 and at most 1000000") }
         guard (1...Int64(FrameCrop.tilesMax)).contains(renderCropTiles) else { throw fail("renderCropTiles must be between 1 and \(FrameCrop.tilesMax)") }
+        guard (0...1_000_000_000_000).contains(referenceMicroUsdPerCru) else { throw fail("referenceMicroUsdPerCru must be between 0 (none) and 1000000000000") }
         guard attemptsMax >= 1, checkpointInterval >= 1 else { throw fail("attemptsMax and checkpointInterval must be at least 1") }
         try adaptive.validate()
         try challenges.validate()

@@ -44,4 +44,10 @@ public struct CloudReferencePrice: Sendable, Equatable, Codable {
             usdPerGpuHourHigh: 2.49, asOf: "2026-Q1", source: "https://pricegpu.pages.dev/blog/h100-vs-a100-cloud-price"
         ),
     ]
+
+    /// How far a network price (US dollars per GPU-hour) lies from a cloud row's low and high price, in percent:
+    /// negative is cheaper than the cloud.
+    public static func spreadPercent(networkUsdPerGpuHour price: Double, low: Double, high: Double) -> (low: Double, high: Double) {
+        (100 * (price / low - 1), 100 * (price / high - 1))
+    }
 }

@@ -58,6 +58,8 @@ import Testing
         // A proposal taking effect at the earliest epoch, voted by both operators, passes and changes the fee then.
         let economy = try await client.economy()
         var proposal = fee
+        // It also agrees a reference rate of CRU in dollars (0.50 USD), which the explorer reads prices at.
+        proposal.changes.append(.init(name: "referenceMicroUsdPerCru", value: 500_000))
         // One epoch of margin: two-second epochs may turn over between reading the epoch and proposing.
         proposal.effectiveEpoch = Governance.earliestEffectiveEpoch(currentEpoch: economy.epoch, policy: Self.parameters.economy) + 1
         let made = try await client.propose(proposal, by: a)
@@ -72,6 +74,9 @@ import Testing
         let page = try await network.fetch("/explorer/governance")
         #expect(page.status == 200 && page.body.contains("Lower the fee") && page.body.contains(">enacted</strong>"))
         #expect(page.body.contains("Sets <code>feeBps</code> to 200.") && page.body.contains(Address.short(a.address)) && page.body.contains("abstain"))
+        let overview = try JSONDecoder().decode(Components.Schemas.ExplorerOverview.self, from: Data(try await network.fetch("/v1/explorer/overview").body.utf8))
+        #expect(overview.referenceMicroUsdPerCru == 500_000 && overview.referenceSetBy == made.id)
+        #expect(try await network.fetch("/explorer").body.contains("1 CRU = $0.5 (set by \(made.id))."))
         let after = try await client.economy()
         #expect(after.parameters.first { $0.name == "feeBps" }?.value == 200)
         #expect(after.epoch >= proposal.effectiveEpoch && after.epochs.contains { $0.enacted == [made.id] })

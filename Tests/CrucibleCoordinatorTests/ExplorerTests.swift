@@ -1,7 +1,7 @@
 import CrucibleAPI
 import CrucibleAgent
 import CrucibleClient
-import CrucibleCoordinator
+@testable import CrucibleCoordinator
 import CrucibleCore
 import CrucibleStore
 import CrucibleTestSupport
@@ -75,6 +75,7 @@ import Testing
         let dom = try await Chromium.run(["--dump-dom", network.url.absoluteString + "/explorer"])
         #expect(dom.contains("GPU supply, use and prices") && dom.contains("H100 SXM 80GB") && dom.contains("CRU minted"), "\(dom.prefix(2_000))")
         #expect(dom.contains("AWS") && dom.contains("$12.29") && dom.contains("2023-07-27"))
+        #expect(dom.contains("No reference rate of CRU in dollars is agreed"), "the genesis set none")
         let jobsDOM = try await Chromium.run(["--dump-dom", network.url.absoluteString + "/explorer/jobs"])
         #expect(jobsDOM.contains(job.id) && jobsDOM.contains("settled"))
         let screenshot = network.directory.appendingPathComponent("explorer-phone.png")
@@ -88,6 +89,45 @@ import Testing
             _ = try await Chromium.run(["--window-size=1280,900", "--screenshot=\(jobShot)", network.url.absoluteString + "/explorer/jobs/\(job.id)"])
         }
         await network.stop()
+    }
+}
+
+/// The network's GPU prices in dollars, at the governed reference rate, beside the clouds'.
+@Suite struct CloudSpreadTests {
+    @Test func networkPricesAreSetAgainstEachCloudRowOfTheirModel() {
+        // 4 CRU per H100-hour at $0.50 per CRU is $2.00: 20% under $2.50, 60% under $5.00; 1,000 CRU would be dearer.
+        let cheap = CloudReferencePrice.spreadPercent(networkUsdPerGpuHour: 4 * 0.5, low: 2.5, high: 5.0)
+        #expect(abs(cheap.low - -20) < 1e-9 && abs(cheap.high - -60) < 1e-9)
+        #expect(CloudReferencePrice.spreadPercent(networkUsdPerGpuHour: 500, low: 12.29, high: 12.29).low > 0)
+    }
+
+    @Test func theOverviewSetsEachModelsMeanPriceBesideItsCloudRows() async throws {
+        // A network whose H100 runs averaged 5 CRU per GPU-hour, read at $0.50 per CRU: $2.50.
+        let network = try await TestNetwork.start()
+        var view = try JSONDecoder().decode(Components.Schemas.ExplorerOverview.self, from: Data(try await network.fetch("/v1/explorer/overview").body.utf8))
+        await network.stop()
+        view.gpuModels = [.init(
+            model: "H100-SXM", name: "H100 SXM 80GB", registered: 8, online: 8, proven: 8, busy: 4, pricedRuns: 3,
+            priceMeanMicroPerGpuHour: 5 * Amount.microPerCRU, priceMinMicroPerGpuHour: 4 * Amount.microPerCRU, priceMaxMicroPerGpuHour: 6 * Amount.microPerCRU
+        )]
+        view.referenceMicroUsdPerCru = 500_000
+        view.referenceSetBy = "proposal-4"
+        let (rows, note) = ExplorerPages.cloudRows(view)
+        let aws = try #require(rows.first { $0.price == "$12.29" })
+        #expect(aws.network == "$2.50" && aws.spread == "-80%")
+        let tier2 = try #require(rows.first { $0.price == "$2.49–2.85" })
+        #expect(tier2.spread == "+0% to -12%")
+        #expect(rows.filter { $0.model != "H100 SXM 80GB" }.allSatisfy { $0.network == "—" && $0.spread == "—" }, "no H200 or A100 ran")
+        #expect(note.contains("1 CRU = $0.5 (set by proposal-4)."))
+        view.referenceMicroUsdPerCru = 0
+        #expect(ExplorerPages.cloudRows(view).rows.allSatisfy { $0.spread == "—" })
+    }
+
+    @Test func theReferenceRateIsAGovernedParameterAndRefusedOutOfRange() throws {
+        let parameters = NetworkParameters()
+        #expect(parameters.referenceMicroUsdPerCru == 0 && NetworkParameters.governedNames.contains("referenceMicroUsdPerCru"))
+        #expect(try parameters.applying([.init(name: "referenceMicroUsdPerCru", value: 1_250_000)]).referenceMicroUsdPerCru == 1_250_000)
+        #expect(throws: CrucibleError.self) { _ = try parameters.applying([.init(name: "referenceMicroUsdPerCru", value: -1)]) }
     }
 }
 
