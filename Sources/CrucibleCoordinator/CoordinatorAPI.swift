@@ -83,12 +83,19 @@ public struct CoordinatorAPI: APIProtocol {
             let state = await coordinator.state
             let peersOnly = input.query.withPeerEndpoint ?? false
             let limit = try Self.pageSize(input.query.limit, default: Int.max, max: 1_000_000)
-            let nodes = state.nodes.values.filter { !peersOnly || $0.registration.peerEndpoint != nil }
-                .sorted { ($0.registeredMs, $0.id) < ($1.registeredMs, $1.id) }
+            var start = 0
+            if let after = input.query.after {
+                guard let node = state.nodes[after] else { throw CrucibleError(.notFound, "no node \(Address.short(after)) has registered to page after") }
+                start = node.position + 1
+            }
+            // In registration order, reading only as far as the page goes.
+            let nodes = state.nodeOrder[min(start, state.nodeOrder.count)...].lazy.compactMap { state.nodes[$0] }
+                .filter { !peersOnly || $0.registration.peerEndpoint != nil }
                 .prefix(limit)
             // A short list asks about its own nodes only; the whole list reads every sighting once.
-            let presence = await coordinator.presence(of: peersOnly || nodes.count < state.nodes.count ? nodes.map(\.id) : nil)
-            let views = nodes.map { nodeView($0, state: state, presence: presence) }
+            let page = Array(nodes)
+            let presence = await coordinator.presence(of: peersOnly || page.count < state.nodes.count ? page.map(\.id) : nil)
+            let views = page.map { nodeView($0, state: state, presence: presence) }
             return .ok(.init(body: .json(.init(nodes: views))))
         }
     }

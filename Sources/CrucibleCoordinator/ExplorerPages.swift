@@ -26,7 +26,14 @@ struct ExplorerPages: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/explorer") { _, _ in try await html(overview(), template: "overview") }
-        router.get("/explorer/nodes") { _, _ in try await html(nodes(), template: "nodes") }
+        router.get("/explorer/nodes") { request, _ in
+            let after = request.uri.queryParameters.get("after").flatMap { $0.isEmpty ? nil : $0 }
+            if let after, !Address.isValid(after) { return try await refusal("“after” is a node id: 64 hex digits.", json: "/v1/nodes") }
+            guard let page = try await nodes(after: after) else {
+                return try await missing("No node \(after.map(Address.short) ?? "") has registered to list the nodes after.", json: "/v1/nodes")
+            }
+            return try html(page, template: "nodes")
+        }
         router.get("/explorer/jobs") { _, _ in try await html(jobs(), template: "jobs") }
         router.get("/explorer/governance") { _, _ in try await html(governance(), template: "governance") }
         router.get("/explorer/log") { request, _ in
@@ -75,7 +82,7 @@ struct ExplorerPages: Sendable {
 
     // MARK: - Pages
 
-    static let nodeRowsMax = 1_000
+    static let nodeRowsMax = 100
     static let epochRowsMax = 6
 
     struct Figure {
@@ -148,11 +155,10 @@ struct ExplorerPages: Sendable {
         )
     }
 
-    func nodes() async throws -> NodesPage {
-        // A page a browser can hold at any size of network: the first nodes by registration; the counts are of all.
-        guard case .ok(let ok) = try await api.listNodes(.init(query: .init(limit: Self.nodeRowsMax))), case .json(let list) = ok.body else {
-            throw CrucibleError(.internalError, "the node list could not be read")
-        }
+    func nodes(after: String?) async throws -> NodesPage? {
+        // A page a browser can hold at any size of network, in registration order; the counts are of all.
+        let answer = try await api.listNodes(.init(query: .init(limit: Self.nodeRowsMax, after: after)))
+        guard case .ok(let ok) = answer, case .json(let list) = ok.body else { return nil }
         let network = await api.networkView()
         let rows = list.nodes.map { node in
             NodeRow(
@@ -163,10 +169,12 @@ struct ExplorerPages: Sendable {
                 runsDone: node.runsDone, earned: Amount.format(node.earnedMicro), streak: node.verifiedStreak ?? 0
             )
         }
-        let shown = rows.count < network.nodesRegistered ? " The first \(rows.count) by registration are listed." : ""
+        let shown = rows.count < network.nodesRegistered ? " Listed by registration, \(Self.nodeRowsMax) a page." : ""
+        let json = "/v1/nodes?limit=\(Self.nodeRowsMax)" + (after.map { "&after=\($0)" } ?? "")
         return NodesPage(
             summary: "\(network.nodesRegistered) registered, \(network.nodesOnline) online, \(network.nodesProven) proven by challenge.\(shown)",
-            nodes: rows, footer: await footer(json: "/v1/nodes?limit=\(Self.nodeRowsMax)")
+            nodes: rows, next: rows.count == Self.nodeRowsMax ? rows.last.map { "/explorer/nodes?after=\($0.id)" } : nil,
+            first: after == nil ? nil : "/explorer/nodes", footer: await footer(json: json)
         )
     }
 
@@ -510,6 +518,7 @@ struct ExplorerPages: Sendable {
         let nodesPage = true
         var summary: String
         var nodes: [NodeRow]
+        var next, first: String?
         var footer: Footer
     }
 

@@ -87,11 +87,12 @@ extension NetworkState {
             if restacks { restack(operator: registration.operatorAddress) }
         } else {
             nodes[nodeId] = NodeRecord(
-                id: nodeId, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0,
+                id: nodeId, position: nodeOrder.count, registration: registration, registeredMs: nowMs, runsDone: 0, earnedMicro: 0,
                 proof: proofOnRegistration(registration, previous: nil)
             )
             let before = nodeIdsByOperator[registration.operatorAddress]?.last.flatMap { stakeNeededThrough[$0] } ?? 0
             nodeIdsByOperator[registration.operatorAddress, default: []].append(nodeId)
+            nodeOrder.append(nodeId)
             stakeNeededThrough[nodeId] = before + parameters.economy.requiredStakeMicro(for: registration.hardware.stakeClasses)
             reindexProof(of: nodeId)
             reindexGPUs(of: nodeId)

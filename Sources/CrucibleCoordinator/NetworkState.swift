@@ -16,6 +16,8 @@ public struct NetworkState: Sendable {
     public internal(set) var jobs: [String: JobRecord] = [:]
     /// Job ids in submission order.
     public internal(set) var jobOrder: [String] = []
+    /// Node ids in the order they first registered.
+    public internal(set) var nodeOrder: [String] = []
     /// Tasks whose primary result is in and that wait for a sample draw, a replica or a verdict.
     public internal(set) var verifyingTasks: Set<TaskKey> = []
     /// Jobs whose tasks are all final but which are not closed yet.

@@ -4,6 +4,8 @@ import CrucibleProof
 /// A registered node as the network knows it.
 public struct NodeRecord: Sendable, Equatable {
     public var id: String
+    /// Its place in registration order (`NetworkState.nodeOrder`), for paging the node list.
+    public var position: Int
     public var registration: NodeRegistration
     public var registeredMs: Int64
     public var runsDone: Int64

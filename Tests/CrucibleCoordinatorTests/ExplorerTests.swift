@@ -68,6 +68,15 @@ import Testing
         #expect(try await network.client.nodes(limit: 1).map(\.id) == [claimer.address])
         #expect(try await network.client.nodes(limit: 5).map(\.id) == [claimer.address, nodeId])
         await #expect(throws: CrucibleError.self) { _ = try await network.client.nodes(limit: 0) }
+        // The next page starts after a node; after the last, none; after one that never registered, a clear refusal.
+        #expect(try await network.client.nodes(limit: 5, after: claimer.address).map(\.id) == [nodeId])
+        #expect(try await network.client.nodes(after: nodeId).isEmpty)
+        await #expect(throws: CrucibleError.self) { _ = try await network.client.nodes(after: String(repeating: "0", count: 64)) }
+        let secondPage = try await network.fetch("/explorer/nodes?after=\(claimer.address)")
+        #expect(secondPage.status == 200 && secondPage.body.contains(Address.short(nodeId)) && !secondPage.body.contains("/explorer/nodes/\(claimer.address)"))
+        #expect(secondPage.body.contains("First page") && !secondPage.body.contains("Next page"))
+        #expect(try await network.fetch("/explorer/nodes?after=nobody").status == 400)
+        #expect(try await network.fetch("/explorer/nodes?after=\(String(repeating: "0", count: 64))").status == 404)
         let missingJob = try await network.fetch("/explorer/jobs/job-nothing")
         #expect(missingJob.status == 404 && missingJob.body.contains("No job job-nothing"))
 
