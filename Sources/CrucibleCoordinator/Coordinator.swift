@@ -714,14 +714,14 @@ public actor Coordinator {
         try await store.logEntries(afterSeq: afterSeq, limit: limit)
     }
 
-    /// A page of the stored log: after a cursor oldest first, or before one newest first; only the entries that
-    /// concern `subject` when one is named.
-    public func logEntries(concerning subject: String?, after: Int64?, before: Int64?, limit: Int) async throws -> [LogEntry] {
+    /// A page of the stored log: after a cursor oldest first, or before one newest first (and after `after`, when
+    /// both are given); only the entries that concern `subject` when one is named.
+    public func logEntries(concerning subject: String?, after: Int64, before: Int64?, limit: Int) async throws -> [LogEntry] {
         switch (subject, before) {
-        case (nil, nil): try await store.logEntries(afterSeq: after ?? 0, limit: limit)
-        case (nil, let before?): try await store.logEntries(beforeSeq: before, limit: limit)
-        case (let subject?, nil): try await store.logEntries(concerning: subject, afterSeq: after ?? 0, limit: limit)
-        case (let subject?, let before?): try await store.logEntries(concerning: subject, beforeSeq: before, limit: limit)
+        case (nil, nil): try await store.logEntries(afterSeq: after, limit: limit)
+        case (nil, let before?): try await store.logEntries(afterSeq: after, beforeSeq: before, limit: limit)
+        case (let subject?, nil): try await store.logEntries(concerning: subject, afterSeq: after, limit: limit)
+        case (let subject?, let before?): try await store.logEntries(concerning: subject, afterSeq: after, beforeSeq: before, limit: limit)
         }
     }
 

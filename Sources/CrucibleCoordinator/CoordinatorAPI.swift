@@ -324,9 +324,6 @@ public struct CoordinatorAPI: APIProtocol {
     public func getLog(_ input: Operations.GetLog.Input) async throws -> Operations.GetLog.Output {
         await handle(Operations.GetLog.Output.default) {
             let query = input.query
-            guard query.after == nil || query.before == nil else {
-                throw CrucibleError(.malformed, "ask for entries after a sequence number or before one, not both")
-            }
             if let subject = query.subject, !LogSubjects.isValid(subject) {
                 throw CrucibleError(.malformed, "subject must be 1 to 160 letters, digits, '.', '_' or '-': a node or signer address, job-…, a run id, challenge-N, proposal-N, epoch-N or kind.NAME")
             }

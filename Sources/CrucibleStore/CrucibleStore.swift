@@ -241,10 +241,10 @@ public final class CrucibleStore: Sendable {
             .all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
 
-    /// Entries before `beforeSeq`, newest first.
-    public func logEntries(beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
+    /// Entries between `afterSeq` and `beforeSeq` (both left out), newest first.
+    public func logEntries(afterSeq: Int64 = 0, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
         try await reader.select().column("*").from("log_entries")
-            .where("seq", .lessThan, beforeSeq)
+            .where("seq", .greaterThan, afterSeq).where("seq", .lessThan, beforeSeq)
             .orderBy("seq", .descending).limit(limit)
             .all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
@@ -308,11 +308,12 @@ public final class CrucibleStore: Sendable {
             .all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
 
-    /// The entries that concern `subject`, newest first, before log entry `beforeSeq`.
-    public func logEntries(concerning subject: String, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
+    /// The entries that concern `subject` between `afterSeq` and `beforeSeq` (both left out), newest first.
+    public func logEntries(concerning subject: String, afterSeq: Int64 = 0, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
         try await reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries"))).from("log_subjects")
             .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
             .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
+            .where(SQLColumn("seq", table: "log_subjects"), .greaterThan, SQLBind(afterSeq))
             .where(SQLColumn("seq", table: "log_subjects"), .lessThan, SQLBind(beforeSeq))
             .orderBy(SQLOrderBy(expression: SQLColumn("seq", table: "log_subjects"), direction: SQLDirection.descending)).limit(limit)
             .all(decoding: LogEntry.self, with: Self.rowDecoder)

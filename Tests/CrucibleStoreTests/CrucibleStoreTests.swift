@@ -97,6 +97,8 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
             #expect(try await store.logEntries(concerning: "node-b", beforeSeq: 3, limit: 10) == [log[1]])
             #expect(try await store.logEntries(concerning: "nobody", afterSeq: 0, limit: 10).isEmpty)
             #expect(try await store.logEntries(beforeSeq: 3, limit: 10) == [log[1], log[0]])
+            #expect(try await store.logEntries(afterSeq: 1, beforeSeq: 5, limit: 10) == [log[3], log[2], log[1]])
+            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 1, beforeSeq: 4, limit: 10) == [log[2]])
             #expect(try await store.allSubjects().map(\.seq) == [1, 2, 3, 3, 4])
             // A subject is indexed once per entry: a second row for it is refused with the rest of its commit.
             var again = ProjectionBatch()
