@@ -22,7 +22,7 @@ public struct CoordinatorClient: Sendable {
     public init(baseURLs: [URL], httpClient: HTTPClient? = nil, timeoutS: Int64 = 60) {
         precondition(!baseURLs.isEmpty, "a client needs a coordinator")
         self.baseURLs = baseURLs
-        let httpClient = httpClient ?? (baseURLs.count > 1 ? Self.failoverHTTPClient : .shared)
+        let httpClient = httpClient ?? (baseURLs.count > 1 ? Self.failFastHTTPClient : .shared)
         self.client = Client(
             serverURL: baseURLs[0],
             transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient, timeout: .seconds(timeoutS))),
@@ -30,9 +30,10 @@ public struct CoordinatorClient: Sendable {
         )
     }
 
-    /// For several coordinators: a dead one must fail fast so the next is tried, and AsyncHTTPClient otherwise keeps
-    /// trying to connect until the request's own deadline. One for the process, like `HTTPClient.shared`.
-    static let failoverHTTPClient: HTTPClient = {
+    /// For several coordinators, and for one-shot commands: a dead one must fail fast, so that the next is tried or the
+    /// person told, and AsyncHTTPClient otherwise keeps trying to connect until the request's own deadline (60 s). One
+    /// for the process, like `HTTPClient.shared`.
+    public static let failFastHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(3)
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -64,7 +65,11 @@ public struct CoordinatorClient: Sendable {
         } catch let error as ClientError {
             if let refusal = error.underlyingError as? CrucibleError { throw refusal }
             let at = baseURLs.map(\.absoluteString).joined(separator: " or ")
-            throw CrucibleError(.unavailable, "cannot reach the coordinator at \(at): \(error.underlyingError)")
+            throw CrucibleError(
+                .unavailable,
+                "cannot reach the coordinator at \(at): \(error.underlyingError). Is it running there? "
+                    + "(`crucible coordinator serve` or `crucible devnet` starts one; --coordinator URL points elsewhere)"
+            )
         }
     }
 
@@ -157,9 +162,9 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    /// The entries that concern `subject` (a node, job, run, challenge, proposal, epoch-N or signer): oldest first
-    /// after `after`, or newest first before `before`.
-    public func log(concerning subject: String, after: Int64? = nil, before: Int64? = nil, limit: Int = 100) async throws -> Components.Schemas.LogPage {
+    /// The entries that concern `subject` (a node, job, run, challenge, proposal, epoch-N, signer or kind.NAME; nil:
+    /// every entry): oldest first after `after`, or newest first before `before`.
+    public func log(concerning subject: String?, after: Int64? = nil, before: Int64? = nil, limit: Int = 100) async throws -> Components.Schemas.LogPage {
         switch try await reach({ try await client.getLog(query: .init(after: after, before: before, subject: subject, limit: limit)) }) {
         case .ok(let ok): return try ok.body.json
         case .default(let status, let error): throw Self.refusal(status, error)

@@ -4,9 +4,9 @@ import CrucibleProof
 import Foundation
 
 /// One log entry said in words, for the explorer's log pages: what happened and to whom. The entry's JSON stays
-/// the evidence; this is only its reading. `state` names the node a run went to.
-enum LogEntryText {
-    static func describe(_ event: LogEvent, in state: NetworkState) -> String {
+/// the evidence; this is only its reading. `state` names the node a run went to (without it, the run is named).
+public enum LogEntryText {
+    public static func describe(_ event: LogEvent, in state: NetworkState) -> String {
         switch event {
         case .genesis(let genesis):
             let funded = genesis.allocations.reduce(Int64(0)) { $0 + $1.amountMicro }

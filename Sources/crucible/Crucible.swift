@@ -8,7 +8,7 @@ struct Crucible: AsyncParsableCommand {
         abstract: "A decentralized GPU compute network: coordinator, node agent and client in one tool.",
         subcommands: [
             DevnetCommand.self, CoordinatorCommand.self, NodeCommand.self, WalletCommand.self, JobCommand.self,
-            StakeCommand.self, GovCommand.self, EconomyCommand.self, NetworkCommand.self, AuditCommand.self, BenchCommand.self, LoadgenCommand.self,
+            StakeCommand.self, GovCommand.self, EconomyCommand.self, NetworkCommand.self, LogCommand.self, AuditCommand.self, BenchCommand.self, LoadgenCommand.self,
             SimCommand.self,
         ]
     )

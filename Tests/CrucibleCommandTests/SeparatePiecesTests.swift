@@ -112,6 +112,12 @@ import Testing
             #expect(submit.output.contains("settled") && submit.output.contains("2/2 verified"), "\(submit.output)")
             let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
 
+            // The job's log entries in words, newest first; and as the API's page for scripts.
+            let told = try await cli.crucible(["log", "--subject", jobId, "--limit", "100", "--coordinator", url])
+            #expect(told.status == 0 && told.output.contains("\(jobId) closed") && told.output.contains("submitted by"), "\(told.output)")
+            struct Page: Decodable { struct Entry: Decodable { var seq: Int64 }; var entries: [Entry] }
+            let entries = try JSONDecoder().decode(Page.self, from: Data(try await cli.crucible(["log", "--subject", jobId, "--json", "--limit", "2", "--coordinator", url]).output.utf8)).entries
+            #expect(entries.count == 2 && entries[0].seq > entries[1].seq)
             let logs = try await cli.crucible(["job", "logs", jobId, "--coordinator", url])
             #expect(logs.output.contains("counted 0") && logs.output.contains("counted 1"), "\(logs.output)")
             struct Chunk: Decodable { var taskIndex: Int; var text: String }
@@ -166,6 +172,10 @@ import Testing
             let exposition = String(decoding: metrics, as: UTF8.self)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)
             #expect(exposition.contains("crucible_agent_runs_total{outcome=\"succeeded\"} 2"), "\(exposition)")
+
+            // A coordinator that is not there: the error says so and what would start one.
+            let nowhere = try await cli.crucible(["job", "list", "--coordinator", "http://127.0.0.1:9"])
+            #expect(nowhere.status != 0 && nowhere.output.contains("Is it running there?") && nowhere.output.contains("crucible devnet"), "\(nowhere.output)")
 
             // A spec with a typo is refused before anything is uploaded or signed.
             try "name: x\ncommand: sh\nmaxPricePerHour: 1\nmaxDuration: 1m\ntaks: 2\n".write(toFile: path("typo.yaml"), atomically: true, encoding: .utf8)
