@@ -18,7 +18,10 @@ public actor RunControl {
         let pid = process.processIdentifier
         // Foundation starts the child as the leader of a new process group; check rather than assume.
         processGroup = getpgid(pid) == pid ? pid : nil
-        if stopReason != nil { signal(SIGTERM) }
+        // Stopped while it was being prepared (its lease lost while inputs downloaded): there is nothing of it to save,
+        // and a SIGTERM alone may never end it — a child inherits the agent's blocked signals, and a torchrun waiting
+        // for a gang member that will never come ignored one for 13 minutes.
+        if stopReason != nil { signal(SIGKILL) }
     }
 
     /// Stops the run: SIGTERM now, SIGKILL to whatever is left after `graceS` seconds.

@@ -73,6 +73,8 @@ public actor Coordinator {
     }
 
     /// How often the leader samples who is online and busy (utilization over time); samples are kept `presenceKeptMs`.
+    /// Each sample is a write of its own: every few hundred milliseconds in many test networks at once, those writes
+    /// took the database threads from the log's commits and challenges timed out.
     let presenceSampleMs: Int64
     static let presenceKeptMs: Int64 = 8 * 24 * 3_600_000
 
@@ -380,6 +382,7 @@ public actor Coordinator {
                 if now - lastPruneMs > 60_000 {
                     lastPruneMs = now
                     await pruneNonces(olderThanMs: now - 2 * state.parameters.timestampWindowMs)
+                    try? await store.prunePresence(olderThanMs: now - Self.presenceKeptMs)
                 }
                 if store.isShared && now - lastLeadCheckMs >= Self.leadCheckPeriodMs {
                     lastLeadCheckMs = now
@@ -397,7 +400,7 @@ public actor Coordinator {
         let online = onlineNodes(atMs: now)
         let sample = NetworkFigures(state: state, isOnline: online.contains).presenceSample(atMs: now)
         do {
-            try await store.recordPresence(sample, keepingSinceMs: now - Self.presenceKeptMs)
+            try await store.recordPresence(sample)
         } catch {
             logger.warning("a presence sample was not stored", metadata: ["error": "\(error)"])
         }

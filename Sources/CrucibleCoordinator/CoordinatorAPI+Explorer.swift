@@ -50,7 +50,16 @@ extension CoordinatorAPI {
             referenceMicroUsdPerCru: state.parameters.referenceMicroUsdPerCru,
             referenceSetBy: state.governance.order.last { id in
                 state.governance.proposals[id].map { $0.status == .enacted && $0.proposal.changes.contains { $0.name == "referenceMicroUsdPerCru" } } ?? false
-            }
+            },
+            verification: Self.verificationView(NetworkFigures.verification(in: state))
+        )
+    }
+
+    static func verificationView(_ figures: NetworkFigures.Verification) -> Components.Schemas.VerificationFigures {
+        .init(
+            tasksVerified: figures.tasksVerified, tasksFailed: figures.tasksFailed, spoofersCaught: figures.spoofersCaught,
+            nodesFailingProof: figures.nodesFailingProof, primaryUnitHours: figures.primaryUnitHours, checkUnitHours: figures.checkUnitHours,
+            overhead: figures.overhead
         )
     }
 }

@@ -104,6 +104,18 @@ struct ExplorerPages: Sendable {
             Figure(label: "Nodes online / registered", value: "\(network.nodesOnline) / \(network.nodesRegistered)", link: "/explorer/nodes"),
             Figure(label: "Challenges passed / failed", value: "\(network.challengesPassed) / \(network.challengesFailed)", link: Self.logLink(subject: "kind.challenge_judged")),
             Figure(label: "Jobs settled / submitted", value: "\(network.jobsSettled) / \(network.jobsTotal)", link: "/explorer/jobs"),
+            Figure(
+                label: "Tasks verified / failed", value: "\(view.verification.tasksVerified) / \(view.verification.tasksFailed)",
+                link: Self.logLink(subject: "kind.verdict")
+            ),
+            Figure(
+                label: "Spoofers caught (forged proofs) · nodes failing their challenge",
+                value: "\(view.verification.spoofersCaught) · \(view.verification.nodesFailingProof)", link: Self.logLink(subject: "kind.challenge_judged")
+            ),
+            Figure(
+                label: "Verification overhead: re-run work over work checked", value: String(format: "%.1f%%", 100 * view.verification.overhead),
+                link: Self.logLink(subject: "kind.sampled")
+            ),
             Figure(label: "CRU supply", value: Amount.format(network.supplyMicro), link: "/v1/economy"),
             Figure(label: "CRU minted", value: Amount.format(network.mintedMicro), link: Self.logLink(subject: "kind.epoch_closed")),
             Figure(label: "CRU burned", value: Amount.format(network.burnedMicro), link: Self.logLink(subject: "kind.verdict")),

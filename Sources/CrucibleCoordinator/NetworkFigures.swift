@@ -148,6 +148,44 @@ public struct NetworkFigures: Sendable, Equatable {
         return buckets
     }
 
+    /// How much checking the network does and what it finds (ARCHITECTURE §8: verification).
+    public struct Verification: Sendable, Equatable {
+        /// Tasks closed verified, and closed failed or lost in a dispute.
+        public var tasksVerified = 0
+        public var tasksFailed = 0
+        /// Nodes slashed for a forged proof of GPU (openings that did not hold), and nodes whose last challenge failed.
+        public var spoofersCaught = 0
+        public var nodesFailingProof = 0
+        /// Unit-hours (GPUs, or CPU cores for CPU work) that primary runs worked, and that replicas and arbiters worked
+        /// checking them.
+        public var primaryUnitHours = 0.0
+        public var checkUnitHours = 0.0
+        /// Checking work over the work checked; 0 when nothing ran.
+        public var overhead: Double { primaryUnitHours > 0 ? checkUnitHours / primaryUnitHours : 0 }
+    }
+
+    public static func verification(in state: NetworkState) -> Verification {
+        var figures = Verification()
+        for job in state.jobs.values {
+            for task in job.tasks {
+                switch task.state {
+                case .verified: figures.tasksVerified += 1
+                case .failed, .disputed: figures.tasksFailed += 1
+                default: break
+                }
+            }
+        }
+        figures.spoofersCaught = Set(state.slashes.filter { $0.reason == .spoofedHardware }.map(\.nodeId)).count
+        figures.nodesFailingProof = state.nodes.values.filter { $0.proof.status == .failed }.count
+        for run in state.runs.values {
+            guard let started = run.startedMs, let ended = run.endedMs, ended > started else { continue }
+            let units = run.gpuIndices.isEmpty ? Double(state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0) : Double(run.gpuIndices.count)
+            let unitHours = units * Double(ended - started) / 3_600_000
+            if run.role == .primary { figures.primaryUnitHours += unitHours } else { figures.checkUnitHours += unitHours }
+        }
+        return figures
+    }
+
     /// This moment's presence, as a sample to keep.
     public func presenceSample(atMs: Int64) -> PresenceSample {
         let all = gpus

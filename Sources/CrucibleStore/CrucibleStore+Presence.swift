@@ -20,12 +20,19 @@ public struct PresenceSample: Codable, Sendable, Equatable {
 }
 
 extension CrucibleStore {
-    /// Keeps `sample` and forgets samples older than `keepingSinceMs`.
-    public func recordPresence(_ sample: PresenceSample, keepingSinceMs: Int64) async throws {
+    /// Keeps `sample` (one at the same moment is the same sample).
+    public func recordPresence(_ sample: PresenceSample) async throws {
         let db = writer
         try await writeLock.withLock {
             try await db.insert(into: "presence_samples").model(sample, with: Self.rowEncoder).ignoringConflicts().run()
-            try await db.delete(from: "presence_samples").where("at_ms", .lessThan, keepingSinceMs).run()
+        }
+    }
+
+    /// Forgets the samples taken before `cutoffMs`.
+    public func prunePresence(olderThanMs cutoffMs: Int64) async throws {
+        let db = writer
+        try await writeLock.withLock {
+            try await db.delete(from: "presence_samples").where("at_ms", .lessThan, cutoffMs).run()
         }
     }
 

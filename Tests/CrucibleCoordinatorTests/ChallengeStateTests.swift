@@ -332,6 +332,9 @@ import Testing
         let slash = try #require(state.slashes.first)
         #expect(slash.reason == .spoofedHardware && slash.evidence == verdict.challengeId && slash.nodeId == node.address && slash.amountMicro == 50 * Amount.microPerCRU)
         try state.ledger.checkConservation()
+        // The explorer counts it: one spoofer caught, failing its proof.
+        let figures = NetworkFigures.verification(in: state)
+        #expect(figures.spoofersCaught == 1 && figures.nodesFailingProof == 1)
         // Slowness is not spoofing: a late commitment fails the node without touching its stake.
         var slow = try genesis(economy: economy, allocations: [.init(address: operatorA.address, amountMicro: 100 * Amount.microPerCRU)])
         try bond(50 * Amount.microPerCRU, &slow)

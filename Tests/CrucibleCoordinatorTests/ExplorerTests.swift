@@ -12,7 +12,7 @@ import Testing
 /// the JSON the page is drawn from.
 @Suite struct ExplorerTests {
     @Test func pagesShowTheNetworkAsItsJSONSaysAndRenderInABrowser() async throws {
-        let network = try await TestNetwork.start()
+        let network = try await TestNetwork.start(presenceSampleMs: 500)
         let agent = network.agent(operatorKey: network.operatorA)
         let nodeId = await agent.nodeId
         // A node claiming two H100s, never proven: supply by model counts them as registered, not proven.
@@ -32,10 +32,13 @@ import Testing
         #expect(overview.workByHour.reduce(0) { $0 + $1.cpuCoreHours } > 0 && overview.workByHour.allSatisfy { $0.gpuHours == 0 })
         #expect(overview.network.jobsSettled == 1 && overview.network.nodesRegistered == 2)
         // Utilization over time: the leader sampled the agent's cores online while it ran (this test network samples
-        // every 300 ms); the claimer's two GPUs were online only for the window after it registered, and never busy.
+        // every 500 ms); the claimer's two GPUs were online only for the window after it registered, and never busy.
         let thisHour = try #require(overview.useByHour.last)
         #expect(overview.useByHour.count == 24 && thisHour.samples > 0 && thisHour.coresOnlineMean > 0)
         #expect(thisHour.gpusOnlineMean <= 2 && thisHour.gpusBusyMean == 0 && thisHour.coresBusyMean <= thisHour.coresOnlineMean)
+        // Verification: the one task verified on its own result (nothing re-ran it), nobody caught forging.
+        #expect(overview.verification.tasksVerified == 1 && overview.verification.tasksFailed == 0 && overview.verification.spoofersCaught == 0)
+        #expect(overview.verification.primaryUnitHours > 0 && overview.verification.checkUnitHours == 0 && overview.verification.overhead == 0)
 
         // The pages, as served.
         let page = try await network.fetch("/explorer")

@@ -81,7 +81,10 @@ import Testing
         #expect(nodePage.body.contains("challenge passed at") && nodePage.body.contains("result verified by a replica: streak +1"))
         #expect(nodePage.body.contains(Amount.format(TestNetwork.operatorStakeMicro)) && nodePage.body.contains("/explorer/log?subject=\(firstId)"))
         let overview = try await network.fetch("/explorer")
-        #expect(overview.body.contains("/explorer/log?subject=kind.challenge_judged"))
+        #expect(overview.body.contains("/explorer/log?subject=kind.challenge_judged") && overview.body.contains("Verification overhead"))
+        // Every task replicated: the replica's work is the overhead, about as much as the primary's.
+        let checking = try JSONDecoder().decode(Components.Schemas.ExplorerOverview.self, from: Data(try await network.fetch("/v1/explorer/overview").body.utf8)).verification
+        #expect(checking.tasksVerified == 1 && checking.checkUnitHours > 0 && checking.primaryUnitHours > 0 && checking.overhead > 0)
         let whole = try await network.fetch("/explorer/log")
         #expect(whole.status == 200 && whole.body.contains("\(job.id) closed") && whole.body.contains("aria-current=\"page\">Log"))
         #expect(try await network.fetch("/explorer/log?subject=%3Cscript%3E").status == 400)

@@ -76,7 +76,8 @@ final class TestNetwork: Sendable {
         reusing previous: TestNetwork? = nil,
         stakingOperatorC: Bool = false,
         database: String? = nil,
-        rateLimit: RequestRateLimiter.Limit? = .standard
+        rateLimit: RequestRateLimiter.Limit? = .standard,
+        presenceSampleMs: Int64 = 60_000
     ) async throws -> TestNetwork {
         let directory = previous?.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crucible-test-\(UUID().uuidString)")
         let database = previous?.database ?? database ?? directory.appendingPathComponent("crucible.sqlite").path
@@ -91,7 +92,7 @@ final class TestNetwork: Sendable {
         let coordinator = try await Coordinator.open(
             store: store, identity: identity,
             genesisAllocations: [requester, operatorA, operatorB, operatorC].map { .init(address: $0.address, amountMicro: fundingMicro) },
-            parameters: parameters, rateLimit: rateLimit, presenceSampleMs: 300, logger: logger
+            parameters: parameters, rateLimit: rateLimit, presenceSampleMs: presenceSampleMs, logger: logger
         )
         let server = try await CoordinatorServer.start(coordinator: coordinator, host: "127.0.0.1", port: previous?.port ?? 0, logger: logger)
         let bound = server.port

@@ -111,12 +111,13 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
     @Test(arguments: Database.allCases) func presenceSamplesAreKeptForTheirWindow(_ kind: Database) async throws {
         try await withStore(kind) { store in
             let samples = (1...4).map { PresenceSample(atMs: Int64($0) * 1_000, gpusOnline: Int64($0), gpusBusy: 1, coresOnline: 8, coresBusy: Int64($0) % 2) }
-            for sample in samples { try await store.recordPresence(sample, keepingSinceMs: 0) }
+            for sample in samples { try await store.recordPresence(sample) }
             // A second sample at the same moment is the same sample.
-            try await store.recordPresence(samples[3], keepingSinceMs: 0)
+            try await store.recordPresence(samples[3])
             #expect(try await store.presenceSamples(sinceMs: 2_000) == Array(samples.dropFirst()))
             let later = PresenceSample(atMs: 9_000, gpusOnline: 0, gpusBusy: 0, coresOnline: 0, coresBusy: 0)
-            try await store.recordPresence(later, keepingSinceMs: 3_000)
+            try await store.recordPresence(later)
+            try await store.prunePresence(olderThanMs: 3_000)
             #expect(try await store.presenceSamples(sinceMs: 0) == [samples[2], samples[3], later])
         }
     }
