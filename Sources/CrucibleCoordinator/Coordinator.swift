@@ -720,12 +720,7 @@ public actor Coordinator {
     /// A page of the stored log: after a cursor oldest first, or before one newest first (and after `after`, when
     /// both are given); only the entries that concern `subject` when one is named.
     public func logEntries(concerning subject: String?, after: Int64, before: Int64?, limit: Int) async throws -> [LogEntry] {
-        switch (subject, before) {
-        case (nil, nil): try await store.logEntries(afterSeq: after, limit: limit)
-        case (nil, let before?): try await store.logEntries(afterSeq: after, beforeSeq: before, limit: limit)
-        case (let subject?, nil): try await store.logEntries(concerning: subject, afterSeq: after, limit: limit)
-        case (let subject?, let before?): try await store.logEntries(concerning: subject, afterSeq: after, beforeSeq: before, limit: limit)
-        }
+        try await store.logPage(concerning: subject, afterSeq: after, beforeSeq: before, limit: limit)
     }
 
     public func checkpoints() async throws -> [LogCheckpoint] {

@@ -241,14 +241,6 @@ public final class CrucibleStore: Sendable {
             .all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
 
-    /// Entries between `afterSeq` and `beforeSeq` (both left out), newest first.
-    public func logEntries(afterSeq: Int64 = 0, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
-        try await reader.select().column("*").from("log_entries")
-            .where("seq", .greaterThan, afterSeq).where("seq", .lessThan, beforeSeq)
-            .orderBy("seq", .descending).limit(limit)
-            .all(decoding: LogEntry.self, with: Self.rowDecoder)
-    }
-
     public func lastLogEntry() async throws -> LogEntry? {
         try await reader.select().column("*").from("log_entries")
             .orderBy("seq", .descending).limit(1)
@@ -298,25 +290,22 @@ public final class CrucibleStore: Sendable {
             .all(decoding: MovementRow.self, with: Self.rowDecoder)
     }
 
-    /// The entries that concern `subject`, oldest first, after log entry `afterSeq`.
-    public func logEntries(concerning subject: String, afterSeq: Int64, limit: Int) async throws -> [LogEntry] {
-        try await reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries"))).from("log_subjects")
-            .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
-            .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
-            .where(SQLColumn("seq", table: "log_subjects"), .greaterThan, SQLBind(afterSeq))
-            .orderBy(SQLColumn("seq", table: "log_subjects")).limit(limit)
-            .all(decoding: LogEntry.self, with: Self.rowDecoder)
-    }
-
-    /// The entries that concern `subject` between `afterSeq` and `beforeSeq` (both left out), newest first.
-    public func logEntries(concerning subject: String, afterSeq: Int64 = 0, beforeSeq: Int64, limit: Int) async throws -> [LogEntry] {
-        try await reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries"))).from("log_subjects")
-            .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
-            .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
-            .where(SQLColumn("seq", table: "log_subjects"), .greaterThan, SQLBind(afterSeq))
-            .where(SQLColumn("seq", table: "log_subjects"), .lessThan, SQLBind(beforeSeq))
-            .orderBy(SQLOrderBy(expression: SQLColumn("seq", table: "log_subjects"), direction: SQLDirection.descending)).limit(limit)
-            .all(decoding: LogEntry.self, with: Self.rowDecoder)
+    /// A page of entries after `afterSeq`: oldest first, or newest first and before `beforeSeq` when one is given;
+    /// only those that concern `subject` (through the subject index) when one is named.
+    public func logPage(concerning subject: String?, afterSeq: Int64, beforeSeq: Int64?, limit: Int) async throws -> [LogEntry] {
+        let seq = SQLColumn("seq", table: subject == nil ? "log_entries" : "log_subjects")
+        var query = reader.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("log_entries")))
+        if let subject {
+            query = query.from("log_subjects")
+                .join(SQLIdentifier("log_entries"), on: SQLBinaryExpression(SQLColumn("seq", table: "log_entries"), .equal, SQLColumn("seq", table: "log_subjects")))
+                .where(SQLColumn("subject", table: "log_subjects"), .equal, SQLBind(subject))
+        } else {
+            query = query.from("log_entries")
+        }
+        query = query.where(seq, .greaterThan, SQLBind(afterSeq))
+        if let beforeSeq { query = query.where(seq, .lessThan, SQLBind(beforeSeq)) }
+        return try await query.orderBy(SQLOrderBy(expression: seq, direction: beforeSeq == nil ? SQLDirection.ascending : .descending))
+            .limit(limit).all(decoding: LogEntry.self, with: Self.rowDecoder)
     }
 
     /// Whether any entry has its subjects indexed: a database written before the index existed has none.

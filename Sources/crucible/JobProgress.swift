@@ -76,10 +76,7 @@ struct JobProgress {
     }
 
     private func columns(_ cells: [String]) -> String {
-        let widths = [12, 20, 10, 22]
-        return cells.enumerated().map { index, cell in
-            index < widths.count ? cell.padding(toLength: max(widths[index], cell.count), withPad: " ", startingAt: 0) : cell
-        }.joined(separator: " ")
+        TextTable.row(cells, widths: [13, 21, 11, 23])
     }
 
     private func symbol(_ task: Components.Schemas.TaskStatus) -> String {

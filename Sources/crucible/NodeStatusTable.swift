@@ -51,9 +51,6 @@ struct NodeStatusTable {
     }
 
     static func columns(_ cells: [String]) -> String {
-        let widths = [10, 9, 11, 10, 7, 6, 12, 8]
-        return cells.enumerated().map { index, cell in
-            index < widths.count ? cell.padding(toLength: max(widths[index], cell.count + 1), withPad: " ", startingAt: 0) : cell
-        }.joined().trimmingCharacters(in: .whitespaces)
+        TextTable.row(cells, widths: [10, 9, 11, 10, 7, 6, 12, 8])
     }
 }

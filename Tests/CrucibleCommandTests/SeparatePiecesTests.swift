@@ -113,8 +113,13 @@ import Testing
             let jobId = try #require(submit.output.split(separator: " ").first { $0.hasPrefix("job-") }.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) })
 
             // The job's log entries in words, newest first; and as the API's page for scripts.
-            let told = try await cli.crucible(["log", "--subject", jobId, "--limit", "100", "--coordinator", url])
-            #expect(told.status == 0 && told.output.contains("\(jobId) closed") && told.output.contains("submitted by"), "\(told.output)")
+            // (The log serves what is durable, a group commit behind the job's state.)
+            var told = try await cli.crucible(["log", "--subject", jobId, "--limit", "100", "--coordinator", url])
+            try await waitUntil("the job's closing entry is in the log") {
+                told = try await cli.crucible(["log", "--subject", jobId, "--limit", "100", "--coordinator", url])
+                return told.output.contains("\(jobId) closed")
+            }
+            #expect(told.status == 0 && told.output.contains("submitted by"), "\(told.output)")
             struct Page: Decodable { struct Entry: Decodable { var seq: Int64 }; var entries: [Entry] }
             let entries = try JSONDecoder().decode(Page.self, from: Data(try await cli.crucible(["log", "--subject", jobId, "--json", "--limit", "2", "--coordinator", url]).output.utf8)).entries
             #expect(entries.count == 2 && entries[0].seq > entries[1].seq)

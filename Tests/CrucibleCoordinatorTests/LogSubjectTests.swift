@@ -27,7 +27,13 @@ import Testing
 
         // The job's entries, oldest first: its submission, the offers, answers and reports of its runs, its verdict
         // and its closing — each one naming the job or one of its runs, and nothing else in between.
-        let page = try await network.client.log(concerning: job.id, after: 0, limit: 1_000)
+        // The log serves what is durable, a group commit behind the state the job view is read from: wait for the
+        // closing entry to be written.
+        var page = try await network.client.log(concerning: job.id, after: 0, limit: 1_000)
+        try await waitUntil("the job's closing entry is durable") {
+            page = try await network.client.log(concerning: job.id, after: 0, limit: 1_000)
+            return page.entries.last.map { $0.content.contains("\"job_closed\"") } ?? false
+        }
         let events = try page.entries.map { try CanonicalJSON.decode(LogEvent.self, from: Data($0.content.utf8)) }
         let runIds = Set(job.tasks.flatMap(\.runs).map(\.id))
         #expect(page.entries.map(\.seq) == page.entries.map(\.seq).sorted() && page.checkpoints.isEmpty)

@@ -91,14 +91,18 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
             projection.subjects = [1, 3, 4].map { SubjectRow(subject: "job-a", seq: $0) } + [2, 3].map { SubjectRow(subject: "node-b", seq: $0) }
             try await store.commit(entries: log, checkpoints: [], projection: projection)
             #expect(try await store.hasSubjectIndex())
-            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 0, limit: 10) == [log[0], log[2], log[3]])
-            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 1, limit: 1) == [log[2]])
-            #expect(try await store.logEntries(concerning: "job-a", beforeSeq: .max, limit: 2) == [log[3], log[2]])
-            #expect(try await store.logEntries(concerning: "node-b", beforeSeq: 3, limit: 10) == [log[1]])
-            #expect(try await store.logEntries(concerning: "nobody", afterSeq: 0, limit: 10).isEmpty)
-            #expect(try await store.logEntries(beforeSeq: 3, limit: 10) == [log[1], log[0]])
-            #expect(try await store.logEntries(afterSeq: 1, beforeSeq: 5, limit: 10) == [log[3], log[2], log[1]])
-            #expect(try await store.logEntries(concerning: "job-a", afterSeq: 1, beforeSeq: 4, limit: 10) == [log[2]])
+            func page(_ subject: String?, after: Int64 = 0, before: Int64? = nil, limit: Int = 10) async throws -> [LogEntry] {
+                try await store.logPage(concerning: subject, afterSeq: after, beforeSeq: before, limit: limit)
+            }
+            #expect(try await page("job-a") == [log[0], log[2], log[3]])
+            #expect(try await page("job-a", after: 1, limit: 1) == [log[2]])
+            #expect(try await page("job-a", before: .max, limit: 2) == [log[3], log[2]])
+            #expect(try await page("node-b", before: 3) == [log[1]])
+            #expect(try await page("nobody").isEmpty)
+            #expect(try await page(nil, before: 3) == [log[1], log[0]])
+            #expect(try await page(nil, after: 1, before: 5) == [log[3], log[2], log[1]])
+            #expect(try await page(nil, after: 3) == [log[3], log[4]])
+            #expect(try await page("job-a", after: 1, before: 4) == [log[2]])
             #expect(try await store.allSubjects().map(\.seq) == [1, 2, 3, 3, 4])
             // A subject is indexed once per entry: a second row for it is refused with the rest of its commit.
             var again = ProjectionBatch()
