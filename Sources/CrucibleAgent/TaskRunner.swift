@@ -21,6 +21,18 @@ public struct TaskRunner: Sendable {
     /// The account tasks run as when the agent runs as root; nil: the agent's own.
     public let taskUser: TaskUser?
 
+    /// Whether this machine's `env` can reset signal handling (GNU coreutils 8.31 and later, Debian 11 on).
+    static let envResetsSignals: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["--default-signal", "true"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
     /// Output forwarded to the coordinator per run; the rest stays in the local run.log.
     static let forwardedLogBytesMax = 8 << 20
     static let outputBytesMax: Int64 = 256 << 20
@@ -129,8 +141,11 @@ public struct TaskRunner: Sendable {
 
     private func runProcess(_ order: RunOrder, in directory: URL, outputDirectory: URL, control: RunControl) async throws -> ProcessExit {
         let process = Process()
-        // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments.
-        let command = ["/usr/bin/env"] + (try await commandLine(order, in: directory))
+        // /usr/bin/env finds the command on PATH as a shell would, without a shell interpreting the arguments. With
+        // --default-signal it also gives the task default signal handling, unblocked: a child otherwise inherits the
+        // mask of the dispatch thread that spawned it (nearly every signal blocked) and the agent's ignored SIGTERM,
+        // so a stop could never ask it to finish (save a checkpoint) and always ended in SIGKILL.
+        let command = ["/usr/bin/env"] + (Self.envResetsSignals ? ["--default-signal"] : []) + (try await commandLine(order, in: directory))
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = directory
