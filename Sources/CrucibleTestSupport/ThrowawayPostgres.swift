@@ -50,7 +50,21 @@ public final class ThrowawayPostgres: Sendable {
         throw CrucibleError(.unavailable, "PostgreSQL's initdb was not found: install Debian's postgresql package (.ci/run does)")
     }
 
+    /// A new server; a start that fails (a port another test took between our look and the server's bind, a machine
+    /// too loaded for `pg_ctl`'s wait) is tried again on a new port and folder, twice.
     public static func start() async throws -> ThrowawayPostgres {
+        var attempt = 1
+        while true {
+            do {
+                return try await startOnce()
+            } catch where attempt < 3 {
+                logger.warning("a throwaway PostgreSQL did not start; trying again", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                attempt += 1
+            }
+        }
+    }
+
+    static func startOnce() async throws -> ThrowawayPostgres {
         let binaries = try findBinaries()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -111,7 +125,7 @@ public final class ThrowawayPostgres: Sendable {
             for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
             as_owner \(binaries.path)/pg_ctl -D \(folder.path)/data -l \(folder.path)/server.log -w -t 60 \
                 -o "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start \
-                </dev/null >/dev/null 2>&1 || { tail -20 \(folder.path)/server.log >&2; exit 1; }
+                </dev/null >\(folder.path)/pg_ctl.log 2>&1 || { cat \(folder.path)/pg_ctl.log >&2; tail -20 \(folder.path)/server.log >&2; exit 1; }
             """)
     }
 
