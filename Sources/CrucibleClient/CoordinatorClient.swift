@@ -109,9 +109,8 @@ public struct CoordinatorClient: Sendable {
         }
     }
 
-    /// Registered nodes in the order they registered; with `withPeerEndpoint`, only those that listen for cluster peers;
-    /// with `limit`, at most that many.
-    /// Registered nodes in registration order: at most `limit`, those registered after node `after` when given.
+    /// Registered nodes in the order they registered: with `withPeerEndpoint`, only those that listen for cluster
+    /// peers; at most `limit`; those registered after node `after` when given.
     public func nodes(withPeerEndpoint: Bool = false, limit: Int? = nil, after: String? = nil) async throws -> [Components.Schemas.Node] {
         switch try await reach({ try await client.listNodes(query: .init(withPeerEndpoint: withPeerEndpoint ? true : nil, limit: limit, after: after)) }) {
         case .ok(let ok): return try ok.body.json.nodes

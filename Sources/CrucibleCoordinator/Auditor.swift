@@ -113,14 +113,19 @@ public enum Auditor {
         }
     }
 
-    /// Audits a coordinator's database: replays its log and compares every stored table with the replay.
-    public static func audit(store: CrucibleStore) async throws -> Report {
+    /// The whole stored log replayed from genesis, every entry's chain and signature checked on the way.
+    static func replay(_ store: CrucibleStore) async throws -> Replay {
         var replay = Replay()
         while true {
             let page = try await store.logEntries(afterSeq: replay.last?.seq ?? 0, limit: 1000)
-            if page.isEmpty { break }
+            if page.isEmpty { return replay }
             for entry in page { try replay.consume(entry) }
         }
+    }
+
+    /// Audits a coordinator's database: replays its log and compares every stored table with the replay.
+    public static func audit(store: CrucibleStore) async throws -> Report {
+        var replay = try await Self.replay(store)
         for checkpoint in try await store.checkpoints() { try replay.verify(checkpoint) }
         let differences = compare(replayed: replay.state.projectionSnapshot(), stored: try await store.projection().normalized())
         if !differences.isEmpty {

@@ -20,9 +20,8 @@ extension Coordinator {
             guard let event = try? CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8)) else {
                 return LogReading(seq: entry.seq, atMs: entry.atMs, type: "unreadable", text: "content is not a log event")
             }
-            let type = if case .envelope(let envelope) = event { envelope.kind.rawValue } else { event.typeName }
             return LogReading(
-                seq: entry.seq, atMs: entry.atMs, type: type, text: LogEntryText.describe(event, in: state),
+                seq: entry.seq, atMs: entry.atMs, type: event.kindName, text: LogEntryText.describe(event, in: state),
                 standing: nodeId.flatMap { LogEntryText.standing(of: $0, after: event, in: state) }
             )
         }

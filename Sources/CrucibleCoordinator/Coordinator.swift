@@ -143,16 +143,8 @@ public actor Coordinator {
     /// that its pages link to their entries and its audit passes.
     private func indexSubjectsWrittenBeforeTheIndex() async throws {
         guard head != nil, try await !store.hasSubjectIndex() else { return }
-        var replay = Auditor.Replay()
-        var afterSeq: Int64 = 0
-        while true {
-            let page = try await store.logEntries(afterSeq: afterSeq, limit: 1000)
-            for entry in page { try replay.consume(entry) }
-            guard let last = page.last else { break }
-            afterSeq = last.seq
-        }
         var batch = ProjectionBatch()
-        batch.subjects = replay.subjects
+        batch.subjects = try await Auditor.replay(store).subjects
         try await store.commit(entries: [], checkpoints: [], projection: batch)
         logger.info("indexed the subjects of entries written before the index", metadata: ["rows": "\(batch.subjects.count)"])
     }
@@ -234,7 +226,7 @@ public actor Coordinator {
     /// Says what was logged, with the ids it concerns as metadata (`job`, `run`, `node`, `challenge`, …) so that
     /// logs can be searched by them: the milestones at info, the steps between them at debug.
     private func logEntry(_ event: LogEvent, seq: Int64, subjects: [SubjectRow]) {
-        let kind = String(LogSubjects.kindSubject(event).dropFirst("kind.".count))
+        let kind = event.kindName
         let level: Logger.Level = Self.milestones.contains(kind) ? .info : .debug
         guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = ["seq": "\(seq)", "kind": "\(kind)"]

@@ -129,14 +129,14 @@ struct ExplorerPages: Sendable {
         let work = BarChart(
             title: "GPU-hours and CPU core-hours worked per hour", unit: "hours of work per hour (UTC)",
             series: [.init(name: "GPU-hours", color: "#b4441f"), .init(name: "CPU core-hours", color: "#6b7f99")],
-            groups: view.workByHour.map { .init(label: hour.string(from: Date(timeIntervalSince1970: Double($0.hourStartMs) / 1000)), values: [$0.gpuHours, $0.cpuCoreHours]) }
+            groups: view.workByHour.map { .init(label: hour.string(fromMs: $0.hourStartMs), values: [$0.gpuHours, $0.cpuCoreHours]) }
         )
         let use = BarChart(
             title: "Share of online GPUs and CPU cores busy, per hour", unit: "% busy of online, per hour (UTC)",
             series: [.init(name: "GPUs", color: "#b4441f"), .init(name: "CPU cores", color: "#6b7f99")],
             groups: view.useByHour.map {
                 .init(
-                    label: hour.string(from: Date(timeIntervalSince1970: Double($0.hourStartMs) / 1000)),
+                    label: hour.string(fromMs: $0.hourStartMs),
                     values: [$0.gpusOnlineMean > 0 ? 100 * $0.gpusBusyMean / $0.gpusOnlineMean : 0, $0.coresOnlineMean > 0 ? 100 * $0.coresBusyMean / $0.coresOnlineMean : 0]
                 )
             }
@@ -195,7 +195,7 @@ struct ExplorerPages: Sendable {
                 stateClass: job.state == "settled" ? "ok" : job.state == "cancelled" ? "no" : "",
                 verified: "\(job.tasksVerified)/\(job.taskCount)", disputed: job.tasksDisputed, failed: job.tasksFailed,
                 paid: Amount.format(job.paidMicro), burned: Amount.format(job.burnedMicro),
-                submitted: time.string(from: Date(timeIntervalSince1970: Double(job.submittedMs) / 1000))
+                submitted: time.string(fromMs: job.submittedMs)
             )
         }
         let settled = rows.filter { $0.state == "settled" }.count
@@ -208,7 +208,6 @@ struct ExplorerPages: Sendable {
     func job(_ id: String) async throws -> JobPage? {
         guard case .ok(let ok) = try await api.getJob(.init(path: .init(jobId: id))), case .json(let job) = ok.body else { return nil }
         let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
-        func date(_ ms: Int64) -> String { time.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
         let runs = job.tasks.flatMap { task in
             task.runs.map { run in
                 JobPage.RunRow(
@@ -226,8 +225,8 @@ struct ExplorerPages: Sendable {
             : "\(job.cpuCores) cores, \(job.memoryMiB) MiB"
         return JobPage(
             id: job.id, name: job.name, state: job.state, stateClass: job.state == "settled" ? "ok" : job.state == "cancelled" ? "no" : "",
-            kind: job.kind, taskCount: job.taskCount, requester: Address.short(job.requester), submitted: date(job.submittedMs),
-            closed: job.closedMs.map(date), waiting: job.waiting, resources: resources, maxPrice: Amount.format(job.maxPriceMicroPerUnitHour),
+            kind: job.kind, taskCount: job.taskCount, requester: Address.short(job.requester), submitted: time.string(fromMs: job.submittedMs),
+            closed: job.closedMs.map { time.string(fromMs: $0) }, waiting: job.waiting, resources: resources, maxPrice: Amount.format(job.maxPriceMicroPerUnitHour),
             maxDuration: "\(job.maxDurationS) s",
             verification: job.samplePpm > 0 ? "\(job.verification), \(Double(job.samplePpm) / 10_000)% of tasks sampled" : job.verification,
             escrow: Amount.format(job.escrowLockedMicro), paid: Amount.format(job.paidMicro), burned: Amount.format(job.burnedMicro),
@@ -244,21 +243,20 @@ struct ExplorerPages: Sendable {
     func node(_ id: String) async throws -> NodePage? {
         guard case .ok(let ok) = try await api.getNode(.init(path: .init(nodeId: id))), case .json(let node) = ok.body else { return nil }
         let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
-        func date(_ ms: Int64) -> String { time.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
         guard case .ok(let stakeAnswer) = try await api.getStake(.init(path: .init(address: node.operatorAddress))),
               case .json(let stake) = stakeAnswer.body
         else { throw CrucibleError(.internalError, "the operator's stake could not be read") }
         let recent = try await readings(subject: node.id, before: nil, limit: Self.nodeHistoryScan, standingOf: node.id)
         let standing = recent.compactMap { reading in
-            reading.standing.map { NodePage.Event(seq: reading.seq, previous: reading.seq - 1, time: date(reading.atMs), text: $0.text, good: $0.good) }
+            reading.standing.map { NodePage.Event(seq: reading.seq, previous: reading.seq - 1, time: time.string(fromMs: reading.atMs), text: $0.text, good: $0.good) }
         }
         let latest = recent.prefix(Self.nodeLatestRows).map {
-            NodePage.Event(seq: $0.seq, previous: $0.seq - 1, time: date($0.atMs), text: $0.text, good: true)
+            NodePage.Event(seq: $0.seq, previous: $0.seq - 1, time: time.string(fromMs: $0.atMs), text: $0.text, good: true)
         }
         return NodePage(
             id: node.id, shortId: Address.short(node.id), hardware: node.hardware, region: node.region,
             onlineText: node.online ? "online" : "offline", onlineClass: node.online ? "ok" : "no",
-            lastSeen: node.lastSeenMs.map { time.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) },
+            lastSeen: node.lastSeenMs.map { time.string(fromMs: $0) },
             operatorShort: Address.short(node.operatorAddress), proof: node.proof.status.rawValue,
             proofClass: node.proof.status == .proven ? "ok" : node.proof.status == .failed ? "no" : "",
             tops: String(format: "%.4g", node.proof.provenTops), catalogTops: node.proof.catalogTops.map { String(format: "%.4g", $0) } ?? "—",
@@ -318,7 +316,7 @@ struct ExplorerPages: Sendable {
         let entries = try await readings(subject: subject, before: before, limit: Self.logRowsMax, standingOf: nil)
         let time = DateFormatter.utc("yyyy-MM-dd HH:mm:ss 'UTC'")
         let rows = entries.map {
-            LogPage.Row(seq: $0.seq, previous: $0.seq - 1, time: time.string(from: Date(timeIntervalSince1970: Double($0.atMs) / 1000)), type: $0.type, text: $0.text)
+            LogPage.Row(seq: $0.seq, previous: $0.seq - 1, time: time.string(fromMs: $0.atMs), type: $0.type, text: $0.text)
         }
         let older = entries.count == Self.logRowsMax ? entries.last.map { Self.logLink(subject: subject, before: $0.seq) } : nil
         return LogPage(subject: subject, before: before, hasEntries: !rows.isEmpty, entries: rows, older: older, footer: await footer(json: json))
@@ -346,7 +344,7 @@ struct ExplorerPages: Sendable {
         func percent(_ bps: Int64) -> String { String(format: "%g%%", Double(bps) / 100) }
         let proposals = list.proposals.map { proposal in
             let voted = proposal.yesMicro + proposal.noMicro + proposal.abstainMicro
-            let ends = time.string(from: Date(timeIntervalSince1970: Double(proposal.votingEndsMs) / 1000))
+            let ends = time.string(fromMs: proposal.votingEndsMs)
             return GovernancePage.ProposalCard(
                 id: proposal.id, title: proposal.title, rationale: proposal.rationale.isEmpty ? nil : proposal.rationale,
                 status: proposal.status.rawValue,
@@ -387,5 +385,10 @@ private extension DateFormatter {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = format
         return formatter
+    }
+
+    /// A time the API gives in milliseconds since 1970.
+    func string(fromMs ms: Int64) -> String {
+        string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 }

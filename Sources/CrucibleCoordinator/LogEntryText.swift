@@ -54,8 +54,7 @@ public enum LogEntryText {
             return "\(challengeId) committed; \(queries.reduce(0) { $0 + $1.count }) rows asked for"
         case .challengeJudged(let verdict):
             if verdict.passed {
-                let tops = verdict.deviceTops.reduce(0, +)
-                return "\(verdict.challengeId) passed by node \(Address.short(verdict.nodeId)): \(String(format: "%.4g", tops)) INT8 TOPS"
+                return "\(verdict.challengeId) passed by node \(Address.short(verdict.nodeId)): \(tops(verdict)) INT8 TOPS"
             }
             return "\(verdict.challengeId) failed by node \(Address.short(verdict.nodeId)): \(verdict.reason ?? "no reason given")"
         case .challengesVoided(let ids):
@@ -125,7 +124,7 @@ public enum LogEntryText {
         switch event {
         case .challengeJudged(let verdict) where verdict.nodeId == nodeId:
             return verdict.passed
-                ? ("challenge passed at \(String(format: "%.4g", verdict.deviceTops.reduce(0, +))) TOPS", true)
+                ? ("challenge passed at \(tops(verdict)) TOPS", true)
                 : ("challenge failed: \(verdict.reason ?? "no reason given")", false)
         case .verdict(let verdict):
             if let loser = verdict.losingRunId, isOnNode(loser) { return ("result outvoted: streak reset, stake slashed", false) }
@@ -136,6 +135,11 @@ public enum LogEntryText {
         default:
             return nil
         }
+    }
+
+    /// What a passed challenge proved, all devices together.
+    private static func tops(_ verdict: ChallengeVerdict) -> String {
+        String(format: "%.4g", verdict.deviceTops.reduce(0, +))
     }
 
     private static func comparison(_ comparison: ProofOfRender.Comparison) -> String {

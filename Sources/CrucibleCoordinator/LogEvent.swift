@@ -64,6 +64,13 @@ public enum LogEvent: Sendable, Equatable {
         }
     }
 
+    /// What kind of entry it is, as people and the subject index name it: a signed input by its envelope kind
+    /// (`submit_job`, `stake`, …), a decision by its type (`verdict`, `epoch_closed`, …).
+    public var kindName: String {
+        if case .envelope(let envelope) = self { return envelope.kind.rawValue }
+        return typeName
+    }
+
     public var typeName: String {
         switch self {
         case .genesis: "genesis"

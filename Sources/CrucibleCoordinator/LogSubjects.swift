@@ -49,8 +49,5 @@ enum LogSubjects {
     static func epochSubject(_ epoch: Int) -> String { "epoch-\(epoch)" }
 
     /// Signed inputs by their envelope kind, decisions by their type.
-    static func kindSubject(_ event: LogEvent) -> String {
-        if case .envelope(let envelope) = event { return "kind." + envelope.kind.rawValue }
-        return "kind." + event.typeName
-    }
+    static func kindSubject(_ event: LogEvent) -> String { "kind." + event.kindName }
 }

@@ -134,8 +134,7 @@ public struct NetworkFigures: Sendable, Equatable {
             guard let started = run.startedMs else { continue }
             let ended = min(run.endedMs ?? nowMs, nowMs)
             guard ended > started, ended > firstStart else { continue }
-            let gpus = Double(run.gpuIndices.count)
-            let cores = gpus > 0 ? 0 : Double(state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0)
+            let (gpus, cores) = workingUnits(of: run, in: state)
             let first = max(0, Int((started - firstStart) / hourMs)), last = min(hours - 1, Int((ended - 1 - firstStart) / hourMs))
             guard first <= last else { continue }
             for index in first...last {
@@ -179,11 +178,16 @@ public struct NetworkFigures: Sendable, Equatable {
         figures.nodesFailingProof = state.nodes.values.filter { $0.proof.status == .failed }.count
         for run in state.runs.values {
             guard let started = run.startedMs, let ended = run.endedMs, ended > started else { continue }
-            let units = run.gpuIndices.isEmpty ? Double(state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0) : Double(run.gpuIndices.count)
-            let unitHours = units * Double(ended - started) / 3_600_000
+            let (gpus, cores) = workingUnits(of: run, in: state)
+            let unitHours = (gpus + cores) * Double(ended - started) / 3_600_000
             if run.role == .primary { figures.primaryUnitHours += unitHours } else { figures.checkUnitHours += unitHours }
         }
         return figures
+    }
+
+    /// What a run works with: the GPUs it holds, or — for CPU work, and only then — the cores its job asks for.
+    static func workingUnits(of run: RunRecord, in state: NetworkState) -> (gpus: Double, cores: Double) {
+        run.gpuIndices.isEmpty ? (0, Double(state.jobs[run.jobId]?.spec.resources.cpuCores ?? 0)) : (Double(run.gpuIndices.count), 0)
     }
 
     /// This moment's presence, as a sample to keep.

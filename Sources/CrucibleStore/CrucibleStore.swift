@@ -204,11 +204,16 @@ public final class CrucibleStore: Sendable {
         try await upsert(batch.epochs, into: "epochs", key: "epoch", id: { String($0.epoch) }, on: db)
         try await upsert(batch.slashes, into: "slashes", key: "id", id: \.id, on: db)
         try await upsert(batch.proposals, into: "proposals", key: "id", id: \.id, on: db)
-        for start in stride(from: 0, to: batch.movements.count, by: 500) {
-            try await db.insert(into: "account_movements").models(Array(batch.movements[start..<min(start + 500, batch.movements.count)]), with: rowEncoder).run()
-        }
-        for start in stride(from: 0, to: batch.subjects.count, by: 400) {
-            try await db.insert(into: "log_subjects").models(Array(batch.subjects[start..<min(start + 400, batch.subjects.count)]), with: rowEncoder).run()
+        try await append(batch.movements, into: "account_movements", on: db)
+        try await append(batch.subjects, into: "log_subjects", on: db)
+    }
+
+    /// Inserts rows that belong to one log entry each and are never rewritten, many per statement.
+    private static func append<Row: Encodable & Sendable>(_ rows: [Row], into table: String, on db: any SQLDatabase) async throws {
+        // Well under SQLite's limit of bound values per statement for these narrow tables.
+        let chunk = 400
+        for start in stride(from: 0, to: rows.count, by: chunk) {
+            try await db.insert(into: table).models(Array(rows[start..<min(start + chunk, rows.count)]), with: rowEncoder).run()
         }
     }
 

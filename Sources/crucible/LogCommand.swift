@@ -42,7 +42,7 @@ struct LogCommand: AsyncParsableCommand {
         let state = NetworkState()
         let rows = page.entries.map { entry -> [String] in
             let event = try? CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8))
-            let kind = event.map { if case .envelope(let envelope) = $0 { envelope.kind.rawValue } else { $0.typeName } } ?? "unreadable"
+            let kind = event?.kindName ?? "unreadable"
             return ["\(entry.seq)", time.string(from: Date(timeIntervalSince1970: Double(entry.timestampMs) / 1000)), kind, event.map { LogEntryText.describe($0, in: state) } ?? "content is not a log event"]
         }
         print(TextTable.render(header: ["ENTRY", "TIME (UTC)", "KIND", "WHAT HAPPENED"], rows: rows))
