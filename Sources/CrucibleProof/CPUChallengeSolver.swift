@@ -1,6 +1,7 @@
 import CChallengeKernels
 import CrucibleCore
 import Foundation
+import Synchronization
 
 /// The honest prover on the CPU: computes every product exactly (int8 × int8 → int32), hashes every row and
 /// builds the commitment. It is the reference the CUDA backend must agree with, and the devnet's solver.
@@ -45,41 +46,56 @@ public enum CPUChallengeSolver {
     /// processor has (`CChallengeKernels/cpu_int8.c`); throws `CancellationError` soon after the task is cancelled
     /// (an agent gives up at the deadline rather than grind on).
     public static func commit(_ challenge: GPUChallenge, cores: Int = ProcessInfo.processInfo.activeProcessorCount) async throws -> Commitment {
+        let cancelled = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await onOwnThread { try commit(challenge, cores: cores, unless: cancelled) }
+        } onCancel: {
+            cancelled.raise()
+        }
+    }
+
+    /// The work of `commit`, on threads of its own: seconds of arithmetic on the cooperative pool's threads (two on a
+    /// two-core machine) stalled every other task of the process meanwhile — an agent's heartbeats and polls, and in
+    /// the tests every coordinator's server.
+    static func commit(_ challenge: GPUChallenge, cores: Int, unless cancelled: CancellationFlag) throws -> Commitment {
         let n = challenge.n
         let bands = max(1, min(cores, n))
         let bandRows = (n + bands - 1) / bands
         var leaves = [Data]()
         leaves.reserveCapacity(challenge.leafCount)
         for t in 0..<challenge.m {
-            try Task.checkCancellation()
+            try cancelled.check()
             let columns = Self.columns(challenge, t: t)
             let sums = Self.columnSums(columns, n: n)
-            let hashes = try await withThrowingTaskGroup(of: (Int, [Data]).self) { group in
-                for start in stride(from: 0, to: n, by: bandRows) {
-                    group.addTask {
-                        var band = [Data]()
-                        band.reserveCapacity(bandRows)
-                        var i = start
-                        while i < min(start + bandRows, n) {
-                            try Task.checkCancellation()
-                            let count = min(Self.rowsPerCall, min(start + bandRows, n) - i)
-                            var rowsA = [Int8]()
-                            rowsA.reserveCapacity(count * n)
-                            for row in i..<(i + count) { rowsA.append(contentsOf: challenge.generator.row(.a, t: t, row: row, n: n)) }
-                            let products = Self.productRows(rowsA, count: count, columns: columns, sums: sums, n: n)
-                            for r in 0..<count { band.append(GPUChallenge.rowHash(Array(products[(r * n)..<((r + 1) * n)]))) }
-                            i += count
-                        }
-                        return (start, band)
-                    }
+            let hashed = BandHashes()
+            onOwnThreads(bands) { band in
+                let rows = min(band * bandRows, n)..<min((band + 1) * bandRows, n)
+                var hashes = [Data]()
+                hashes.reserveCapacity(rows.count)
+                var i = rows.lowerBound
+                while i < rows.upperBound, !cancelled.isRaised {
+                    let count = min(Self.rowsPerCall, rows.upperBound - i)
+                    var rowsA = [Int8]()
+                    rowsA.reserveCapacity(count * n)
+                    for row in i..<(i + count) { rowsA.append(contentsOf: challenge.generator.row(.a, t: t, row: row, n: n)) }
+                    let products = Self.productRows(rowsA, count: count, columns: columns, sums: sums, n: n)
+                    for r in 0..<count { hashes.append(GPUChallenge.rowHash(Array(products[(r * n)..<((r + 1) * n)]))) }
+                    i += count
                 }
-                var byStart = [Int: [Data]]()
-                for try await (start, band) in group { byStart[start] = band }
-                return byStart.keys.sorted().flatMap { byStart[$0]! }
+                hashed.set(band, hashes)
             }
-            leaves.append(contentsOf: hashes)
+            try cancelled.check()
+            leaves.append(contentsOf: hashed.inBandOrder(bands))
         }
         return Commitment(challenge: challenge, tree: MerkleTree(leaves: leaves))
+    }
+
+    /// The row hashes of one product, by band, as the solver's threads finish them.
+    private final class BandHashes: Sendable {
+        private let byBand = Mutex([Int: [Data]]())
+
+        func set(_ band: Int, _ hashes: [Data]) { byBand.withLock { $0[band] = hashes } }
+        func inBandOrder(_ bands: Int) -> [Data] { byBand.withLock { byBand in (0..<bands).flatMap { byBand[$0] ?? [] } } }
     }
 
     /// Rows computed per call into the vector kernel: enough to amortize the call, few enough to stay in cache.
