@@ -192,16 +192,7 @@ public struct TaskRunner: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
 
-        let (output, outputContinuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(4096))
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                outputContinuation.finish()
-            } else {
-                outputContinuation.yield(data)
-            }
-        }
+        let output = OutputReader(pipe.fileHandleForReading)
         let (exits, exitContinuation) = AsyncStream<ProcessExit>.makeStream()
         process.terminationHandler = { finished in
             let signalled = finished.terminationReason == .uncaughtSignal
@@ -211,8 +202,7 @@ public struct TaskRunner: Sendable {
         do {
             try process.run()
         } catch {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            outputContinuation.finish()
+            output.finish()
             throw error
         }
         await control.attach(process)
@@ -224,17 +214,13 @@ public struct TaskRunner: Sendable {
             try await Task.sleep(for: .seconds(timeLimitS))
             await control.stop("ran past its time limit of \(timeLimitS) s")
         }
-        let forwarder = Task { await forwardLog(output, runId: order.runId, localLog: directory.appendingPathComponent("run.log")) }
+        let forwarder = Task { await forwardLog(output.chunks, runId: order.runId, localLog: directory.appendingPathComponent("run.log")) }
         var exit = ProcessExit(code: -1)
         for await value in exits { exit = value }
         limiter.cancel()
         await control.reapLeftovers()
         LeftoverRuns.forget(in: directory)
-        // EOF on the pipe can come late or never: a process spawned at the same moment may have inherited its write
-        // end. The child has exited, so its output is all in the pipe; read for a moment more, then stop.
-        try? await Task.sleep(for: .milliseconds(300))
-        pipe.fileHandleForReading.readabilityHandler = nil
-        outputContinuation.finish()
+        output.finish()
         await forwarder.value
         return exit
     }
