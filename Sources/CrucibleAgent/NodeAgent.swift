@@ -87,6 +87,8 @@ public actor NodeAgent {
     private var answered: [String] = []
     /// Cluster runs accepted and waiting for the rest of their gang, until a little past their offer's deadline.
     private var awaitingGang: [String: (order: RunOrder, deadlineMs: Int64)] = [:]
+    /// Runs the network ended that this agent does not hold, being reported gone.
+    private var releasing: Set<String> = []
     private var probe: PeerProbeServer?
     /// When each peer's link was last measured.
     private var linkMeasuredMs: [String: Int64] = [:]
@@ -186,7 +188,9 @@ public actor NodeAgent {
             do {
                 let poll = try await client.poll(waitMs: configuration.pollWaitMs, awaiting: Array(awaitingGang.keys), by: configuration.nodeKey)
                 delayMs = 200
-                // A challenge first: it is timed, and the node is not matched until it is answered.
+                // Runs the network ended first: they hold capacity the network counts as this node's until they are gone.
+                for runId in poll.stop { await stopEnded(runId) }
+                // A challenge next: it is timed, and the node is not matched until it is answered.
                 for notice in poll.challenges { await answer(notice) }
                 launchStartedGangs(poll.clusterRuns)
                 for offer in poll.offers { await consider(offer) }
@@ -254,15 +258,15 @@ public actor NodeAgent {
         }
         var response: OfferResponse
         switch decision {
-        case .accept: response = OfferResponse(runId: offer.runId, accept: true)
-        case .reject(let reason): response = OfferResponse(runId: offer.runId, accept: false, reason: reason)
+        case .accept: response = OfferResponse(runId: offer.runId, accept: true, offer: offer.offer)
+        case .reject(let reason): response = OfferResponse(runId: offer.runId, accept: false, reason: reason, offer: offer.offer)
         }
         if response.accept, offer.cluster != nil, let host = probe?.host {
             // The member will listen here once its gang starts; its peers learn the port from the coordinator.
             do {
                 response.peerPort = try await LinkMeasurer.freePort(host: host)
             } catch {
-                response = OfferResponse(runId: offer.runId, accept: false, reason: "no free port for its peers")
+                response = OfferResponse(runId: offer.runId, accept: false, reason: "no free port for its peers", offer: offer.offer)
             }
         }
         do {
@@ -278,6 +282,10 @@ public actor NodeAgent {
                 logger.info("declined an offer", metadata: ["run": "\(offer.runId)", "reason": "\(response.reason)"])
                 return
             }
+        } catch let error as CrucibleError where error.code == .offerWithdrawn {
+            // The gang was withdrawn (a member declined or let it lapse) while this answer travelled: nothing to undo.
+            logger.info("an offer was withdrawn before its answer arrived", metadata: ["run": "\(offer.runId)", "why": "\(error.message)"])
+            return
         } catch {
             // The answer may not have been taken: the offer may come again, and is then considered again.
             answered.removeAll { $0 == offerKey }
@@ -406,6 +414,27 @@ public actor NodeAgent {
         } catch {
             logger.warning("link report refused", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Stops a run the network ended (its job cancelled, a gang member lost, its lease lost): a running one is stopped
+    /// and reports as it ends; one this agent does not hold (it ended, or an earlier agent held it) is reported gone
+    /// at once, so the network stops counting it against this node.
+    private func stopEnded(_ runId: String) async {
+        if let entry = active[runId] {
+            logger.info("the network ended a run; stopping it", metadata: ["run": "\(runId)"])
+            await entry.control.stop("the network ended the run")
+            return
+        }
+        awaitingGang[runId] = nil
+        guard releasing.insert(runId).inserted else { return }
+        let report = RunReport(runId: runId, exitCode: -1, outputs: [], durationMs: 0, failure: "not running on this node")
+        do {
+            _ = try await whileUnreachable(for: .seconds(30)) { try await client.reportResult(report, by: configuration.nodeKey) }
+            logger.info("reported a run the network ended as not running here", metadata: ["run": "\(runId)"])
+        } catch {
+            logger.debug("a run the network ended was not reported gone", metadata: ["run": "\(runId)", "error": "\(error)"])
+        }
+        releasing.remove(runId)
     }
 
     private func start(_ order: RunOrder) {

@@ -8,7 +8,7 @@ extension Coordinator {
     /// frame against a rejected one), computed from the uploaded files before the report is logged, so that report and
     /// comparisons are logged together.
     func cropChecks(for report: RunReport, by nodeId: String) async throws -> [CropCheck] {
-        guard report.exitCode == 0, report.failure == nil, let run = state.runs[report.runId], run.nodeId == nodeId,
+        guard report.exitCode == 0, report.failure == nil, let run = state.runs[report.runId], run.nodeId == nodeId, run.state == .running,
               let job = state.jobs[run.jobId], let render = job.spec.render
         else { return [] }
         let due = state.cropChecksDue(for: run)
@@ -22,10 +22,11 @@ extension Coordinator {
                 ? .tiles(try await tiles(of: check.against.outputs, render: render, taskIndex: run.taskIndex, count: check.crops.count))
                 : .frame(try await blob(of: check.against.outputs, at: render.framePath(taskIndex: run.taskIndex)))
             let crops = check.crops
-            // Decoding a large frame takes a while: off the coordinator's executor, which keeps serving meanwhile.
-            let comparison = await Task.detached {
+            // Decoding a large frame takes a while: on a thread of its own, so neither the coordinator's executor nor the
+            // cooperative pool waits for it.
+            let comparison = await onOwnThread {
                 ProofOfRender.compare(reference: reference, candidates: candidates, crops: crops, frameWidth: render.width, frameHeight: render.height)
-            }.value
+            }
             checks.append(CropCheck(jobId: job.id, taskIndex: run.taskIndex, runId: run.id, againstRunId: check.against.id, crops: crops, comparison: comparison))
         }
         return checks

@@ -41,6 +41,8 @@ public actor Coordinator {
     }
     private var lastHeartbeatMs: [String: Int64] = [:]
     private var offerWaiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    /// The runs to stop that each node's last poll was told of: a poll answers at once only for one it was not.
+    private var stopsTold: [String: Set<String>] = [:]
     var generator = SystemRandomNumberGenerator()
     /// When each open challenge was first handed to its node, from which the round trip is measured.
     var challengeNoticedMs: [String: Int64] = [:]
@@ -208,6 +210,7 @@ public actor Coordinator {
             uncheckpointed = []
         }
         for nodeId in nodesToWake { wakeOfferWaiters(nodeId) }
+        for nodeId in applied.changes.nodesToStop { wakeOfferWaiters(nodeId) }
         switch event {
         case .challengesIssued(let issues):
             for issue in issues {
@@ -333,7 +336,7 @@ public actor Coordinator {
         // stand for `meanIntervalMs` of proven availability in the epoch's emission.
         challengeDraws.advance(to: now)
         for nodeId in challengeDraws.due {
-            if !online.contains(nodeId) || !(state.activeRunIdsByNode[nodeId] ?? []).isEmpty { drawNextChallenge(for: nodeId) }
+            if !online.contains(nodeId) || !state.isIdle(nodeId, atMs: now) { drawNextChallenge(for: nodeId) }
         }
         for _ in 0..<Self.decisionsPerPassMax {
             var scheduler = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: lastHeartbeatMs, challengeDue: challengeDraws.due, seeds: seeds)
@@ -554,12 +557,13 @@ public actor Coordinator {
         return try state.run(report.runId)
     }
 
-    /// What a poll returns: offers to answer, challenges to start, and the cluster runs the node accepted (waiting for
-    /// their peers, or started).
+    /// What a poll returns: offers to answer, challenges to start, the cluster runs the node accepted (waiting for
+    /// their peers, or started), and the runs the network ended that the node must stop.
     public struct Poll: Sendable {
         public var offers: [RunRecord]
         public var challenges: [ChallengeRecord]
         public var clusterRuns: [RunRecord]
+        public var stop: [String]
     }
 
     /// Long-poll: answers at once with open offers and challenges for the node, or waits up to `waitMs` for one.
@@ -583,13 +587,21 @@ public actor Coordinator {
             guard let run = state.runs[runId], run.nodeId == nodeId, run.acceptedMs != nil else { return true }
             return run.state != .offered
         }
-        if offers.isEmpty && !awaitedMoved && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
+        let newStop = !runsToStop(on: nodeId).allSatisfy { stopsTold[nodeId]?.contains($0) == true }
+        if offers.isEmpty && !awaitedMoved && !newStop && challengeNotices(for: nodeId).isEmpty && poll.waitMs > 0 && !isStopping && (offerWaiters[nodeId]?.count ?? 0) < Self.offerWaitersPerNodeMax {
             await waitForOffer(nodeId, timeoutMs: poll.waitMs)
             markSeen(nodeId)
             offers = state.openOffers(for: nodeId, atMs: clock())
         }
         await drain()
-        return Poll(offers: offers, challenges: challengeNotices(for: nodeId), clusterRuns: state.acceptedGangRuns(for: nodeId))
+        let stop = runsToStop(on: nodeId)
+        stopsTold[nodeId] = stop.isEmpty ? nil : Set(stop)
+        return Poll(offers: offers, challenges: challengeNotices(for: nodeId), clusterRuns: state.acceptedGangRuns(for: nodeId), stop: stop)
+    }
+
+    /// The runs the network ended that `nodeId` has not reported gone.
+    private func runsToStop(on nodeId: String) -> [String] {
+        (state.unreleasedRunIdsByNode[nodeId] ?? []).sorted()
     }
 
     /// Records what a node measured to its peers (the latency matrix that places clusters).

@@ -99,7 +99,7 @@ extension CoordinatorAPI {
         // A validator's segment resumes from the reference's saved state, fetched like any input.
         let resume = segment.map { [JobSpec.InputFile(name: JobSpec.trainResumeInput, sha256: $0.state.sha256, sizeBytes: $0.state.sizeBytes)] } ?? []
         return Components.Schemas.Offer(
-            runId: run.id, jobId: job.id, taskIndex: run.taskIndex, taskCount: spec.taskCount,
+            runId: run.id, offer: run.offers, jobId: job.id, taskIndex: run.taskIndex, taskCount: spec.taskCount,
             role: .init(rawValue: run.role.rawValue)!, kind: spec.kind.rawValue, command: spec.command, args: spec.args,
             inputs: (spec.inputs + resume).map { .init(name: $0.name, sha256: $0.sha256, sizeBytes: $0.sizeBytes) },
             gpuMilli: spec.resources.gpuMilli, cpuCores: spec.resources.cpuCores, memoryMiB: spec.resources.memoryMiB,

@@ -131,6 +131,7 @@ public struct CoordinatorAPI: APIProtocol {
             let state = await coordinator.state
             return .ok(.init(body: .json(.init(
                 offers: poll.offers.compactMap { offerView($0, state: state) },
+                stop: poll.stop,
                 challenges: poll.challenges.map { .init(challengeId: $0.id, reason: .init(rawValue: $0.issue.reason.rawValue)!, devices: $0.issue.devices.count) },
                 clusterRuns: poll.clusterRuns.compactMap { clusterRunView($0, state: state) }
             ))))

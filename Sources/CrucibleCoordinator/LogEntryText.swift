@@ -89,7 +89,9 @@ public enum LogEntryText {
         case .reportResult:
             guard let report = try? envelope.decodePayload(as: RunReport.self) else { break }
             let how = report.exitCode == 0 ? "completed" : "failed (exit \(report.exitCode))"
+            // A run the network had ended is reported too: that is how its node says the run is gone.
             return "node \(signer) reported run \(report.runId) \(how) after \(String(format: "%.1f", Double(report.durationMs) / 1000)) s, \(report.outputs.count) output(s)"
+                + (report.failure.map { " (\($0))" } ?? "")
         case .commitChallenge:
             guard let commitment = try? envelope.decodePayload(as: ChallengeCommitment.self) else { break }
             return "node \(signer) committed to \(commitment.challengeId)"

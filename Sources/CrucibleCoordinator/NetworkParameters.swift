@@ -82,6 +82,11 @@ public struct NetworkParameters: Codable, Sendable, Equatable {
         self.onlineWindowMs = onlineWindowMs
     }
 
+    /// How long a node's capacity still counts a run the network ended while the node ran it (a cancelled gang member,
+    /// a lease lost to silence) when the node does not report it gone: a live agent hears of the stop within a lease
+    /// time-out and stops the run within the grace.
+    public var releaseWaitMs: Int64 { leaseTimeoutMs + leaseGraceMs }
+
     /// The field names a parameters file may use.
     public static var fieldNames: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 

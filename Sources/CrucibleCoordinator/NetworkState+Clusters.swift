@@ -142,7 +142,7 @@ extension NetworkState {
                 $0.peerPort = nil
                 $0.failure = nil
             }
-            setRunState(run.id, .offered, changes: &changes)
+            setRunState(run.id, .offered, atMs: nowMs, changes: &changes)
         }
     }
 
@@ -167,7 +167,7 @@ extension NetworkState {
         let members = gang(of: run)
         guard members.allSatisfy({ $0.acceptedMs != nil }) else { return }
         for member in members {
-            setRunState(member.id, .running, changes: &changes)
+            setRunState(member.id, .running, atMs: nowMs, changes: &changes)
             updateRun(member.id) { $0.startedMs = nowMs }
         }
     }
@@ -177,16 +177,7 @@ extension NetworkState {
     mutating func withdrawGang(of run: RunRecord, declining: [String], reason: String, atMs nowMs: Int64, changes: inout Changes) {
         for member in gang(of: run) {
             if member.state == .offered {
-                setRunState(member.id, .queued, changes: &changes)
-                updateRun(member.id) {
-                    $0.nodeId = nil
-                    $0.gpuIndices = []
-                    $0.offerDeadlineMs = nil
-                    $0.priceMicroPerUnitHour = 0
-                    $0.acceptedMs = nil
-                    $0.peerPort = nil
-                    $0.failure = reason
-                }
+                setRunState(member.id, .queued, reason: reason, atMs: nowMs, changes: &changes)
             }
             updateRun(member.id) { for node in declining { $0.declinedBy[node] = nowMs } }
             changes.runs.insert(member.id)
@@ -206,11 +197,8 @@ extension NetworkState {
     mutating func retryOrFailGang(of run: RunRecord, atMs nowMs: Int64, changes: inout Changes) {
         let members = gang(of: run)
         for member in members where member.id != run.id && member.state.isOpen {
-            updateRun(member.id) {
-                $0.failure = "gang member \(run.rank ?? 0) \(run.state == .lost ? "was lost" : "failed")"
-                if $0.state == .running { $0.endedMs = nowMs }
-            }
-            setRunState(member.id, .cancelled, changes: &changes)
+            let reason = "gang member \(run.rank ?? 0) \(run.state == .lost ? "was lost" : "failed")"
+            setRunState(member.id, .cancelled, reason: reason, atMs: nowMs, changes: &changes)
         }
         guard run.attempt < parameters.attemptsMax else {
             setTaskState(jobId: run.jobId, taskIndex: run.taskIndex, .failed, changes: &changes)

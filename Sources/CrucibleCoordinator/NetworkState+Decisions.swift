@@ -31,7 +31,7 @@ extension NetworkState {
             guard run.rank == nil else { throw CrucibleError(.conflict, "run \(runId) is a member of a gang; it is offered with its gang") }
             var gpus = offeredGPUs
             if gpus.isEmpty, let demand = demand(of: run, atMs: nowMs), demand.gpus > 0 {
-                gpus = supplyNode(nodeId)?.gpuChoices(for: demand)?.first ?? []
+                gpus = supplyNode(nodeId, atMs: nowMs)?.gpuChoices(for: demand)?.first ?? []
             }
             try checkOffer(of: run, to: nodeId, price: price, gpuIndices: gpus, atMs: nowMs)
             updateRun(runId) {
@@ -41,7 +41,7 @@ extension NetworkState {
                 $0.offerDeadlineMs = deadlineMs
                 $0.failure = nil
             }
-            setRunState(runId, .offered, changes: &changes)
+            setRunState(runId, .offered, atMs: nowMs, changes: &changes)
 
         case .gangOffer(let offer):
             try offerGang(offer, atMs: nowMs, changes: &changes)
@@ -55,24 +55,13 @@ extension NetworkState {
                 lapseGangOffer(run, atMs: nowMs, changes: &changes)
                 return
             }
-            setRunState(runId, .queued, changes: &changes)
-            updateRun(runId) {
-                if let node = $0.nodeId { $0.declinedBy[node] = nowMs }
-                $0.nodeId = nil
-                $0.gpuIndices = []
-                $0.offerDeadlineMs = nil
-                $0.priceMicroPerUnitHour = 0
-                $0.failure = "offer lapsed"
-            }
+            updateRun(runId) { if let node = $0.nodeId { $0.declinedBy[node] = nowMs } }
+            setRunState(runId, .queued, reason: "offer lapsed", atMs: nowMs, changes: &changes)
 
         case .runLost(let runId, let reason):
             let run = try run(runId)
             guard run.state == .running else { throw CrucibleError(.conflict, "run \(runId) is \(run.state.rawValue), not running") }
-            updateRun(runId) {
-                $0.endedMs = nowMs
-                $0.failure = reason
-            }
-            setRunState(runId, .lost, changes: &changes)
+            setRunState(runId, .lost, reason: reason, atMs: nowMs, changes: &changes)
             retryOrFail(runId: runId, atMs: nowMs, changes: &changes)
 
         case .cropsCompared(let checks):
@@ -136,8 +125,7 @@ extension NetworkState {
                   let sampled = job.tasks[taskIndex].sampledMs, nowMs - sampled > parameters.replicaWaitMs
             else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no replica overdue for a node") }
             let reason = "waived: no node of another operator within \(parameters.replicaWaitMs / 1000) s"
-            updateRun(waiting.id) { $0.failure = reason }
-            setRunState(waiting.id, .cancelled, changes: &changes)
+            setRunState(waiting.id, .cancelled, reason: reason, atMs: nowMs, changes: &changes)
             jobs[jobId]!.tasks[taskIndex].replicate = false
 
         case .arbitrationOpened(let jobId, let taskIndex):
@@ -163,8 +151,7 @@ extension NetworkState {
                   let opened = job.tasks[taskIndex].arbitrationMs, nowMs - opened > parameters.replicaWaitMs
             else { throw CrucibleError(.conflict, "task \(jobId)/\(taskIndex) has no arbiter overdue for a node") }
             let reason = "waived: no node of a third operator within \(parameters.replicaWaitMs / 1000) s"
-            updateRun(waiting.id) { $0.failure = reason }
-            setRunState(waiting.id, .cancelled, changes: &changes)
+            setRunState(waiting.id, .cancelled, reason: reason, atMs: nowMs, changes: &changes)
             jobs[jobId]!.tasks[taskIndex].arbiterWaived = true
 
         case .verdict(let verdict):

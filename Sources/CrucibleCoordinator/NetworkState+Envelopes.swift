@@ -17,7 +17,7 @@ extension NetworkState {
         case .reviewFrames:
             try reviewFrames(envelope.signer, try envelope.decodePayload(as: FrameReview.self), atMs: nowMs, changes: &changes)
         case .cancelJob:
-            try cancelJob(envelope.signer, try envelope.decodePayload(as: JobCancellation.self).jobId, changes: &changes)
+            try cancelJob(envelope.signer, try envelope.decodePayload(as: JobCancellation.self).jobId, atMs: nowMs, changes: &changes)
         case .respondOffer:
             try respondOffer(envelope.signer, try envelope.decodePayload(as: OfferResponse.self), atMs: nowMs, changes: &changes)
         case .reportResult:
@@ -122,7 +122,7 @@ extension NetworkState {
         return id
     }
 
-    private mutating func cancelJob(_ signer: String, _ jobId: String, changes: inout Changes) throws {
+    private mutating func cancelJob(_ signer: String, _ jobId: String, atMs nowMs: Int64, changes: inout Changes) throws {
         let job = try job(jobId)
         guard job.requester == signer else { throw CrucibleError(.forbidden, "only the requester may cancel job \(jobId)") }
         guard !job.isClosed, !job.cancelled else { throw CrucibleError(.conflict, "job \(jobId) is already \(job.state.rawValue)") }
@@ -131,7 +131,7 @@ extension NetworkState {
         // is paid if verified, as a node that drops out is paid for what it verifiably finished.
         for task in job.tasks where task.state == .pending {
             for runId in task.runIds where runs[runId]?.state.isOpen == true {
-                setRunState(runId, .cancelled, changes: &changes)
+                setRunState(runId, .cancelled, reason: "cancelled: the requester cancelled the job", atMs: nowMs, changes: &changes)
             }
             setTaskState(jobId: jobId, taskIndex: task.index, .cancelled, changes: &changes)
         }
@@ -140,8 +140,9 @@ extension NetworkState {
 
     private mutating func respondOffer(_ nodeId: String, _ response: OfferResponse, atMs nowMs: Int64, changes: inout Changes) throws {
         let run = try run(response.runId)
-        guard run.nodeId == nodeId else { throw CrucibleError(.forbidden, "run \(run.id) was not offered to this node") }
-        guard run.state == .offered else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not offered") }
+        guard run.state == .offered, run.nodeId == nodeId, (response.offer ?? run.offers) == run.offers else {
+            throw refusal(ofAnswerTo: run, from: nodeId, offer: response.offer)
+        }
         guard let deadline = run.offerDeadlineMs, nowMs <= deadline else {
             throw CrucibleError(.offerExpired, "the offer for run \(run.id) expired")
         }
@@ -152,21 +153,22 @@ extension NetworkState {
         }
         guard response.peerPort == nil else { throw CrucibleError(.malformed, "peerPort is only for members of a cluster job") }
         if response.accept {
-            setRunState(run.id, .running, changes: &changes)
+            setRunState(run.id, .running, atMs: nowMs, changes: &changes)
             updateRun(run.id) { $0.startedMs = nowMs }
         } else {
-            updateRun(run.id) {
-                $0.declinedBy[nodeId] = nowMs
-                $0.failure = response.reason.isEmpty ? nil : "declined: \(response.reason)"
-            }
-            setRunState(run.id, .queued, changes: &changes)
-            updateRun(run.id) { $0.nodeId = nil; $0.gpuIndices = []; $0.offerDeadlineMs = nil; $0.priceMicroPerUnitHour = 0 }
+            updateRun(run.id) { $0.declinedBy[nodeId] = nowMs }
+            setRunState(run.id, .queued, reason: response.reason.isEmpty ? "declined" : "declined: \(response.reason)", atMs: nowMs, changes: &changes)
         }
     }
 
     private mutating func reportResult(_ nodeId: String, _ report: RunReport, atMs nowMs: Int64, changes: inout Changes) throws {
         let run = try run(report.runId)
         guard run.nodeId == nodeId else { throw CrucibleError(.forbidden, "run \(run.id) is not leased to this node") }
+        if run.unreleasedSinceMs != nil {
+            // A run the network ended while the node ran it: the report says only that the node let it go.
+            release(run.id, changes: &changes)
+            return
+        }
         guard run.state == .running else { throw CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not running") }
         try OutputFile.validate(report.outputs)
         guard (report.failure?.utf8.count ?? 0) <= 1024 else { throw CrucibleError(.malformed, "failure is at most 1024 bytes") }
@@ -183,7 +185,7 @@ extension NetworkState {
             $0.checkpoints = report.checkpoints ?? []
             $0.failure = succeeded ? nil : (report.failure ?? "exited with status \(report.exitCode)")
         }
-        setRunState(run.id, succeeded ? .completed : .failed, changes: &changes)
+        setRunState(run.id, succeeded ? .completed : .failed, atMs: nowMs, changes: &changes)
         if succeeded, run.role == .primary, let render = jobs[run.jobId]?.spec.render, render.reviewS != nil,
            let frame = report.outputs.first(where: { $0.path == render.framePath(taskIndex: run.taskIndex) }) {
             withheldFrames[frame.sha256] = run.id
@@ -204,5 +206,19 @@ extension NetworkState {
                 jobs[run.jobId]!.tasks[run.taskIndex].replicate = false
             }
         }
+    }
+
+    /// Why an answer that does not answer the run's open offer to this node is refused: its offer ended (declined,
+    /// lapsed, withdrawn with its gang, cancelled) or was made again, the run was never offered to this node, or it
+    /// is past answering.
+    func refusal(ofAnswerTo run: RunRecord, from nodeId: String, offer: Int?) -> CrucibleError {
+        if let ended = run.endedOffers.last(where: { $0.nodeId == nodeId && (offer == nil || $0.offer == offer) }) {
+            return CrucibleError(.offerWithdrawn, "offer \(ended.offer) of run \(run.id) to this node was withdrawn (\(ended.reason)); answer a new offer if one comes")
+        }
+        if run.state == .offered, run.nodeId == nodeId, let offer {
+            return CrucibleError(.offerWithdrawn, "offer \(offer) of run \(run.id) was withdrawn; offer \(run.offers) is open now")
+        }
+        guard run.nodeId == nodeId else { return CrucibleError(.forbidden, "run \(run.id) was not offered to this node") }
+        return CrucibleError(.conflict, "run \(run.id) is \(run.state.rawValue), not offered")
     }
 }

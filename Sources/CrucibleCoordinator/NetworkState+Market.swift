@@ -2,10 +2,10 @@ import CrucibleCore
 import CrucibleMarket
 
 extension NetworkState {
-    /// A node as the matching engine sees it now: per GPU what its offered and running runs leave free, CPU,
-    /// memory and run slots left, region, asks and policy (with `idle`, as if it ran nothing). Nil when the node may
-    /// not be matched at all.
-    public func supplyNode(_ nodeId: String, idle: Bool = false) -> SupplyNode? {
+    /// A node as the matching engine sees it at `nowMs`: per GPU what its offered and running runs leave free — and
+    /// the runs the network ended that it may still be running, until it reports them gone — CPU, memory and run slots
+    /// left, region, asks and policy (with `idle`, as if it ran nothing). Nil when the node may not be matched at all.
+    public func supplyNode(_ nodeId: String, idle: Bool = false, atMs nowMs: Int64) -> SupplyNode? {
         guard let index = nodes.index(forKey: nodeId), isMatchable(nodes.values[index]) else { return nil }
         let node = nodes.values[index]
         let registration = node.registration
@@ -15,7 +15,7 @@ extension NetworkState {
         var gpus = hardware.gpus.enumerated().map { index, gpu in
             SupplyNode.GPU(model: gpu.model, memoryMiB: gpu.memoryMiB, provenTops: tops[index])
         }
-        let active = idle ? [] : (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }
+        let active = idle ? [] : (activeRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] } + unreleasedRuns(on: nodeId, atMs: nowMs)
         var cpuCores = hardware.cpuCores
         var memoryMiB = hardware.memoryMiB
         for run in active {
@@ -65,7 +65,7 @@ extension NetworkState {
     func checkOffer(of run: RunRecord, to nodeId: String, price: Int64, gpuIndices: [Int], atMs nowMs: Int64) throws {
         guard let node = nodes[nodeId] else { throw CrucibleError(.notFound, "no node \(nodeId)") }
         guard isMatchable(node) else { throw CrucibleError(.conflict, "node \(nodeId) has not proven its hardware") }
-        guard let supply = supplyNode(nodeId), let demand = demand(of: run, atMs: nowMs) else { throw CrucibleError(.notFound, "no job \(run.jobId)") }
+        guard let supply = supplyNode(nodeId, atMs: nowMs), let demand = demand(of: run, atMs: nowMs) else { throw CrucibleError(.notFound, "no job \(run.jobId)") }
         switch supply.terms(for: demand, atMs: nowMs) {
         case .failure(let refusal): throw CrucibleError(.conflict, "run \(run.id) may not go to node \(nodeId): \(refusal.reason)")
         case .success(let ask):
@@ -102,7 +102,7 @@ extension NetworkState {
         }
         for nodeId in onlineNodes {
             guard let node = nodes[nodeId] else { continue }
-            guard let supply = supplyNode(nodeId), let idle = supplyNode(nodeId, idle: true) else {
+            guard let supply = supplyNode(nodeId, atMs: nowMs), let idle = supplyNode(nodeId, idle: true, atMs: nowMs) else {
                 reasons[isStaked(node) ? "the node has not proven its hardware" : "the operator's stake does not cover the node", default: 0] += 1
                 continue
             }

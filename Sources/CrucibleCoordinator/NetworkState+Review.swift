@@ -59,11 +59,7 @@ extension NetworkState {
         jobs[jobId]!.tasks[rejection.taskIndex].rejections.append(FrameRejection(runId: frame.id, reason: rejection.reason, atMs: nowMs))
         // Checks still running on the rejected frame are moot: the re-render decides now.
         for run in job.tasks[rejection.taskIndex].runIds.compactMap({ runs[$0] }) where run.role != .primary && run.state.isOpen {
-            updateRun(run.id) {
-                $0.failure = "cancelled: the requester rejected the frame it checked"
-                if $0.state == .running { $0.endedMs = nowMs }
-            }
-            setRunState(run.id, .cancelled, changes: &changes)
+            setRunState(run.id, .cancelled, reason: "cancelled: the requester rejected the frame it checked", atMs: nowMs, changes: &changes)
         }
         redoFrame(of: frame, atMs: nowMs, changes: &changes)
     }

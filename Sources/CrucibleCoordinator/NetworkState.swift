@@ -27,6 +27,9 @@ public struct NetworkState: Sendable {
     public internal(set) var queuedRunIds: Set<String> = []
     /// Runs offered to or running on each node.
     public internal(set) var activeRunIdsByNode: [String: Set<String>] = [:]
+    /// Runs the network ended while each node was running them and that the node has not reported gone
+    /// (`RunRecord.unreleasedSinceMs`).
+    public internal(set) var unreleasedRunIdsByNode: [String: Set<String>] = [:]
     /// Proof-of-GPU challenges by id, and those not judged yet.
     public internal(set) var challenges: [String: ChallengeRecord] = [:]
     public internal(set) var openChallengeIds: Set<String> = []
@@ -79,6 +82,8 @@ public struct NetworkState: Sendable {
         public var challenges: Set<String> = []
         /// The treasury, staked or unbonding totals moved without any account's balance moving.
         public var totals = false
+        /// Nodes that were running a run the event ended: they must stop it now.
+        public var nodesToStop: Set<String> = []
     }
 
     /// The result of applying an event that callers may want: the job a submission created, for one.
@@ -145,9 +150,13 @@ public struct NetworkState: Sendable {
         changes.jobs.insert(jobId)
     }
 
-    /// Sets a run's state, keeping the queue and the per-node index in step.
-    mutating func setRunState(_ id: String, _ state: RunRecord.State, changes: inout Changes) {
+    /// Moves a run to `state`: every change of a run's state happens here, and a move the lifecycle does not allow
+    /// (`RunRecord.State.mayMove`) stops the process — callers check their input first, so one is a bug. Keeps in step
+    /// the queue, the per-node index, the offers that ended (with `reason`, also the run's failure) and the runs a node
+    /// may still be running after the network ended them.
+    mutating func setRunState(_ id: String, _ state: RunRecord.State, reason: String? = nil, atMs nowMs: Int64, changes: inout Changes) {
         guard var run = runs[id] else { return }
+        precondition(run.state.mayMove(to: state), "run \(id) may not move from \(run.state.rawValue) to \(state.rawValue)")
         if let node = run.nodeId, run.state.isActive, !state.isActive {
             activeRunIdsByNode[node]?.remove(id)
         }
@@ -156,10 +165,73 @@ public struct NetworkState: Sendable {
         if let node = run.nodeId, state.isActive, !run.state.isActive {
             activeRunIdsByNode[node, default: []].insert(id)
         }
+        if let reason { run.failure = reason }
+        switch (run.state, state) {
+        case (.queued, .offered):
+            run.offers += 1
+        case (.offered, .queued), (.offered, .cancelled):
+            if let node = run.nodeId {
+                run.endedOffers.append(.init(offer: run.offers, nodeId: node, reason: reason ?? run.failure ?? state.rawValue))
+                run.endedOffers.removeFirst(max(0, run.endedOffers.count - RunRecord.endedOffersKept))
+            }
+            if state == .queued {
+                run.nodeId = nil
+                run.gpuIndices = []
+                run.offerDeadlineMs = nil
+                run.priceMicroPerUnitHour = 0
+                run.acceptedMs = nil
+                run.peerPort = nil
+            }
+        case (.running, .cancelled), (.running, .lost):
+            run.endedMs = run.endedMs ?? nowMs
+            if let node = run.nodeId {
+                run.unreleasedSinceMs = nowMs
+                pruneReleased(on: node, atMs: nowMs)
+                unreleasedRunIdsByNode[node, default: []].insert(id)
+                changes.nodesToStop.insert(node)
+            }
+        default:
+            break
+        }
         run.state = state
         runs[id] = run
         changes.runs.insert(id)
         changes.jobs.insert(run.jobId)
+    }
+
+    /// The node reported a run the network had ended as gone: its capacity no longer counts it.
+    mutating func release(_ runId: String, changes: inout Changes) {
+        guard let run = runs[runId], run.unreleasedSinceMs != nil else { return }
+        updateRun(runId) { $0.unreleasedSinceMs = nil }
+        if let node = run.nodeId {
+            unreleasedRunIdsByNode[node]?.remove(runId)
+            if unreleasedRunIdsByNode[node]?.isEmpty == true { unreleasedRunIdsByNode[node] = nil }
+        }
+        changes.runs.insert(runId)
+    }
+
+    /// Forgets the runs `nodeId` never reported gone once `releaseWaitMs` has passed: its capacity stopped counting them.
+    private mutating func pruneReleased(on nodeId: String, atMs nowMs: Int64) {
+        for run in (unreleasedRunIdsByNode[nodeId] ?? []).compactMap({ runs[$0] }) where !isUnreleased(run, atMs: nowMs) {
+            unreleasedRunIdsByNode[nodeId]?.remove(run.id)
+        }
+    }
+
+    /// Whether `run` still counts against its node's capacity at `nowMs`.
+    func isUnreleased(_ run: RunRecord, atMs nowMs: Int64) -> Bool {
+        guard let since = run.unreleasedSinceMs else { return false }
+        return nowMs - since < parameters.releaseWaitMs
+    }
+
+    /// Whether `nodeId` runs nothing at `nowMs`, as far as the network knows: nothing offered or running, and nothing
+    /// ended that it may still be running. Only an idle node is challenged: a busy one would fail for its work.
+    public func isIdle(_ nodeId: String, atMs nowMs: Int64) -> Bool {
+        (activeRunIdsByNode[nodeId] ?? []).isEmpty && unreleasedRuns(on: nodeId, atMs: nowMs).isEmpty
+    }
+
+    /// The runs the network ended that `nodeId` may still be running at `nowMs`: its capacity counts them.
+    public func unreleasedRuns(on nodeId: String, atMs nowMs: Int64) -> [RunRecord] {
+        (unreleasedRunIdsByNode[nodeId] ?? []).compactMap { runs[$0] }.filter { isUnreleased($0, atMs: nowMs) }.sorted { $0.ordinal < $1.ordinal }
     }
 
     mutating func updateRun(_ id: String, _ body: (inout RunRecord) -> Void) {

@@ -26,13 +26,34 @@ public struct RunRecord: Sendable, Equatable {
         case arbiter
     }
 
-    /// queued → offered → running → completed | failed | lost; cancelled from any open state.
+    /// queued → offered → running → completed | failed | lost; an offer that ends without a start goes back to the
+    /// queue; cancelled from any open state.
     public enum State: String, Sendable, Codable {
         case queued, offered, running, completed, failed, lost, cancelled
 
         public var isOpen: Bool { self == .queued || self == .offered || self == .running }
         /// Holding a node's capacity.
         public var isActive: Bool { self == .offered || self == .running }
+
+        /// Whether a run in this state may move to `next`: every transition `NetworkState.setRunState` makes.
+        public func mayMove(to next: Self) -> Bool {
+            switch (self, next) {
+            case (.queued, .offered), (.offered, .queued), (.offered, .running), (.running, .completed), (.running, .failed), (.running, .lost):
+                true
+            case (_, .cancelled):
+                isOpen
+            default:
+                false
+            }
+        }
+    }
+
+    /// An offer of this run that ended without the run starting on its node: declined, lapsed, withdrawn with its
+    /// gang, or cancelled. Kept so that an answer arriving after it is told what became of the offer.
+    public struct EndedOffer: Sendable, Equatable {
+        public var offer: Int
+        public var nodeId: String
+        public var reason: String
     }
 
     public var id: String
@@ -71,6 +92,16 @@ public struct RunRecord: Sendable, Equatable {
     /// member has accepted.
     public var acceptedMs: Int64?
     public var peerPort: Int?
+    /// How many times this run was offered: while it is offered, the number of the open offer, which the node's
+    /// answer names (an answer to an earlier offer is not taken for one to this).
+    public var offers: Int = 0
+    /// The latest offers that ended without the run starting (at most `endedOffersKept`), newest last.
+    public var endedOffers: [EndedOffer] = []
+    public static let endedOffersKept = 8
+    /// When the network ended this run while its node was running it (cancelled, or lost to silence): the node may
+    /// still be running it, so its capacity counts the run until the node reports it gone, or for
+    /// `NetworkParameters.releaseWaitMs` when it says nothing. Nil for every other run.
+    public var unreleasedSinceMs: Int64?
     /// What a train run reported of its weights, step by step.
     public var checkpoints: [TrainingCheckpoint] = []
 

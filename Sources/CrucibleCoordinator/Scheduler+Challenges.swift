@@ -75,7 +75,7 @@ extension Scheduler {
     /// The next node to challenge, with every node that reports one of its GPUs, all at this instant: a new node first,
     /// then the node whose failure is oldest once its retry is due, then a proven node whose unannounced time came.
     private func nextIssue(in state: NetworkState, policy: ChallengePolicy, seeds: ChallengeSeeds) -> LogEvent? {
-        func isIdle(_ nodeId: String) -> Bool { (state.activeRunIdsByNode[nodeId] ?? []).isEmpty }
+        func isIdle(_ nodeId: String) -> Bool { state.isIdle(nodeId, atMs: nowMs) }
         var next: (nodeId: String, reason: ChallengeIssue.Reason)?
         if let nodeId = state.proofQueues.pending.filter(onlineNodes.contains).min() {
             next = (nodeId, .registration)

@@ -101,7 +101,7 @@ public struct Scheduler {
         guard !state.queuedRunIds.isEmpty, !onlineNodes.isEmpty else { return nil }
         // Sorted after the filter: most online nodes may be busy, unproven or unstaked, and sorting 20,000 ids for each
         // offer was a good part of a coordinator's time.
-        let supply = onlineNodes.compactMap { state.supplyNode($0) }.filter { $0.runSlotsFree > 0 }.sorted { $0.nodeId < $1.nodeId }
+        let supply = onlineNodes.compactMap { state.supplyNode($0, atMs: nowMs) }.filter { $0.runSlotsFree > 0 }.sorted { $0.nodeId < $1.nodeId }
         guard !supply.isEmpty else { return nil }
         let engine = PlacementEngine(profile: state.openWorkload, priceBandBps: state.parameters.priceBandBps)
         let queued = state.queuedRunIds.compactMap { state.runs[$0] }.sorted { $0.ordinal < $1.ordinal }

@@ -14,6 +14,9 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case forbidden = "forbidden"
         case conflict = "conflict"
         case offerExpired = "offer_expired"
+        /// The offer an answer names was withdrawn (a gang member declined or let it lapse, the job was cancelled) or
+        /// made again: nothing to do but answer the new offer if one comes.
+        case offerWithdrawn = "offer_withdrawn"
         case tooLarge = "too_large"
         case digestMismatch = "digest_mismatch"
         case ledgerViolation = "ledger_violation"
@@ -46,7 +49,7 @@ public struct CrucibleError: Error, Equatable, Sendable, CustomStringConvertible
         case .forbidden: 403
         case .notFound: 404
         case .methodNotAllowed: 405
-        case .replayedNonce, .conflict, .offerExpired: 409
+        case .replayedNonce, .conflict, .offerExpired, .offerWithdrawn: 409
         case .staleTimestamp: 422
         case .insufficientFunds: 402
         case .tooLarge: 413

@@ -90,12 +90,16 @@ public struct OfferResponse: Codable, Sendable, Equatable {
     /// For a member of a cluster job: the port on the node's peer host where this member listens for its peers
     /// (rank 0's is the rendezvous). Required when accepting a cluster offer, absent otherwise.
     public var peerPort: Int?
+    /// The number of the offer this answers (the offer's `offer`): a run may be offered again, to the same node or
+    /// another, and an answer to an earlier offer must not be taken for one to the latest. Absent from older agents.
+    public var offer: Int?
 
-    public init(runId: String, accept: Bool, reason: String = "", peerPort: Int? = nil) {
+    public init(runId: String, accept: Bool, reason: String = "", peerPort: Int? = nil, offer: Int? = nil) {
         self.runId = runId
         self.accept = accept
         self.reason = reason
         self.peerPort = peerPort
+        self.offer = offer
     }
 }
 

@@ -233,16 +233,25 @@ import Testing
         await network.stop()
     }
 
-    @Test func cancellingStopsTheRunAndRefunds() async throws {
-        let network = try await TestNetwork.start()
-        let agent = network.agent(operatorKey: network.operatorA)
+    /// A cancelled job's running task is stopped at the agent's next poll — not its next heartbeat, a minute apart here
+    /// under a lease long enough for that — and the agent reports it gone, which frees the node's capacity.
+    @Test func cancellingStopsTheRunAtOnceAndRefunds() async throws {
+        var parameters = TestNetwork.fastParameters
+        parameters.leaseTimeoutMs = 180_000
+        let network = try await TestNetwork.start(parameters: parameters)
+        let agent = network.agent(operatorKey: network.operatorA, heartbeatIntervalMs: 60_000)
+        let nodeId = await agent.nodeId
         let job = try await withAgents([agent]) {
-            let submitted = try await network.client.submitJob(TestNetwork.shellSpec("long", script: "sleep 60"), by: network.requester)
+            let submitted = try await network.client.submitJob(TestNetwork.shellSpec("long", script: "sleep 600", maxDurationS: 600), by: network.requester)
             try await waitUntil("the run is working on the agent") { !(await agent.activeRunIds.isEmpty) }
             let cancelled = try await network.client.cancelJob(submitted.id, by: network.requester)
             #expect(cancelled.state == "cancelled")
-            // The agent hears of it on its next heartbeat and stops the process.
-            try await waitUntil("the agent stopped the run", timeoutS: 20) { await agent.activeRunIds.isEmpty }
+            #expect(await network.coordinator.state.unreleasedRunIdsByNode[nodeId]?.count == 1, "the node's capacity counts the run until it is gone")
+            try await waitUntil("the agent stopped the run and reported it gone", timeoutS: 30) {
+                let released = await network.coordinator.state.unreleasedRunIdsByNode[nodeId] == nil
+                let idle = await agent.activeRunIds.isEmpty
+                return released && idle
+            }
             return cancelled
         }
         #expect(job.refundedMicro == job.escrowLockedMicro)

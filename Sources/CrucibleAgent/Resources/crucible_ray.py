@@ -76,7 +76,17 @@ ports = [
 # A node the GCS misses health checks from is declared dead; on a busy machine a live node can miss several in a row,
 # so it is given about three minutes rather than Ray's default fifteen seconds.
 child_env = dict(env, RAY_USAGE_STATS_ENABLED="0", RAY_health_check_failure_threshold="60")
+
+
+def stopped(signum, frame):
+    """The agent stops the run with SIGTERM: leave through `finally`, which stops this member's Ray node. Python's
+    default would exit at once and leave the node, in a session of its own, running on the machine."""
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, stopped)
 code = 1
+node = None
 try:
     if rank == 0:
         node = subprocess.Popen(
@@ -119,5 +129,7 @@ try:
         stop(node)
         code = 0
 finally:
+    if node is not None:
+        stop(node)
     shutil.rmtree(temp, ignore_errors=True)
 sys.exit(code)
