@@ -114,8 +114,8 @@ public enum Auditor {
     }
 
     /// The whole stored log replayed from genesis, every entry's chain and signature checked on the way.
-    static func replay(_ store: CrucibleStore) async throws -> Replay {
-        var replay = Replay()
+    static func replay(_ store: CrucibleStore, continuing earlier: Replay = Replay()) async throws -> Replay {
+        var replay = earlier
         while true {
             let page = try await store.logEntries(afterSeq: replay.last?.seq ?? 0, limit: 1000)
             if page.isEmpty { return replay }
@@ -123,26 +123,45 @@ public enum Auditor {
         }
     }
 
+    /// How many times the audit of a live database reads its tables again because the coordinator committed meanwhile.
+    static let liveReadAttemptsMax = 20
+
     /// Audits a coordinator's database: replays its log and compares every stored table with the replay.
+    ///
+    /// The coordinator may be live and commit while the tables are read, one after another: they are compared as read
+    /// at a moment the log's head did not move across the reads (a commit writes its entry and its rows in one
+    /// transaction), replaying what was committed meanwhile until such a moment comes.
     public static func audit(store: CrucibleStore) async throws -> Report {
         var replay = try await Self.replay(store)
-        for checkpoint in try await store.checkpoints() { try replay.verify(checkpoint) }
-        let differences = compare(replayed: replay.state.projectionSnapshot(), stored: try await store.projection().normalized())
+        var stored: (projection: ProjectionSnapshot, movements: [MovementRow], subjects: [SubjectRow])
+        var attempts = 0
+        while true {
+            stored = (try await store.projection().normalized(), try await store.allMovements(), try await store.allSubjects())
+            attempts += 1
+            let head = try await store.lastLogEntry()?.seq ?? 0
+            if head == (replay.last?.seq ?? 0) || attempts == Self.liveReadAttemptsMax { break }
+            replay = try await Self.replay(store, continuing: replay)
+        }
+        for checkpoint in try await store.checkpoints() where checkpoint.lastSeq <= (replay.last?.seq ?? 0) { try replay.verify(checkpoint) }
+        let differences = compare(replayed: replay.state.projectionSnapshot(), stored: stored.projection)
         if !differences.isEmpty {
             throw fail("the stored state differs from the log's replay:\n  " + differences.prefix(10).joined(separator: "\n  ")
                 + (differences.count > 10 ? "\n  … and \(differences.count - 10) more" : ""))
         }
-        let stored = try await store.allMovements()
-        if stored != replay.movements {
-            let first = zip(stored, replay.movements).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
-                ?? "\(stored.count) stored, \(replay.movements.count) replayed"
+        if stored.movements != replay.movements {
+            let first = zip(stored.movements, replay.movements).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
+                ?? "\(stored.movements.count) stored, \(replay.movements.count) replayed"
             throw fail("account histories differ from the log's replay: \(first)")
         }
-        let storedSubjects = try await store.allSubjects()
+        let storedSubjects = stored.subjects
         if storedSubjects != replay.subjects {
-            let first = zip(storedSubjects, replay.subjects).first { $0 != $1 }.map { "stored \($0.0), replayed \($0.1)" }
-                ?? "\(storedSubjects.count) stored, \(replay.subjects.count) replayed"
-            throw fail("the log's subject index differs from its replay: \(first)")
+            // Named by the first entry whose subjects differ, with both sets: what a person needs to find the cause.
+            let stored = Dictionary(grouping: storedSubjects, by: \.seq), replayed = Dictionary(grouping: replay.subjects, by: \.seq)
+            let seq = Set(stored.keys).union(replayed.keys).sorted().first { stored[$0] != replayed[$0] }
+            let detail = seq.map { seq in
+                "entry \(seq): stored \((stored[seq] ?? []).map(\.subject)), replayed \((replayed[seq] ?? []).map(\.subject))"
+            } ?? "\(storedSubjects.count) stored, \(replay.subjects.count) replayed"
+            throw fail("the log's subject index differs from its replay: \(detail)")
         }
         var report = try replay.report()
         report.challengesRechecked = try await recheckChallenges(replay.state) { try await store.blob(sha256: $0) }
