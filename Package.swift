@@ -143,20 +143,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "CrucibleCoreTests", dependencies: ["CrucibleCore", "CrucibleTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "CrucibleProofTests",
             dependencies: [
-                "CrucibleProof", "CrucibleCore", "CChallengeKernels",
+                "CrucibleProof", "CrucibleCore", "CChallengeKernels", "CrucibleTestSupport",
                 .product(name: "CompressNIO", package: "compress-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["challenge-vectors.json"]
         ),
-        .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore"]),
-        .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore", "CrucibleLedger", "CrucibleMarket"]),
+        .testTarget(name: "CrucibleMarketTests", dependencies: ["CrucibleMarket", "CrucibleCore", "CrucibleTestSupport"]),
+        .testTarget(name: "CrucibleSimTests", dependencies: ["CrucibleSim", "CrucibleProof", "CrucibleCore", "CrucibleLedger", "CrucibleMarket", "CrucibleTestSupport"]),
         .testTarget(
             name: "CrucibleLedgerTests",
-            dependencies: ["CrucibleLedger", "CrucibleCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["CrucibleLedger", "CrucibleCore", "CrucibleTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "CrucibleStoreTests", dependencies: ["CrucibleStore", "CrucibleCore", "CrucibleLedger", "CrucibleTestSupport"]),
         .testTarget(

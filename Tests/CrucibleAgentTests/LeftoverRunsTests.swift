@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// What an agent starting over its work folder stops: tasks an earlier life of it left running, recorded or not.
-@Suite struct LeftoverRunsTests {
+@Suite(.network) struct LeftoverRunsTests {
     func start(_ script: String, runId: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -1,10 +1,11 @@
 import CrucibleAgent
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// The link probe over real loopback TCP: measurements against it, and what it does with input outside its protocol.
-@Suite struct PeerProbeTests {
+@Suite(.network) struct PeerProbeTests {
     /// Connects a plain socket to the probe, sends `bytes`, and returns what comes back until `expecting` bytes have
     /// arrived or the probe closes the connection. A loaded machine may take seconds to answer, so each wait allows ten.
     /// The socket blocks, so it runs on a thread of its own: on the cooperative pool it would hold up the probe it waits for.

@@ -8,7 +8,7 @@ import Testing
 
 /// A run the agent stops ends, whatever its process does with SIGTERM: stopped before its process began (its lease
 /// lost while its inputs downloaded), or while it runs; and a task that handles SIGTERM gets it.
-@Suite struct RunControlTests {
+@Suite(.network) struct RunControlTests {
     /// A task that ignores SIGTERM, as a torchrun waiting for a gang member did (a child inherits the agent's blocked
     /// signals): only SIGKILL ends it.
     static let stubborn = RunOrder(

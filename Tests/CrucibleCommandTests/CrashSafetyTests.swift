@@ -7,7 +7,7 @@ import Testing
 /// The coordinator killed with SIGKILL at random moments while jobs settle and one-second epochs close, restarted
 /// on the same data folder each time: every job it acknowledged is still there and settles, nothing is paid or
 /// minted twice, and the audit of the whole log passes.
-@Suite(.serialized) struct CrashSafetyTests {
+@Suite(.serialized, .heavyProcesses) struct CrashSafetyTests {
     typealias Background = SeparatePiecesTests.Background
 
     @Test func killingTheCoordinatorMidSettlementAndEpochCloseLosesAndDoublesNothing() async throws {
@@ -88,10 +88,13 @@ import Testing
             #expect(job.paidMicro + job.burnedMicro + job.refundedMicro == job.escrowLockedMicro, "\(id)")
             #expect(job.tasks.allSatisfy { $0.state == "verified" }, "\(id)")
         }
-        // Epochs closed one after another, none twice, through every restart.
+        // Epochs closed one after another, none twice, through every restart: the latest (at most 100, newest first)
+        // count down to the one before the open epoch. A loaded machine runs this test past 100 one-second epochs.
         let economy = try await client.economy()
-        #expect(economy.epochs.map(\.epoch) == Array((0..<economy.epochs.count).reversed()))
-        #expect(economy.epochs.count >= 3)
+        let closed = economy.epochs.map(\.epoch)
+        #expect(closed == Array((economy.epoch - closed.count)..<economy.epoch).reversed(), "open epoch \(economy.epoch)")
+        #expect(closed.last == 0 || closed.count == 100)
+        #expect(closed.count >= 3)
 
         await agent.stop()
         await coordinator.stop()

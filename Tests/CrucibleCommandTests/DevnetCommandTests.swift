@@ -1,10 +1,11 @@
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// Runs the built `crucible` binary the way a newcomer does: devnet with agents as separate processes,
 /// then an audit of the data folder it leaves.
-@Suite(.serialized) struct DevnetCommandTests {
+@Suite(.serialized, .heavyProcesses) struct DevnetCommandTests {
     /// The `crucible` binary built next to this test bundle.
     static var executable: String {
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

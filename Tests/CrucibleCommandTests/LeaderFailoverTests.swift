@@ -7,7 +7,7 @@ import Testing
 /// Two coordinator processes over one PostgreSQL database: the first leads, the second follows (answers reads from
 /// the log it tails, passes the rest on). The leader is killed mid-work; the follower takes the lead within seconds,
 /// the agents and the requester carry on through it, the job settles with every run paid once, and the audit passes.
-@Suite(.serialized) struct LeaderFailoverTests {
+@Suite(.serialized, .heavyProcesses) struct LeaderFailoverTests {
     typealias Background = SeparatePiecesTests.Background
 
     @Test func aFollowerTakesOverFromAKilledLeaderAndNothingIsLostOrPaidTwice() async throws {

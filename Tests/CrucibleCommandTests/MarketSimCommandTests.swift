@@ -1,8 +1,9 @@
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// `crucible sim market` as a person runs it: the table, the CSV and the chart it writes.
-@Suite struct MarketSimCommandTests {
+@Suite(.heavyProcesses) struct MarketSimCommandTests {
     static let philly = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../shared/data/traces/philly/philly.csv").standardized.path
 

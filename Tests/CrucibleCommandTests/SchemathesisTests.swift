@@ -1,11 +1,12 @@
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// schemathesis (PyPI) against `openapi.yaml` and a coordinator process: thousands of generated requests, valid and
 /// not, through every operation. No answer may be a server error or stray from the schema, anything the schema rules out
 /// must be refused, and since none of it is signed by a known key, nothing may reach the log.
-@Suite struct SchemathesisTests {
+@Suite(.heavyProcesses) struct SchemathesisTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `.schemathesis-venv/bin/schemathesis` at the package root (what `.ci/run` makes), then `schemathesis` on PATH.

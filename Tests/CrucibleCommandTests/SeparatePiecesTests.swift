@@ -6,7 +6,7 @@ import Testing
 
 /// The pieces run apart, as on real machines: a coordinator process, an agent process, and the CLI as
 /// requester and auditor, all talking HTTP on loopback.
-@Suite(.serialized) struct SeparatePiecesTests {
+@Suite(.serialized, .heavyProcesses) struct SeparatePiecesTests {
     /// A long-running `crucible` process whose output goes to a file.
     final class Background: @unchecked Sendable {
         let process = Process()

@@ -1,8 +1,9 @@
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// `crucible sim verify` as a person runs it: one row per policy, and bad arguments refused.
-@Suite struct VerifySimCommandTests {
+@Suite(.heavyProcesses) struct VerifySimCommandTests {
     @Test func printsEveryPolicySideBySide() async throws {
         let run = try await DevnetCommandTests().crucible(["sim", "verify", "--honest", "50", "--cheaters", "50", "--patient", "20", "--patience", "100", "--tasks", "400"])
         #expect(run.status == 0, "\(run.output)")

@@ -10,7 +10,7 @@ import Testing
 /// A cluster job from the agents' side: real agents prove their machines, measure their links to each other over TCP,
 /// and two of them run one task together as a gang — rank 1's process connects to rank 0's at the address the
 /// coordinator handed out — and both are paid.
-@Suite(.serialized) struct ClusterEndToEndTests {
+@Suite(.serialized, .network) struct ClusterEndToEndTests {
     /// Rank 0 listens at the rendezvous and records what every other rank tells it; the others connect (retrying
     /// while rank 0 starts) and say who they are. Each checks that its arguments agree with its environment.
     static let script = """
@@ -60,9 +60,7 @@ import Testing
             cluster: .init(nodes: 2, roundTripMsMax: 500)
         )
         let (job, nodes) = try await withAgents(members + [loner]) {
-            try await waitUntil("both members are cluster-ready", timeoutS: 90) {
-                try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
-            }
+            try await network.waitUntilNodes(2, clusterReady: true, timeoutS: 90)
             let submitted = try await network.client.submitJob(spec, by: network.requester)
             let settled = try await network.settled(submitted.id, timeoutS: 300)
             // Three nodes cannot be found for a three-member gang: the job waits and says why.

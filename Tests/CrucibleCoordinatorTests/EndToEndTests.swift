@@ -11,7 +11,7 @@ import Testing
 
 /// The whole path on loopback: a coordinator, real agents running real child processes, a signed job,
 /// matching, replication, settlement, the log and its audit.
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .network) struct EndToEndTests {
     func balance(_ network: TestNetwork, _ identity: SigningIdentity) async -> Int64 {
         await network.coordinator.state.ledger.balance(of: identity.address)
     }

@@ -10,7 +10,7 @@ import Testing
 
 /// The explorer's pages, read over HTTP and in a real browser (headless Chromium): what a person would see agrees with
 /// the JSON the page is drawn from.
-@Suite struct ExplorerTests {
+@Suite(.heavyProcesses) struct ExplorerTests {
     @Test func pagesShowTheNetworkAsItsJSONSaysAndRenderInABrowser() async throws {
         let network = try await TestNetwork.start(presenceSampleMs: 500)
         let agent = network.agent(operatorKey: network.operatorA)
@@ -105,7 +105,7 @@ import Testing
 }
 
 /// The network's GPU prices in dollars, at the governed reference rate, beside the clouds'.
-@Suite struct CloudSpreadTests {
+@Suite(.network) struct CloudSpreadTests {
     @Test func networkPricesAreSetAgainstEachCloudRowOfTheirModel() {
         // 4 CRU per H100-hour at $0.50 per CRU is $2.00: 20% under $2.50, 60% under $5.00; 1,000 CRU would be dearer.
         let cheap = CloudReferencePrice.spreadPercent(networkUsdPerGpuHour: 4 * 0.5, low: 2.5, high: 5.0)

@@ -11,16 +11,14 @@ import Testing
 /// Every figure links to the log entries it comes from: the log is indexed by what each entry concerns, served by
 /// `GET /v1/log?subject=`, read in words on the explorer's log pages, checked by the audit, and built for a
 /// database written before the index existed.
-@Suite struct LogSubjectTests {
+@Suite(.network) struct LogSubjectTests {
     @Test func theEntriesAboutAJobANodeOrAKindAreServedReadAndAudited() async throws {
         let network = try await TestNetwork.start()
         let first = network.agent(operatorKey: network.operatorA)
         let second = network.agent(operatorKey: network.operatorB)
         let firstId = await first.nodeId
         let job = try await withAgents([first, second]) {
-            try await waitUntil("both nodes are proven") {
-                try await network.client.nodes().filter { $0.proof.status == .proven }.count == 2
-            }
+            try await network.waitUntilNodes(2)
             let spec = TestNetwork.shellSpec("indexed", script: "echo same > \"$CRUCIBLE_OUTPUT_DIR/out.txt\"", replicate: 1_000_000)
             return try await network.settled(try await network.client.submitJob(spec, by: network.requester).id)
         }

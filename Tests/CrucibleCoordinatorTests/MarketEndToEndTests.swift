@@ -9,7 +9,7 @@ import Logging
 import Testing
 
 /// The engine's placement seen from the agent's side: real agents, real processes, over HTTP.
-@Suite(.serialized) struct MarketEndToEndTests {
+@Suite(.serialized, .network) struct MarketEndToEndTests {
     /// Proof of GPU and stake are other suites' subjects: these nodes claim GPUs this machine does not have.
     static var parameters: NetworkParameters {
         var parameters = TestNetwork.fastParameters

@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 /// `/metrics`: the network's figures as Prometheus reads them, agreeing with `/v1/network`, valid for promtool.
-@Suite struct MetricsTests {
+@Suite(.network) struct MetricsTests {
     /// The exposition, parsed: each series (`name{labels}` as written) to its value.
     struct Exposition {
         let text: String
@@ -37,11 +37,13 @@ import Testing
         let network = try await TestNetwork.start()
         let agent = network.agent(operatorKey: network.operatorA)
         let nodeId = await agent.nodeId
+        // The job's one run lasts a second, so that its fee (5% of the pay at 1 CRU/h) is some µCRU to burn: a run of a
+        // few milliseconds pays a fee that rounds to nothing.
         // A node claiming two H100s it does not have: registered, never proven.
         _ = try await network.registerBareNode(hardware: TestNetwork.claimedH100s(2, tag: "metrics"), by: network.operatorB)
         try await withAgents([agent]) {
             try await waitUntil("the node is proven") { try await network.client.nodes().first { $0.id == nodeId }?.proof.status == .proven }
-            _ = try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("metrics", script: "true"), by: network.requester).id)
+            _ = try await network.settled(try await network.client.submitJob(TestNetwork.shellSpec("metrics", script: "sleep 1"), by: network.requester).id)
         }
         // An unknown path, counted as unmatched.
         _ = try await network.fetch("/v1/no-such-thing")

@@ -8,7 +8,7 @@ import Testing
 
 /// The coordinator over PostgreSQL instead of SQLite: the same network, the same log, the same audit, on a throwaway
 /// server started on loopback.
-@Suite struct PostgresEndToEndTests {
+@Suite(.heavyProcesses) struct PostgresEndToEndTests {
     /// Two agents run a replicated job while the coordinator is stopped and started again over the same database;
     /// the job settles once, the money adds up, and the audit of the PostgreSQL log passes.
     @Test func aJobSettlesAcrossACoordinatorRestartAndTheAuditPasses() async throws {

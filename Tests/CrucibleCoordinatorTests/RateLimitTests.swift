@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import CrucibleCoordinator
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import NIOCore
 import Testing
 
 /// Signed requests per key: a token bucket in memory, a 429 with Retry-After beyond it.
-@Suite struct RateLimitTests {
+@Suite(.network) struct RateLimitTests {
     @Test func theBucketLetsABurstThroughThenRefillsAtItsRate() {
         var limiter = RequestRateLimiter(limit: .init(perSecond: 4, burst: 2))
         #expect(limiter.take("a", atMs: 0) == nil && limiter.take("a", atMs: 0) == nil)

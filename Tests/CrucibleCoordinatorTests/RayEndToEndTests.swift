@@ -11,7 +11,7 @@ import Testing
 /// the offer with, rank 1's joins it as a worker node, and the job's driver runs on rank 0 against a cluster of both
 /// nodes; the head stops when the driver ends and the worker leaves; the job settles. Needs Ray from PyPI in a virtual
 /// environment (`.ci/run` makes `.ray-venv`; `ray` on PATH also serves).
-@Suite(.serialized) struct RayEndToEndTests {
+@Suite(.serialized, .heavyProcesses) struct RayEndToEndTests {
     static let driver = """
     import json, os, ray
     ray.init()
@@ -53,9 +53,7 @@ import Testing
             cluster: .init(nodes: 2, roundTripMsMax: 500)
         )
         let job = try await withAgents(members) {
-            try await waitUntil("both members are cluster-ready", timeoutS: 90) {
-                try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
-            }
+            try await network.waitUntilNodes(2, clusterReady: true, timeoutS: 90)
             let submitted = try await network.client.submitJob(spec, by: network.requester)
             return try await network.settled(submitted.id, timeoutS: 300)
         }

@@ -13,7 +13,7 @@ import Testing
 /// with the submitted frame pixel by pixel. Cheating operators (fewer samples, a copied neighbour, garbage) are
 /// caught: an arbiter of a third operator re-renders the tiles, sides with the validator, and the cheater is slashed.
 /// Needs Blender (`.ci/run` installs Debian's package).
-@Suite(.serialized) struct RenderEndToEndTests {
+@Suite(.serialized, .heavyProcesses) struct RenderEndToEndTests {
     static let width = 96
     static let height = 72
 

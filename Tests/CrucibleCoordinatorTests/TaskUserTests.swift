@@ -1,11 +1,12 @@
 import CrucibleAgent
 import CrucibleCore
+import CrucibleTestSupport
 import Foundation
 import Testing
 
 /// An agent that runs as root starts each task as an unprivileged user: the task works in its own folder and hands
 /// back its outputs, and cannot read what the agent keeps, its node key file among it.
-@Suite struct TaskUserTests {
+@Suite(.network) struct TaskUserTests {
     @Test(.enabled(if: getuid() == 0, "the agent drops to another user only when it runs as root, as under .ci/run"))
     func aTaskRunsAsTheTaskUserAndCannotReadTheAgentsFiles() async throws {
         let network = try await TestNetwork.start(parameters: MarketEndToEndTests.parameters)

@@ -37,9 +37,23 @@ final class TestNetwork: Sendable {
     /// What an operator's balance holds once it has bonded.
     static let operatorBalanceMicro = fundingMicro - operatorStakeMicro
 
-    /// Short time-outs so that lapses and lost leases happen within a test.
+    /// How much the test's coordinators and agents log: warnings, unless `CRUCIBLE_TEST_LOG` names a level (`info`,
+    /// `debug`) to follow what a failing test's network did.
+    static let logLevel = ProcessInfo.processInfo.environment["CRUCIBLE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+
+    /// `CRUCIBLE_TEST_STALLS=MS` prints every time the cooperative pool took longer than MS to start a task.
+    static let stallMonitor: Void = {
+        if let threshold = ProcessInfo.processInfo.environment["CRUCIBLE_TEST_STALLS"].flatMap(Int.init) {
+            PoolStallMonitor.start(thresholdMs: threshold)
+        }
+    }()
+
+    /// Time-outs short enough that the lapses and lost leases a test provokes happen within it, and long enough that
+    /// a well agent on a loaded machine (a debug build, the suite's other tests, another process on one of two cores)
+    /// never meets them: an offer is answered and a lease heartbeated well inside 15 s there, where 4 to 5 s were
+    /// missed under load and failed tests whose agents were well.
     static let fastParameters = NetworkParameters(
-        feeBps: 500, offerTimeoutMs: 5_000, leaseTimeoutMs: 4_000, leaseGraceMs: 2_000, attemptsMax: 2,
+        feeBps: 500, offerTimeoutMs: 15_000, leaseTimeoutMs: 15_000, leaseGraceMs: 5_000, attemptsMax: 2,
         checkpointInterval: 16, timestampWindowMs: 300_000, onlineWindowMs: 45_000, declineCooldownMs: 10_000,
         // Small challenges with ~30 s to answer and a 0.3% floor: debug builds (the C kernels unoptimized) share two
         // cores with the whole suite, where a CPU node's 270 million operations were seen to take over 10 s, and must
@@ -79,6 +93,7 @@ final class TestNetwork: Sendable {
         rateLimit: RequestRateLimiter.Limit? = .standard,
         presenceSampleMs: Int64 = 60_000
     ) async throws -> TestNetwork {
+        _ = stallMonitor
         let directory = previous?.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("crucible-test-\(UUID().uuidString)")
         let database = previous?.database ?? database ?? directory.appendingPathComponent("crucible.sqlite").path
         let identity = previous?.identity ?? SigningIdentity()
@@ -87,7 +102,7 @@ final class TestNetwork: Sendable {
         let operatorB = previous?.operatorB ?? SigningIdentity()
         let operatorC = previous?.operatorC ?? SigningIdentity()
         var logger = Logger(label: "crucible.test")
-        logger.logLevel = .warning
+        logger.logLevel = TestNetwork.logLevel
         let store = try await CrucibleStore.open(database, logger: logger)
         let coordinator = try await Coordinator.open(
             store: store, identity: identity,
@@ -117,6 +132,26 @@ final class TestNetwork: Sendable {
     }
 
     var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+
+    /// The signed inputs logged after entry `seq` — by `signer` when given —, once what is pending is durable: what a
+    /// request could have added. The coordinator logs its own decisions meanwhile (time-outs, offers, epochs), so a
+    /// test of a refusal asks about the request's own entries, never whether the log head moved.
+    func envelopesLogged(after seq: Int64, by signer: String? = nil) async throws -> [SignedEnvelope] {
+        await coordinator.drain()
+        var envelopes = [SignedEnvelope]()
+        var after = seq
+        while true {
+            let page = try await store.logEntries(afterSeq: after, limit: 500)
+            for entry in page {
+                if case .envelope(let envelope) = try CanonicalJSON.decode(LogEvent.self, from: Data(entry.content.utf8)),
+                   signer == nil || envelope.signer == signer {
+                    envelopes.append(envelope)
+                }
+            }
+            guard let last = page.last, page.count == 500 else { return envelopes }
+            after = last.seq
+        }
+    }
 
     /// Waits until job `id` is settled or cancelled and returns it.
     /// A GET on this coordinator as a browser or a scraper makes it: status, content type and body as text.
@@ -149,9 +184,25 @@ final class TestNetwork: Sendable {
         var job = try await client.job(id)
         try await waitUntil("job \(id) is closed", timeoutS: timeoutS) {
             job = try await client.job(id)
-            return job.state == "settled" || job.state == "cancelled"
+            guard job.state != "settled" && job.state != "cancelled" else { return nil }
+            let runs = job.tasks.flatMap(\.runs).map { "\($0.id) \($0.state)\($0.failure.map { " (\($0))" } ?? "")" }
+            return "the job is \(job.state)\(job.waiting.map { ", waiting: \($0)" } ?? ""); runs: \(runs.joined(separator: ", "))"
         }
         return job
+    }
+
+    /// Waits until `count` nodes are online and proven — and cluster-ready, with `clusterReady` — and says on a time-out
+    /// where each node stood.
+    func waitUntilNodes(_ count: Int, clusterReady: Bool = false, timeoutS: Double = 60) async throws {
+        try await waitUntil("\(count) nodes are online, proven\(clusterReady ? " and cluster-ready" : "")", timeoutS: timeoutS) {
+            let nodes = try await client.nodes()
+            let ready = nodes.filter { $0.online && $0.proof.status == .proven && (!clusterReady || $0.clusterReady == true) }
+            guard ready.count < count else { return nil }
+            return nodes.map { node in
+                "node \(node.id.prefix(8)): online \(node.online), proof \(node.proof.status.rawValue) (\(node.proof.passed) passed, \(node.proof.failed) failed)"
+                    + (clusterReady ? ", cluster-ready \(node.clusterReady ?? false)" : "")
+            }.joined(separator: "; ")
+        }
     }
 
     /// Submits `spec` as the requester and waits until one of its runs is working: the moment a fault test strikes.
@@ -184,16 +235,16 @@ final class TestNetwork: Sendable {
         hardware: HardwareProfile = HardwareProfile(gpus: [], cpuModel: "test CPU", cpuCores: 4, memoryMiB: 8192, os: "test"),
         challengeBackend: any ChallengeBackend = CPUChallengeBackend(), peerHost: String? = nil, training: TrainingRuntime? = nil,
         rendering: RenderRuntime? = nil, ray: RayRuntime? = nil, runEnvironment: [String: String] = [:], taskUser: TaskUser? = nil,
-        through link: CuttableLink? = nil
+        heartbeatIntervalMs: Int = 300, through link: CuttableLink? = nil
     ) -> NodeAgent {
         var logger = Logger(label: "crucible.test.agent")
-        logger.logLevel = .warning
+        logger.logLevel = TestNetwork.logLevel
         return NodeAgent(
             configuration: .init(
                 coordinatorURL: link.map { URL(string: "http://127.0.0.1:\($0.port)")! } ?? url, nodeKey: nodeKey, operatorKey: operatorKey, policy: policy,
                 hardware: hardware,
                 workDirectory: directory.appendingPathComponent("agent-\(nodeKey.address.prefix(8))"),
-                pollWaitMs: 1_000, heartbeatIntervalMs: 300, challengeBackend: challengeBackend,
+                pollWaitMs: 1_000, heartbeatIntervalMs: heartbeatIntervalMs, challengeBackend: challengeBackend,
                 peerHost: peerHost, linkCheckIntervalMs: 300, training: training, rendering: rendering, ray: ray, runEnvironment: runEnvironment,
                 taskUser: taskUser
             ),

@@ -12,7 +12,7 @@ import Testing
 /// same weight digests at every checkpoint; a validator of another operator resumes one segment from the saved state as
 /// both ranks on one node and ends at the same weights; the job settles. Needs PyTorch (Debian's python3-torch;
 /// `.ci/run` installs it).
-@Suite(.serialized) struct TrainingEndToEndTests {
+@Suite(.serialized, .heavyProcesses) struct TrainingEndToEndTests {
     static let script = """
     import json, os, sys
     import torch, torch.distributed as dist
@@ -73,9 +73,7 @@ import Testing
             verification: .init(policy: .replicate, samplePpm: 1_000_000), cluster: .init(nodes: 2, roundTripMsMax: 500)
         )
         let job = try await withAgents(members + [validator] + arbiters) {
-            try await waitUntil("both members are cluster-ready", timeoutS: 90) {
-                try await network.client.nodes().filter { $0.clusterReady == true }.count == 2
-            }
+            try await network.waitUntilNodes(2, clusterReady: true, timeoutS: 90)
             let submitted = try await network.client.submitJob(spec, by: network.requester)
             return try await network.settled(submitted.id)
         }

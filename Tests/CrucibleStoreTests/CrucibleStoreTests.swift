@@ -12,7 +12,7 @@ enum Database: String, CaseIterable, CustomTestStringConvertible {
 
 /// The store's contract: what it keeps, how commits fail, what it reads back, on SQLite (a file) and on PostgreSQL (a
 /// throwaway server the test starts on loopback).
-@Suite struct CrucibleStoreTests {
+@Suite(.heavyProcesses) struct CrucibleStoreTests {
     /// Runs `body` with the address of a new, empty database of `kind` and removes it afterwards.
     func withDatabase(_ kind: Database, _ body: (String) async throws -> Void) async throws {
         switch kind {
