@@ -10,6 +10,8 @@ import Testing
 /// no deadline inside a test runs while it waits.
 public struct MachineShare: SuiteTrait, TestTrait, TestScoping {
     let gate: Gate
+    /// Whether the test runs on a thread of its own rather than the cooperative pool (see `onThreadOfItsOwn`).
+    var runsOnThreadOfItsOwn = false
 
     public var isRecursive: Bool { true }
 
@@ -19,7 +21,11 @@ public struct MachineShare: SuiteTrait, TestTrait, TestScoping {
     public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         await gate.enter()
         do {
-            try await function()
+            if runsOnThreadOfItsOwn {
+                try await onThreadOfItsOwn { try await function() }
+            } else {
+                try await function()
+            }
         } catch {
             await gate.leave()
             throw error
@@ -64,5 +70,5 @@ extension Trait where Self == MachineShare {
     /// Child processes that take whole cores: Blender, PyTorch, Ray, Chromium, PostgreSQL servers, `crucible` itself.
     public static var heavyProcesses: Self { MachineShare(gate: MachineShare.processesGate) }
     /// Seconds of computation in the test itself (simulations, property checks, fuzzing), on a thread of its own.
-    public static var compute: Self { MachineShare(gate: MachineShare.computeGate) }
+    public static var compute: Self { MachineShare(gate: MachineShare.computeGate, runsOnThreadOfItsOwn: true) }
 }

@@ -6,6 +6,8 @@ import Foundation
 /// A test that computes for seconds there — a simulation, a property check, a fuzz loop — holds one of them all the
 /// while, and every coordinator, agent and server of the tests running beside it waits: offers lapse, leases are lost,
 /// challenges miss their deadlines. On a thread of its own the operating system shares the cores among them instead.
+/// The `.compute` trait runs its tests this way. Child tasks inherit the preference; unstructured tasks (`Task {}`) do
+/// not (SE-0417).
 public func onThreadOfItsOwn<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
     let executor = DedicatedThreadExecutor()
     defer { executor.shutDown() }
@@ -14,13 +16,18 @@ public func onThreadOfItsOwn<T: Sendable>(_ body: () async throws -> T) async re
 
 /// A task executor with one thread that runs its jobs in order, until shut down.
 final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    /// Marks the thread in its own dictionary (names are not read back reliably on Linux).
+    static let marker = "crucible.test.threadOfItsOwn"
     // Guarded by `condition`.
     private var jobs: [UnownedJob] = []
     private var isShutDown = false
     private let condition = NSCondition()
 
     init() {
-        Thread.detachNewThread { self.runJobs() }
+        Thread.detachNewThread {
+            Thread.current.threadDictionary[Self.marker] = true
+            self.runJobs()
+        }
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -52,4 +59,9 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
             job.runSynchronously(on: asUnownedTaskExecutor())
         }
     }
+}
+
+/// Whether the caller runs on a thread `onThreadOfItsOwn` started.
+public func isOnThreadOfItsOwn() -> Bool {
+    Thread.current.threadDictionary[DedicatedThreadExecutor.marker] != nil
 }

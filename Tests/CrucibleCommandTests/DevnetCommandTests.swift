@@ -49,9 +49,13 @@ import Testing
         for await value in exits { status = value }
         watchdog.cancel()
         try output.close()
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
         return Outcome(status: status, output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
     }
 
+    /// Slow by nature: devnet as a newcomer runs it, with real agents as child processes proving their hardware by
+    /// challenge and settling eight demo jobs (ten with Blender's renders), then the same again on the data folder it
+    /// left; 2–3 minutes on a 2-core machine (measured 2026-12-04, debug build).
     @Test func devnetSettlesItsDemoJobsAndTheAuditAgrees() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.executable), "no crucible binary at \(Self.executable)")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-devnet-\(UUID().uuidString)").path

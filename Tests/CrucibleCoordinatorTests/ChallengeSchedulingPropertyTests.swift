@@ -52,62 +52,59 @@ import Testing
 
     @Test(.compute, arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
     func decisionsFollowTheRuleOverTheWholeState(seed: UInt64) async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            var random = SplitMix64(seed: seed)
-            var state = try base.genesis()
-            var keys = [SigningIdentity]()
-            var online = Set<String>()
-            var now: Int64 = 1
-            var decisions = 0, judged = 0, retries = 0, duplicates = 0
-            // GPUs drawn from a small pool of UUIDs so that nodes report the same one; one model the catalog lacks.
-            func hardware() -> HardwareProfile {
-                let count = Int.random(in: 0...2, using: &random)
-                if count == 0 { return ChallengeStateTests.cpu }
-                let models = (0..<count).map { _ in Bool.random(using: &random) && Int.random(in: 0..<8, using: &random) == 0 ? "no-such-gpu" : "T4" }
-                let first = Int.random(in: 0..<6, using: &random)
-                return ChallengeStateTests.gpus(models, uuids: (0..<count).map { "GPU-\((first + $0) % 6)" })
-            }
-            for _ in 0..<600 {
-                now += Int64.random(in: 1...700, using: &random)
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0 where keys.count < 24:
-                    let key = SigningIdentity()
-                    keys.append(key)
-                    try base.register(key, hardware(), in: &state, atMs: now)
-                    if Bool.random(using: &random) { online.insert(key.address) }
-                case 1 where !keys.isEmpty:
-                    // A node registers again, with new hardware or the same.
-                    let key = keys.randomElement(using: &random)!
-                    let same = Bool.random(using: &random)
-                    try base.register(key, same ? state.nodes[key.address]!.registration.hardware : hardware(), in: &state, atMs: now)
-                case 2 where !keys.isEmpty:
-                    let id = keys.randomElement(using: &random)!.address
-                    if online.remove(id) == nil { online.insert(id) }
-                case 3:
-                    if let id = state.openChallengeIds.filter({ state.challenges[$0]?.state == .issued }).sorted().randomElement(using: &random) {
-                        try state.apply(.challengeStarted(challengeId: id, roundTripMs: 0), atMs: now)
-                    }
-                case 4:
-                    if let id = state.openChallengeIds.sorted().randomElement(using: &random) {
-                        try state.apply(.challengesVoided(challengeIds: [id]), atMs: now)
-                    }
-                default:
-                    var generator = SystemRandomNumberGenerator()
-                    let decision = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: [:], seeds: base.seeds).nextDecision(in: state, using: &generator)
-                    #expect(summary(decision) == expected(state, atMs: now, online: online), "at \(now) ms")
-                    guard let decision else { continue }
-                    try state.apply(decision, atMs: now)
-                    decisions += 1
-                    if case .challengeJudged = decision { judged += 1 }
-                    if case .challengesIssued(let issues) = decision {
-                        retries += issues.filter { $0.reason == .retry }.count
-                        duplicates += issues.filter { $0.reason == .duplicate }.count
-                    }
+        var random = SplitMix64(seed: seed)
+        var state = try base.genesis()
+        var keys = [SigningIdentity]()
+        var online = Set<String>()
+        var now: Int64 = 1
+        var decisions = 0, judged = 0, retries = 0, duplicates = 0
+        // GPUs drawn from a small pool of UUIDs so that nodes report the same one; one model the catalog lacks.
+        func hardware() -> HardwareProfile {
+            let count = Int.random(in: 0...2, using: &random)
+            if count == 0 { return ChallengeStateTests.cpu }
+            let models = (0..<count).map { _ in Bool.random(using: &random) && Int.random(in: 0..<8, using: &random) == 0 ? "no-such-gpu" : "T4" }
+            let first = Int.random(in: 0..<6, using: &random)
+            return ChallengeStateTests.gpus(models, uuids: (0..<count).map { "GPU-\((first + $0) % 6)" })
+        }
+        for _ in 0..<600 {
+            now += Int64.random(in: 1...700, using: &random)
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0 where keys.count < 24:
+                let key = SigningIdentity()
+                keys.append(key)
+                try base.register(key, hardware(), in: &state, atMs: now)
+                if Bool.random(using: &random) { online.insert(key.address) }
+            case 1 where !keys.isEmpty:
+                // A node registers again, with new hardware or the same.
+                let key = keys.randomElement(using: &random)!
+                let same = Bool.random(using: &random)
+                try base.register(key, same ? state.nodes[key.address]!.registration.hardware : hardware(), in: &state, atMs: now)
+            case 2 where !keys.isEmpty:
+                let id = keys.randomElement(using: &random)!.address
+                if online.remove(id) == nil { online.insert(id) }
+            case 3:
+                if let id = state.openChallengeIds.filter({ state.challenges[$0]?.state == .issued }).sorted().randomElement(using: &random) {
+                    try state.apply(.challengeStarted(challengeId: id, roundTripMs: 0), atMs: now)
+                }
+            case 4:
+                if let id = state.openChallengeIds.sorted().randomElement(using: &random) {
+                    try state.apply(.challengesVoided(challengeIds: [id]), atMs: now)
+                }
+            default:
+                var generator = SystemRandomNumberGenerator()
+                let decision = Scheduler(nowMs: now, onlineNodes: online, lastHeartbeatMs: [:], seeds: base.seeds).nextDecision(in: state, using: &generator)
+                #expect(summary(decision) == expected(state, atMs: now, online: online), "at \(now) ms")
+                guard let decision else { continue }
+                try state.apply(decision, atMs: now)
+                decisions += 1
+                if case .challengeJudged = decision { judged += 1 }
+                if case .challengesIssued(let issues) = decision {
+                    retries += issues.filter { $0.reason == .retry }.count
+                    duplicates += issues.filter { $0.reason == .duplicate }.count
                 }
             }
-            // The walk went where the queues matter: time-outs, retries after them and duplicate GPUs.
-            #expect(decisions > 50 && judged > 10 && retries > 0 && duplicates > 0, "\(decisions) decisions, \(judged) judged, \(retries) retries, \(duplicates) duplicates")
         }
+        // The walk went where the queues matter: time-outs, retries after them and duplicate GPUs.
+        #expect(decisions > 50 && judged > 10 && retries > 0 && duplicates > 0, "\(decisions) decisions, \(judged) judged, \(retries) retries, \(duplicates) duplicates")
     }
 }

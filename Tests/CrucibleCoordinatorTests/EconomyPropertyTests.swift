@@ -94,46 +94,43 @@ import Testing
     }
 
     @Test(.compute) func theEconomyConservesReplaysAndRefusesCleanly() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        await onThreadOfItsOwn {
-            await propertyCheck(count: 60, input: Gen.uint64().array(of: 1...150)) { seeds in
-                do {
-                    var state = try Self.genesis()
-                    var accepted: [(LogEvent, Int64)] = []
-                    var nowMs: Int64 = 0
-                    for seed in seeds {
-                        nowMs += Int64(seed % 500)
-                        if let event = try Self.step(seed, in: state) {
-                            let before = state
-                            do {
-                                try state.apply(event, atMs: nowMs)
-                                accepted.append((event, nowMs))
-                            } catch is CrucibleError {
-                                #expect(state.ledger == before.ledger && state.governance == before.governance && state.epoch == before.epoch)
-                            }
-                        } else {
-                            // Time passes; the scheduler closes epochs, tallies votes and settles whatever is due.
-                            nowMs += Int64(seed % 4_000)
-                            var generator = SplitMix64(seed: seed)
-                            let online = Set(Self.nodeKeys.map(\.address))
-                            while let decision = Scheduler(nowMs: nowMs, onlineNodes: online, lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator) {
-                                try state.apply(decision, atMs: nowMs)
-                                accepted.append((decision, nowMs))
-                                // The same decision again is refused: nothing is paid, minted or tallied twice.
-                                var twice = state
-                                #expect(throws: CrucibleError.self) { try twice.apply(decision, atMs: nowMs) }
-                            }
+        await propertyCheck(count: 60, input: Gen.uint64().array(of: 1...150)) { seeds in
+            do {
+                var state = try Self.genesis()
+                var accepted: [(LogEvent, Int64)] = []
+                var nowMs: Int64 = 0
+                for seed in seeds {
+                    nowMs += Int64(seed % 500)
+                    if let event = try Self.step(seed, in: state) {
+                        let before = state
+                        do {
+                            try state.apply(event, atMs: nowMs)
+                            accepted.append((event, nowMs))
+                        } catch is CrucibleError {
+                            #expect(state.ledger == before.ledger && state.governance == before.governance && state.epoch == before.epoch)
                         }
-                        try state.ledger.checkConservation()
-                        #expect(state.ledger.balances.values.allSatisfy { $0 >= 0 })
+                    } else {
+                        // Time passes; the scheduler closes epochs, tallies votes and settles whatever is due.
+                        nowMs += Int64(seed % 4_000)
+                        var generator = SplitMix64(seed: seed)
+                        let online = Set(Self.nodeKeys.map(\.address))
+                        while let decision = Scheduler(nowMs: nowMs, onlineNodes: online, lastHeartbeatMs: [:]).nextDecision(in: state, using: &generator) {
+                            try state.apply(decision, atMs: nowMs)
+                            accepted.append((decision, nowMs))
+                            // The same decision again is refused: nothing is paid, minted or tallied twice.
+                            var twice = state
+                            #expect(throws: CrucibleError.self) { try twice.apply(decision, atMs: nowMs) }
+                        }
                     }
-                    var replayed = try Self.genesis()
-                    for (event, atMs) in accepted { try replayed.apply(event, atMs: atMs) }
-                    #expect(replayed.projectionSnapshot() == state.projectionSnapshot())
-                    #expect(replayed.governance == state.governance && replayed.parameters == state.parameters)
-                } catch {
-                    Issue.record("a step threw outside a refusal: \(error)")
+                    try state.ledger.checkConservation()
+                    #expect(state.ledger.balances.values.allSatisfy { $0 >= 0 })
                 }
+                var replayed = try Self.genesis()
+                for (event, atMs) in accepted { try replayed.apply(event, atMs: atMs) }
+                #expect(replayed.projectionSnapshot() == state.projectionSnapshot())
+                #expect(replayed.governance == state.governance && replayed.parameters == state.parameters)
+            } catch {
+                Issue.record("a step threw outside a refusal: \(error)")
             }
         }
     }

@@ -78,6 +78,8 @@ import Testing
         return try PNGImage.decode(try await network.client.blob(file.sha256))
     }
 
+    /// Slow by nature: about 30–60 s on a 2-core machine (measured 2026-12-04, debug build). Every frame is rendered
+    /// twice (by its operator and a validator's tiles), and each Blender start-up costs ~3 s before a pixel is drawn.
     @Test func framesRenderOnTwoOperatorsAndEveryCropMatchesExactly() async throws {
         let rendering = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start()
@@ -119,6 +121,8 @@ import Testing
         await network.stop()
     }
 
+    /// Slow by nature: about 20 s on a 2-core machine (measured 2026-12-04, debug build): Blender renders, re-renders
+    /// the rejected frame, and the lapse waits out a review window of the test network's parameters.
     @Test func theRequesterReviewsWatermarkedPreviewsApprovesRejectsAndLetsOneLapse() async throws {
         let rendering = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")
         let network = try await TestNetwork.start()
@@ -173,6 +177,8 @@ import Testing
         await network.stop()
     }
 
+    /// Slow by nature: about 40–50 s a case on a 2-core machine (measured 2026-12-04, debug build): the cheater's frames,
+    /// the validator's tiles, the arbiter's tiles and the honest re-render are four rounds of Blender start-ups.
     @Test(arguments: Cheat.allCases)
     func aCheatingRendererIsCaughtByTheTilesSlashedAndItsFramesRenderedAgain(_ cheat: Cheat) async throws {
         let honest = try #require(await RenderRuntime.find(), "no Blender: install Debian's blender package")

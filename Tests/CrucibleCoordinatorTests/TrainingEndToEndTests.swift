@@ -80,6 +80,9 @@ import Testing
         return (job, await validator.nodeId)
     }
 
+    /// Slow by nature: about 35–60 s on a 2-core machine (measured 2026-12-04, debug build). Three torchrun launches
+    /// (two members, then the validator's segment), each starting Python and importing PyTorch (~5 s of CPU apiece),
+    /// and 60 steps of gloo all-reduce between two processes on two cores.
     @Test func twoAgentsTrainOneModelTogetherAndTheirCheckpointsAgree() async throws {
         let network = try await TestNetwork.start()
         let (job, validatorId) = try await trainJob(network)
@@ -116,6 +119,8 @@ import Testing
         await network.stop()
     }
 
+    /// Slow by nature: about 30–40 s on a 2-core machine (measured 2026-12-04, debug build): the gang's torchrun, the
+    /// validator's segment and the arbiters' segments each start Python and import PyTorch.
     @Test func aMemberThatTrainsOnNoDataIsCaughtByTheValidatorsSegmentAndTheArbiters() async throws {
         let network = try await TestNetwork.start(stakingOperatorC: true)
         let (job, _) = try await trainJob(network, cheaterEnvironment: ["CRUCIBLE_TEST_TRAIN_ON_NO_DATA": "1"], arbiter: true)

@@ -51,28 +51,25 @@ import Testing
     ]
 
     @Test(.compute) func mutatedSpecsAreRefusedClearlyOrAcceptedWhole() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            for spec in Self.specs { try spec.validate() }
-            let encoded = try Self.specs.map { Array(try JSONEncoder().encode($0)) }
-            await propertyCheck(count: 3_000, input: Gen.uint64().array(of: 1...6)) { seeds in
-                let original = encoded[Int(seeds[0] % UInt64(encoded.count))]
-                let bytes = Self.mutate(original, by: seeds)
-                guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(bytes)) else { return }
-                do {
-                    try spec.validate()
-                } catch let error as CrucibleError {
-                    #expect(error.code == .invalidSpec && !error.message.isEmpty)
-                    return
-                } catch {
-                    Issue.record("validate threw something other than a CrucibleError: \(error)")
-                    return
-                }
-                // Accepted: it is funded, prices without overflow at any fee governance may set, and survives a round trip unchanged.
-                #expect(spec.maxCostMicro(feeBps: 0) > 0 && spec.maxCostMicro(feeBps: 10_000) >= spec.maxCostMicro(feeBps: 0))
-                let again = try? JSONDecoder().decode(JobSpec.self, from: try JSONEncoder().encode(spec))
-                #expect(again == spec)
+        for spec in Self.specs { try spec.validate() }
+        let encoded = try Self.specs.map { Array(try JSONEncoder().encode($0)) }
+        await propertyCheck(count: 3_000, input: Gen.uint64().array(of: 1...6)) { seeds in
+            let original = encoded[Int(seeds[0] % UInt64(encoded.count))]
+            let bytes = Self.mutate(original, by: seeds)
+            guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(bytes)) else { return }
+            do {
+                try spec.validate()
+            } catch let error as CrucibleError {
+                #expect(error.code == .invalidSpec && !error.message.isEmpty)
+                return
+            } catch {
+                Issue.record("validate threw something other than a CrucibleError: \(error)")
+                return
             }
+            // Accepted: it is funded, prices without overflow at any fee governance may set, and survives a round trip unchanged.
+            #expect(spec.maxCostMicro(feeBps: 0) > 0 && spec.maxCostMicro(feeBps: 10_000) >= spec.maxCostMicro(feeBps: 0))
+            let again = try? JSONDecoder().decode(JobSpec.self, from: try JSONEncoder().encode(spec))
+            #expect(again == spec)
         }
     }
 
@@ -104,27 +101,24 @@ import Testing
     }
 
     @Test(.compute) func noMutatedEnvelopeVerifiesUnlessItIsTheOneSigned() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            let key = SigningIdentity()
-            let envelope = try SignedEnvelope.sign(JobSubmission(spec: Self.specs[0]), kind: .submitJob, by: key)
-            let original = Array(try JSONEncoder().encode(envelope))
-            await propertyCheck(count: 3_000, input: Gen.uint64().array(of: 1...4)) { seeds in
-                let bytes = Self.mutate(original, by: seeds)
-                guard let decoded = try? JSONDecoder().decode(SignedEnvelope.self, from: Data(bytes)) else { return }
-                do {
-                    try decoded.verifySignature()
-                } catch let error as CrucibleError {
-                    #expect([.malformed, .badSignature, .tooLarge].contains(error.code) && !error.message.isEmpty, "\(error)")
-                    return
-                } catch {
-                    Issue.record("verification threw something other than a CrucibleError: \(error)")
-                    return
-                }
-                // It verified: then it is the envelope that was signed, whatever bytes carried it.
-                #expect(decoded == envelope)
-                #expect((try? decoded.decodePayload(as: JobSubmission.self).spec) == Self.specs[0])
+        let key = SigningIdentity()
+        let envelope = try SignedEnvelope.sign(JobSubmission(spec: Self.specs[0]), kind: .submitJob, by: key)
+        let original = Array(try JSONEncoder().encode(envelope))
+        await propertyCheck(count: 3_000, input: Gen.uint64().array(of: 1...4)) { seeds in
+            let bytes = Self.mutate(original, by: seeds)
+            guard let decoded = try? JSONDecoder().decode(SignedEnvelope.self, from: Data(bytes)) else { return }
+            do {
+                try decoded.verifySignature()
+            } catch let error as CrucibleError {
+                #expect([.malformed, .badSignature, .tooLarge].contains(error.code) && !error.message.isEmpty, "\(error)")
+                return
+            } catch {
+                Issue.record("verification threw something other than a CrucibleError: \(error)")
+                return
             }
+            // It verified: then it is the envelope that was signed, whatever bytes carried it.
+            #expect(decoded == envelope)
+            #expect((try? decoded.decodePayload(as: JobSubmission.self).spec) == Self.specs[0])
         }
     }
 }

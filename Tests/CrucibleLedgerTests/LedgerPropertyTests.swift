@@ -39,36 +39,33 @@ import Testing
     }
 
     @Test(.compute) func everySequenceConservesRefusesCleanlyAndReplays() async {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        await onThreadOfItsOwn {
-            await propertyCheck(count: 200, input: Gen.uint64().array(of: 1...120)) { seeds in
-                var ledger = LedgerState()
-                do {
-                    try ledger.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
-                } catch {
-                    Issue.record("genesis refused: \(error)")
-                    return
+        await propertyCheck(count: 200, input: Gen.uint64().array(of: 1...120)) { seeds in
+            var ledger = LedgerState()
+            do {
+                try ledger.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
+            } catch {
+                Issue.record("genesis refused: \(error)")
+                return
+            }
+            var accepted = [LedgerEvent]()
+            for seed in seeds {
+                let event = Self.event(seed)
+                let before = ledger
+                if (try? ledger.apply(event)) != nil {
+                    accepted.append(event)
+                } else {
+                    #expect(ledger == before, "a refused \(event) changed the ledger")
                 }
-                var accepted = [LedgerEvent]()
-                for seed in seeds {
-                    let event = Self.event(seed)
-                    let before = ledger
-                    if (try? ledger.apply(event)) != nil {
-                        accepted.append(event)
-                    } else {
-                        #expect(ledger == before, "a refused \(event) changed the ledger")
-                    }
-                    #expect(throws: Never.self) { try ledger.checkConservation() }
-                }
-                var replayed = LedgerState()
-                _ = try? replayed.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
-                for event in accepted { _ = try? replayed.apply(event) }
-                #expect(replayed == ledger)
-                // Genesis happens once, an escrow is locked once per job and released once.
-                #expect(throws: CrucibleError.self) { try replayed.apply(.genesis(allocations: [.init(address: Self.people[0], amountMicro: 1)])) }
-                if let job = replayed.escrows.keys.first {
-                    #expect(throws: CrucibleError.self) { try replayed.apply(.lockEscrow(jobId: job, payer: Self.people[0], amountMicro: 1)) }
-                }
+                #expect(throws: Never.self) { try ledger.checkConservation() }
+            }
+            var replayed = LedgerState()
+            _ = try? replayed.apply(.genesis(allocations: Self.people.map { .init(address: $0, amountMicro: 1_000_000) }))
+            for event in accepted { _ = try? replayed.apply(event) }
+            #expect(replayed == ledger)
+            // Genesis happens once, an escrow is locked once per job and released once.
+            #expect(throws: CrucibleError.self) { try replayed.apply(.genesis(allocations: [.init(address: Self.people[0], amountMicro: 1)])) }
+            if let job = replayed.escrows.keys.first {
+                #expect(throws: CrucibleError.self) { try replayed.apply(.lockEscrow(jobId: job, payer: Self.people[0], amountMicro: 1)) }
             }
         }
     }

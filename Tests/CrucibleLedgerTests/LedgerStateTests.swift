@@ -111,39 +111,36 @@ import Testing
 
     /// A long random walk of events, stake included; conservation must hold after every one that is accepted.
     @Test(.compute) func conservationHoldsAfterEveryEvent() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            var generator = SplitMix64(seed: 42)
-            let people = (0..<5).map { _ in SigningIdentity().address }
-            var ledger = LedgerState()
-            try ledger.apply(.genesis(allocations: people.map { .init(address: $0, amountMicro: 1_000_000) }))
-            var accepted = [String: Int]()
-            for step in 0..<4_000 {
-                let job = "job-\(Int.random(in: 0..<20, using: &generator))"
-                let who = people[Int.random(in: 0..<people.count, using: &generator)]
-                let other = people[Int.random(in: 0..<people.count, using: &generator)]
-                let amount = Int64.random(in: 0...50_000, using: &generator)
-                let event: LedgerEvent = switch step % 8 {
-                case 0: .lockEscrow(jobId: job, payer: who, amountMicro: amount)
-                case 1: .payFromEscrow(jobId: job, to: who, amountMicro: amount / 10)
-                case 2: .burnFromEscrow(jobId: job, amountMicro: amount / 100)
-                case 3: .releaseEscrow(jobId: job)
-                case 4: .bond(operator: who, amountMicro: amount)
-                case 5: .unbond(operator: who, amountMicro: amount / 2, releaseMs: Int64(step))
-                case 6: .withdraw(operator: who, atMs: Int64(step))
-                default: .slash(operator: who, amountMicro: amount / 4, burnMicro: amount / 8, reporter: other)
-                }
-                let before = ledger
-                if (try? ledger.apply(event)) != nil {
-                    accepted[String("\(event)".prefix(while: { $0 != "(" })), default: 0] += 1
-                } else {
-                    #expect(ledger == before)
-                }
-                try ledger.checkConservation()
-                #expect(ledger.supplyMicro == 5_000_000 - ledger.burnedMicro)
+        var generator = SplitMix64(seed: 42)
+        let people = (0..<5).map { _ in SigningIdentity().address }
+        var ledger = LedgerState()
+        try ledger.apply(.genesis(allocations: people.map { .init(address: $0, amountMicro: 1_000_000) }))
+        var accepted = [String: Int]()
+        for step in 0..<4_000 {
+            let job = "job-\(Int.random(in: 0..<20, using: &generator))"
+            let who = people[Int.random(in: 0..<people.count, using: &generator)]
+            let other = people[Int.random(in: 0..<people.count, using: &generator)]
+            let amount = Int64.random(in: 0...50_000, using: &generator)
+            let event: LedgerEvent = switch step % 8 {
+            case 0: .lockEscrow(jobId: job, payer: who, amountMicro: amount)
+            case 1: .payFromEscrow(jobId: job, to: who, amountMicro: amount / 10)
+            case 2: .burnFromEscrow(jobId: job, amountMicro: amount / 100)
+            case 3: .releaseEscrow(jobId: job)
+            case 4: .bond(operator: who, amountMicro: amount)
+            case 5: .unbond(operator: who, amountMicro: amount / 2, releaseMs: Int64(step))
+            case 6: .withdraw(operator: who, atMs: Int64(step))
+            default: .slash(operator: who, amountMicro: amount / 4, burnMicro: amount / 8, reporter: other)
             }
-            // Every kind of event was exercised, not only refused.
-            #expect(accepted.count == 8 && accepted.values.allSatisfy { $0 > 50 }, "\(accepted)")
+            let before = ledger
+            if (try? ledger.apply(event)) != nil {
+                accepted[String("\(event)".prefix(while: { $0 != "(" })), default: 0] += 1
+            } else {
+                #expect(ledger == before)
+            }
+            try ledger.checkConservation()
+            #expect(ledger.supplyMicro == 5_000_000 - ledger.burnedMicro)
         }
+        // Every kind of event was exercised, not only refused.
+        #expect(accepted.count == 8 && accepted.values.allSatisfy { $0 > 50 }, "\(accepted)")
     }
 }

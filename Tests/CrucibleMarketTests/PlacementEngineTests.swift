@@ -159,48 +159,45 @@ import Testing
     }
 
     @Test(.compute) func theIndexAnswersAsTheFullRankingThroughPlacementsAndReleases() async {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        await onThreadOfItsOwn {
-            var random = SplitMix64(seed: 11)
-            let models = ["A10", "A100-80GB"]
-            let shapes: [(Int, Int)] = [(1, 250), (1, 500), (1, 1000), (2, 1000), (4, 1000)]
-            let engine = PlacementEngine(profile: WorkloadProfile(shapes.map { PodDemand(cpuMilli: 1_000, memoryMiB: 1, gpus: $0.0, gpuMilli: $0.1) }))
-            // Few distinct asks, regions and sizes, so that many nodes share a state, as in a real network.
-            let supply = (0..<120).map { index in
-                node(
-                    "n\(index)", op: "op\(index % 7)", region: ["eu", "us"][Int.random(in: 0...1, using: &random)],
-                    gpuAsk: Int64(Int.random(in: 10...12, using: &random)) * 100_000, cores: 16, slots: 8,
-                    gpus: gpus(models[Int.random(in: 0...1, using: &random)], Array(repeating: 1000, count: [1, 4, 8][Int.random(in: 0...2, using: &random)]),
-                               tops: Double(Int.random(in: 2...6, using: &random)) * 100)
-                )
-            }
-            var book = MarketBook(nodes: supply, engine: engine)
-            #expect(book.groupCount < supply.count / 2)
-            var held = [(demand: Demand, node: Int, gpus: [Int])]()
-            for step in 0..<600 {
-                if !held.isEmpty, Int.random(in: 0..<3, using: &random) == 0 {
-                    let release = held.remove(at: Int.random(in: 0..<held.count, using: &random))
-                    book.release(release.demand, on: release.node, gpus: release.gpus)
-                    continue
-                }
-                let shape = shapes[Int.random(in: 0..<shapes.count, using: &random)]
-                var demand = Demand(gpus: shape.0, gpuMilliEach: shape.1, cpuCores: 1, memoryMiB: 1, maxPriceMicroPerUnitHour: 1_150_000)
-                switch step % 5 {
-                case 1: demand.placement.minTopsPerGpu = 400
-                case 2: demand.excludedOperators = ["op\(step % 7)"]
-                case 3: demand.placement.denyRegions = ["us"]
-                default: break
-                }
-                let expected = engine.rank(demand, among: book.nodes, atMs: Self.noon)
-                #expect(book.rank(demand, atMs: Self.noon) == expected, "step \(step)")
-                let best = book.best(demand, atMs: Self.noon)
-                #expect(best == expected.first, "step \(step)")
-                if let best, let index = book.index(of: best.nodeId) {
-                    book.take(demand, on: index, gpus: best.gpuIndices)
-                    held.append((demand, index, best.gpuIndices))
-                }
-            }
-            #expect(held.count > 100)
+        var random = SplitMix64(seed: 11)
+        let models = ["A10", "A100-80GB"]
+        let shapes: [(Int, Int)] = [(1, 250), (1, 500), (1, 1000), (2, 1000), (4, 1000)]
+        let engine = PlacementEngine(profile: WorkloadProfile(shapes.map { PodDemand(cpuMilli: 1_000, memoryMiB: 1, gpus: $0.0, gpuMilli: $0.1) }))
+        // Few distinct asks, regions and sizes, so that many nodes share a state, as in a real network.
+        let supply = (0..<120).map { index in
+            node(
+                "n\(index)", op: "op\(index % 7)", region: ["eu", "us"][Int.random(in: 0...1, using: &random)],
+                gpuAsk: Int64(Int.random(in: 10...12, using: &random)) * 100_000, cores: 16, slots: 8,
+                gpus: gpus(models[Int.random(in: 0...1, using: &random)], Array(repeating: 1000, count: [1, 4, 8][Int.random(in: 0...2, using: &random)]),
+                           tops: Double(Int.random(in: 2...6, using: &random)) * 100)
+            )
         }
+        var book = MarketBook(nodes: supply, engine: engine)
+        #expect(book.groupCount < supply.count / 2)
+        var held = [(demand: Demand, node: Int, gpus: [Int])]()
+        for step in 0..<600 {
+            if !held.isEmpty, Int.random(in: 0..<3, using: &random) == 0 {
+                let release = held.remove(at: Int.random(in: 0..<held.count, using: &random))
+                book.release(release.demand, on: release.node, gpus: release.gpus)
+                continue
+            }
+            let shape = shapes[Int.random(in: 0..<shapes.count, using: &random)]
+            var demand = Demand(gpus: shape.0, gpuMilliEach: shape.1, cpuCores: 1, memoryMiB: 1, maxPriceMicroPerUnitHour: 1_150_000)
+            switch step % 5 {
+            case 1: demand.placement.minTopsPerGpu = 400
+            case 2: demand.excludedOperators = ["op\(step % 7)"]
+            case 3: demand.placement.denyRegions = ["us"]
+            default: break
+            }
+            let expected = engine.rank(demand, among: book.nodes, atMs: Self.noon)
+            #expect(book.rank(demand, atMs: Self.noon) == expected, "step \(step)")
+            let best = book.best(demand, atMs: Self.noon)
+            #expect(best == expected.first, "step \(step)")
+            if let best, let index = book.index(of: best.nodeId) {
+                book.take(demand, on: index, gpus: best.gpuIndices)
+                held.append((demand, index, best.gpuIndices))
+            }
+        }
+        #expect(held.count > 100)
     }
 }

@@ -96,46 +96,38 @@ import Testing
         #expect(ChallengeVerifier.check(solution.open(t: 0, i: 3), for: query, of: challenge, root: solution.root, entriesPerRow: 4, using: &generator) == nil)
     }
 
-    /// A prover that computed only a fraction f of the rows passes with probability about f^s.
-    @Test(.compute) func lazyRowsPassNoMoreOftenThanTheBound() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            var generator = Seeded(state: 5)
-            let challenge = try GPUChallenge(seed: Data(repeating: 5, count: 32), n: 16, m: 2)
-            let honest = CPUChallengeSolver.solve(challenge).rows
-            let f = 0.7
-            var passed = 0
-            let trials = 400
-            for _ in 0..<trials {
-                let rows = honest.map { row in Double.random(in: 0..<1, using: &generator) < f ? row : row.map { $0 &+ 1 } }
-                if passes(challenge, rows: rows, generator: &generator) { passed += 1 }
-            }
-            let bound = pow(f, Double(Self.openings))
-            // f^s = 0.118 at s = 6; allow sampling noise (3 standard deviations) above it.
-            let noise = 3 * (bound * (1 - bound) / Double(trials)).squareRoot()
-            // And not much less often either: the verifier samples as the bound assumes.
-            #expect(abs(Double(passed) / Double(trials) - bound) <= noise, "lazy rows passed \(passed) of \(trials), bound \(bound)")
+    /// How often a lazy prover passes in `trials` tries, each on rows `lazy` made from the honest ones; expected to be
+    /// within sampling noise (3 standard deviations) of `bound`, neither above it nor much below: the verifier samples
+    /// as the bound assumes.
+    func expectPassRate(near bound: Double, _ challenge: GPUChallenge, seed: UInt64, trials: Int = 400,
+                        lazy: ([[Int32]], inout Seeded) -> [[Int32]], _ name: String) {
+        var generator = Seeded(state: seed)
+        let honest = CPUChallengeSolver.solve(challenge).rows
+        var passed = 0
+        for _ in 0..<trials {
+            let rows = lazy(honest, &generator)
+            if passes(challenge, rows: rows, generator: &generator) { passed += 1 }
         }
+        let noise = 3 * (bound * (1 - bound) / Double(trials)).squareRoot()
+        #expect(abs(Double(passed) / Double(trials) - bound) <= noise, "\(name) passed \(passed) of \(trials), bound \(bound)")
+    }
+
+    /// A prover that computed only a fraction f of the rows passes with probability about f^s (0.118 at s = 6).
+    @Test(.compute) func lazyRowsPassNoMoreOftenThanTheBound() async throws {
+        let f = 0.7
+        let challenge = try GPUChallenge(seed: Data(repeating: 5, count: 32), n: 16, m: 2)
+        expectPassRate(near: pow(f, Double(Self.openings)), challenge, seed: 5, lazy: { honest, generator in
+            honest.map { row in Double.random(in: 0..<1, using: &generator) < f ? row : row.map { $0 &+ 1 } }
+        }, "lazy rows")
     }
 
     /// A prover that computed a fraction g of each row's entries passes with probability about g^(k·s).
     @Test(.compute) func lazyEntriesPassNoMoreOftenThanTheBound() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            var generator = Seeded(state: 6)
-            let challenge = try GPUChallenge(seed: Data(repeating: 6, count: 32), n: 32, m: 1)
-            let honest = CPUChallengeSolver.solve(challenge).rows
-            let g = 0.9
-            var passed = 0
-            let trials = 400
-            for _ in 0..<trials {
-                let rows = honest.map { row in row.map { Double.random(in: 0..<1, using: &generator) < g ? $0 : $0 &- 7 } }
-                if passes(challenge, rows: rows, generator: &generator) { passed += 1 }
-            }
-            let bound = pow(g, Double(Self.openings * Self.entriesPerRow))
-            let noise = 3 * (bound * (1 - bound) / Double(trials)).squareRoot()
-            #expect(abs(Double(passed) / Double(trials) - bound) <= noise, "lazy entries passed \(passed) of \(trials), bound \(bound)")
-        }
+        let g = 0.9
+        let challenge = try GPUChallenge(seed: Data(repeating: 6, count: 32), n: 32, m: 1)
+        expectPassRate(near: pow(g, Double(Self.openings * Self.entriesPerRow)), challenge, seed: 6, lazy: { honest, generator in
+            honest.map { row in row.map { Double.random(in: 0..<1, using: &generator) < g ? $0 : $0 &- 7 } }
+        }, "lazy entries")
     }
 
     @Test func verifyingCostsAVanishingShareOfProving() throws {

@@ -18,24 +18,21 @@ import Testing
     }
 
     @Test(.compute) func aSimulatedYearMintsNoMoreThanTheEmissionAndDampingShrinksTheTopShare() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            let report = try await onOwnThread { try run(seed: 3) }
-            #expect(report.gpus == 6_212 && report.epochs.count == 3)
-            let emission = EconomyPolicy().emissionMicroPerEpoch
-            for epoch in report.epochs {
-                #expect((0...1).contains(epoch.utilization))
-                #expect(epoch.mintedMicro <= emission && epoch.mintedMicro >= EconomyPolicy.portion(emission, bps: EconomyPolicy().treasuryShareBps))
-                // The fee burned is the policy's share of what jobs paid.
-                #expect(abs(epoch.burnedMicro - EconomyPolicy.portion(epoch.revenueMicro, bps: 500)) <= 6_212)
-                #expect(epoch.topShare <= epoch.topShareUndamped + 1e-9)
-            }
-            #expect(report.epochs.contains { $0.topShare < $0.topShareUndamped })
-            #expect(report.classes.allSatisfy { $0.emissionMicroPerGPUWeek >= 0 && $0.revenueMicroPerGPUWeek >= 0 })
-            // The same seed gives the same year.
-            let again = try run(seed: 3)
-            #expect(again.epochs.map(\.mintedMicro) == report.epochs.map(\.mintedMicro) && again.epochs.map(\.topShare) == report.epochs.map(\.topShare))
+        let report = try await onOwnThread { try run(seed: 3) }
+        #expect(report.gpus == 6_212 && report.epochs.count == 3)
+        let emission = EconomyPolicy().emissionMicroPerEpoch
+        for epoch in report.epochs {
+            #expect((0...1).contains(epoch.utilization))
+            #expect(epoch.mintedMicro <= emission && epoch.mintedMicro >= EconomyPolicy.portion(emission, bps: EconomyPolicy().treasuryShareBps))
+            // The fee burned is the policy's share of what jobs paid.
+            #expect(abs(epoch.burnedMicro - EconomyPolicy.portion(epoch.revenueMicro, bps: 500)) <= 6_212)
+            #expect(epoch.topShare <= epoch.topShareUndamped + 1e-9)
         }
+        #expect(report.epochs.contains { $0.topShare < $0.topShareUndamped })
+        #expect(report.classes.allSatisfy { $0.emissionMicroPerGPUWeek >= 0 && $0.revenueMicroPerGPUWeek >= 0 })
+        // The same seed gives the same year.
+        let again = try run(seed: 3)
+        #expect(again.epochs.map(\.mintedMicro) == report.epochs.map(\.mintedMicro) && again.epochs.map(\.topShare) == report.epochs.map(\.topShare))
     }
 
     @Test func aTraceThatIsNotTheDocumentedOneIsRefused() throws {
@@ -51,18 +48,15 @@ import Testing
 /// The packing benchmark on an eighth of the real openb cluster (every eighth node, so every model is there).
 @Suite struct PackingSimulationTests {
     @Test(.compute) func onTheRealTraceTheEngineOutpacksBestFitWhichOutpacksRandom() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            let data = EconomySimulationTests.data + "/alibaba-openb"
-            let nodes = try Traces.packingNodes(path: data + "/openb_node_list_gpu_node.csv").enumerated().filter { $0.offset % 8 == 0 }.map(\.element)
-            let simulation = PackingSimulation(nodes: nodes, tasks: try Traces.pods(path: data + "/openb_pod_list_default.csv"))
-            #expect(simulation.tasks.count == 8_152)
-            let outcomes = await onOwnThread { simulation.run(policies: GPUPacker.Policy.allCases, seeds: [1, 2], mix: .trace) }
-            let share = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.policy, $0.mean) })
-            #expect(share[.fragmentation]! > share[.bestFit]! && share[.bestFit]! > share[.random]!, "\(share)")
-            #expect(outcomes.allSatisfy { $0.shares.allSatisfy { (0.5...1).contains($0) } })
-            // The same seed draws the same arrivals.
-            #expect(simulation.arrivals(seed: 5, mix: .trace) == simulation.arrivals(seed: 5, mix: .trace))
-        }
+        let data = EconomySimulationTests.data + "/alibaba-openb"
+        let nodes = try Traces.packingNodes(path: data + "/openb_node_list_gpu_node.csv").enumerated().filter { $0.offset % 8 == 0 }.map(\.element)
+        let simulation = PackingSimulation(nodes: nodes, tasks: try Traces.pods(path: data + "/openb_pod_list_default.csv"))
+        #expect(simulation.tasks.count == 8_152)
+        let outcomes = await onOwnThread { simulation.run(policies: GPUPacker.Policy.allCases, seeds: [1, 2], mix: .trace) }
+        let share = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.policy, $0.mean) })
+        #expect(share[.fragmentation]! > share[.bestFit]! && share[.bestFit]! > share[.random]!, "\(share)")
+        #expect(outcomes.allSatisfy { $0.shares.allSatisfy { (0.5...1).contains($0) } })
+        // The same seed draws the same arrivals.
+        #expect(simulation.arrivals(seed: 5, mix: .trace) == simulation.arrivals(seed: 5, mix: .trace))
     }
 }

@@ -11,29 +11,26 @@ import Testing
         .appendingPathComponent("../../../shared/data/traces/philly/philly.csv").standardized.path
 
     @Test(.compute) func theEngineKeepsTheNetworkBusierAndTheQueueShorterThanFirstFitFIFO() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            let simulation = MarketSimulation(trace: try Traces.jobs(path: Self.philly), configuration: .init(seed: 2, gpus: 400, load: 1.0, days: 2, buckets: 8))
-            #expect(simulation.fleet.gpuCount == 400)
-            let outcomes = simulation.run()
-            let engine = try #require(outcomes.first { $0.scheduler == .crucible })
-            let fifo = try #require(outcomes.first { $0.scheduler == .firstFitFIFO })
-            for outcome in outcomes {
-                #expect(outcome.jobs == simulation.jobCount)
-                #expect(outcome.refused == engine.refused, "both refuse the same impossible jobs")
-                #expect(outcome.started + outcome.refused + outcome.waitingAtEnd <= outcome.jobs)
-                #expect((0...1).contains(outcome.utilization))
-                #expect(outcome.buckets.allSatisfy { (0...1.000001).contains($0.utilization) && $0.idleGPUs >= -1e-6 })
-                #expect(outcome.delayP50S <= outcome.delayP99S)
-            }
-            // Backfill and fragmentation-aware placement: more GPUs busy, more jobs started, shorter waits.
-            #expect(engine.utilization > fifo.utilization)
-            #expect(engine.started > fifo.started)
-            #expect(engine.delayP99S < fifo.delayP99S)
-            // The same seed replays the same market.
-            let again = MarketSimulation(trace: try Traces.jobs(path: Self.philly), configuration: .init(seed: 2, gpus: 400, load: 1.0, days: 2, buckets: 8)).run()
-            #expect(again.map(\.started) == outcomes.map(\.started) && again.map(\.utilization) == outcomes.map(\.utilization))
+        let simulation = MarketSimulation(trace: try Traces.jobs(path: Self.philly), configuration: .init(seed: 2, gpus: 400, load: 1.0, days: 2, buckets: 8))
+        #expect(simulation.fleet.gpuCount == 400)
+        let outcomes = simulation.run()
+        let engine = try #require(outcomes.first { $0.scheduler == .crucible })
+        let fifo = try #require(outcomes.first { $0.scheduler == .firstFitFIFO })
+        for outcome in outcomes {
+            #expect(outcome.jobs == simulation.jobCount)
+            #expect(outcome.refused == engine.refused, "both refuse the same impossible jobs")
+            #expect(outcome.started + outcome.refused + outcome.waitingAtEnd <= outcome.jobs)
+            #expect((0...1).contains(outcome.utilization))
+            #expect(outcome.buckets.allSatisfy { (0...1.000001).contains($0.utilization) && $0.idleGPUs >= -1e-6 })
+            #expect(outcome.delayP50S <= outcome.delayP99S)
         }
+        // Backfill and fragmentation-aware placement: more GPUs busy, more jobs started, shorter waits.
+        #expect(engine.utilization > fifo.utilization)
+        #expect(engine.started > fifo.started)
+        #expect(engine.delayP99S < fifo.delayP99S)
+        // The same seed replays the same market.
+        let again = MarketSimulation(trace: try Traces.jobs(path: Self.philly), configuration: .init(seed: 2, gpus: 400, load: 1.0, days: 2, buckets: 8)).run()
+        #expect(again.map(\.started) == outcomes.map(\.started) && again.map(\.utilization) == outcomes.map(\.utilization))
     }
 
     @Test func aFleetHasTheGPUsAskedForAndSitesFarApartAreFarApart() {

@@ -11,38 +11,32 @@ import Testing
     let configuration = SpoofSimulation.Configuration(seed: 7, honestNodes: 40, cycles: 5, cheatersPerKind: 8, checkN: 24, checkM: 2)
 
     @Test(.compute) func everyCheaterIsCaughtAndNoHonestNodeIsRefused() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn {
-            let outcomes = try SpoofSimulation(configuration).run()
-            #expect(outcomes.map(\.kind) == SpoofSimulation.Kind.allCases)
-            for outcome in outcomes {
-                if outcome.kind == .honest {
-                    #expect(outcome.challenges == 200 && outcome.rejected == 0)
-                } else {
-                    #expect(outcome.challenges == 8 && outcome.rejected == 8, "\(outcome.kind.rawValue): \(outcome.rejected) of 8 caught")
-                }
+        let outcomes = try SpoofSimulation(configuration).run()
+        #expect(outcomes.map(\.kind) == SpoofSimulation.Kind.allCases)
+        for outcome in outcomes {
+            if outcome.kind == .honest {
+                #expect(outcome.challenges == 200 && outcome.rejected == 0)
+            } else {
+                #expect(outcome.challenges == 8 && outcome.rejected == 8, "\(outcome.kind.rawValue): \(outcome.rejected) of 8 caught")
             }
-            // Each cheat is caught for its own reason.
-            let byKind = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.kind, $0) })
-            for kind in [SpoofSimulation.Kind.replay, .lazyRows, .lazyEntries, .tweaker, .halfPrecision] {
-                #expect(byKind[kind]?.wrongAnswers == 8, "\(kind.rawValue)")
-            }
-            for kind in [SpoofSimulation.Kind.throttled, .sybil, .stretcher] {
-                #expect(byKind[kind]?.belowFloor == 8, "\(kind.rawValue)")
-            }
-            #expect(byKind[.late]?.late == 8)
-            #expect(byKind[.cpuAsGPU].map { $0.late + $0.belowFloor } == 8)
         }
+        // Each cheat is caught for its own reason.
+        let byKind = Dictionary(uniqueKeysWithValues: outcomes.map { ($0.kind, $0) })
+        for kind in [SpoofSimulation.Kind.replay, .lazyRows, .lazyEntries, .tweaker, .halfPrecision] {
+            #expect(byKind[kind]?.wrongAnswers == 8, "\(kind.rawValue)")
+        }
+        for kind in [SpoofSimulation.Kind.throttled, .sybil, .stretcher] {
+            #expect(byKind[kind]?.belowFloor == 8, "\(kind.rawValue)")
+        }
+        #expect(byKind[.late]?.late == 8)
+        #expect(byKind[.cpuAsGPU].map { $0.late + $0.belowFloor } == 8)
     }
 
     @Test(.compute) func theSameSeedGivesTheSameFigures() async throws {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        try await onThreadOfItsOwn { () async throws in
-            var small = configuration
-            small.honestNodes = 5
-            small.cheatersPerKind = 2
-            #expect(try SpoofSimulation(small).run() == SpoofSimulation(small).run())
-        }
+        var small = configuration
+        small.honestNodes = 5
+        small.cheatersPerKind = 2
+        #expect(try SpoofSimulation(small).run() == SpoofSimulation(small).run())
     }
 
     @Test func halfPrecisionArithmeticIsWrongWhereExactArithmeticIsNot() throws {

@@ -12,22 +12,19 @@ import Testing
     )
 
     @Test(.compute) func adaptiveReplicationCatchesNaiveCheatersEarlyAtASmallSteadyCost() async {
-        // Compute-bound: on a thread of its own, not the cooperative pool the other tests' networks run on.
-        await onThreadOfItsOwn {
-            let simulation = VerifySimulation(configuration)
-            let adaptive = simulation.run(.adaptive(AdaptiveReplication()))
-            let fixed = simulation.run(.fixed(ppm: 20_000))
-            // Every result is re-run in the warm-up: at q = 10%, 0.9^50 of cheaters (0.5%) survive it.
-            #expect(adaptive.caughtInTime[0.1]! >= 0.97)
-            #expect(adaptive.caughtInTime[1.0]! == 1)
-            #expect(adaptive.steadyOverhead < 0.02)
-            // A fixed 2% costs as much in steady state and catches few of them within 100 tasks.
-            #expect(fixed.caughtInTime[0.1]! < 0.5)
-            #expect(abs(fixed.steadyOverhead - 0.02) < 0.005)
-            // Patient cheaters are the adaptive rule's weak side: they are caught, but late.
-            #expect(adaptive.patientCaught > 0.9)
-            #expect(adaptive.patientCaughtInTime < adaptive.caughtInTime[0.1]!)
-            #expect(simulation.run(.adaptive(AdaptiveReplication())) == adaptive, "a seed replays exactly")
-        }
+        let simulation = VerifySimulation(configuration)
+        let adaptive = simulation.run(.adaptive(AdaptiveReplication()))
+        let fixed = simulation.run(.fixed(ppm: 20_000))
+        // Every result is re-run in the warm-up: at q = 10%, 0.9^50 of cheaters (0.5%) survive it.
+        #expect(adaptive.caughtInTime[0.1]! >= 0.97)
+        #expect(adaptive.caughtInTime[1.0]! == 1)
+        #expect(adaptive.steadyOverhead < 0.02)
+        // A fixed 2% costs as much in steady state and catches few of them within 100 tasks.
+        #expect(fixed.caughtInTime[0.1]! < 0.5)
+        #expect(abs(fixed.steadyOverhead - 0.02) < 0.005)
+        // Patient cheaters are the adaptive rule's weak side: they are caught, but late.
+        #expect(adaptive.patientCaught > 0.9)
+        #expect(adaptive.patientCaughtInTime < adaptive.caughtInTime[0.1]!)
+        #expect(simulation.run(.adaptive(AdaptiveReplication())) == adaptive, "a seed replays exactly")
     }
 }
