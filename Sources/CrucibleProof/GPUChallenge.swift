@@ -4,7 +4,7 @@ import Crypto
 import Foundation
 
 /// One proof-of-GPU challenge (ARCHITECTURE §4): m products C_t = A_t·B_t of n×n int8 matrices defined by a
-/// fresh seed. The prover commits to the Merkle root over the SHA-256 of every row of every C_t, ordered by
+/// fresh seed. The prover commits to the Merkle root over the BLAKE3 hash of every row of every C_t, ordered by
 /// (t, i), then opens the rows the verifier asks for.
 public struct GPUChallenge: Codable, Sendable, Equatable {
     public let seed: Data
@@ -60,17 +60,14 @@ public struct GPUChallenge: Codable, Sendable, Equatable {
 
     public func leafIndex(t: Int, i: Int) -> Int { t * n + i }
 
-    /// The Merkle leaf of a row: SHA-256 over its int32 entries, little-endian.
+    /// The Merkle leaf of a row: BLAKE3 of its int32 entries as little-endian bytes, in C (`challenge_kernels.h`)
+    /// as the GPU computes it. A tree hash, so that a GPU spreads one row over many threads (issue 19: SHA-256 of
+    /// 64 KiB rows, one thread a row, cost an H200 77% of its GEMM's time); still a cryptographic commitment.
     public static func rowHash(_ row: [Int32]) -> Data {
-        var hasher = SHA256()
-        row.withUnsafeBufferPointer { buffer in
-            if Int32(littleEndian: 1) == 1 {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
-            } else {
-                for value in buffer { withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) } }
-            }
-        }
-        return Data(hasher.finalize())
+        precondition(!row.isEmpty, "a challenge row has entries")
+        var out = [UInt8](repeating: 0, count: 32)
+        row.withUnsafeBufferPointer { crucible_kernels_row_hash($0.baseAddress, Int64($0.count), &out) }
+        return Data(out)
     }
 
     /// The exact entry C_t[i][j], from row i of A_t and column j of B_t: O(n) for the verifier.

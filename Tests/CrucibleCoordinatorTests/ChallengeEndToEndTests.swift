@@ -148,14 +148,17 @@ import Testing
 /// The challenge worker script the CUDA backend runs, driven through its CPU engine (NumPy): the same protocol,
 /// Merkle tree and openings, checked against the Swift solver and then through a real agent.
 @Suite(.network) struct ChallengeWorkerTests {
-    @Test func theWorkersCommitmentAndOpeningsAreTheSolvers() async throws {
+    /// Rows of one BLAKE3 block (n = 24) and of two chunks, the second partial (n = 300), hashed by BLAKE3's own
+    /// Python binding in the worker and by the C in the solver.
+    @Test(arguments: [24, 300])
+    func theWorkersCommitmentAndOpeningsAreTheSolvers(n: Int) async throws {
         let backend = WorkerChallengeBackend(engine: "cpu")
         #expect(try await backend.probe().get().contains("cpu"))
-        let challenge = try GPUChallenge(seed: Data((0..<32).map { UInt8($0 * 7 + 3) }), n: 24, m: 3)
+        let challenge = try GPUChallenge(seed: Data((0..<32).map { UInt8($0 * 7 + 3) }), n: n, m: 3)
         let reference = CPUChallengeSolver.solve(challenge)
         let proof = try await backend.commit(challenge, device: 0)
         #expect(proof.root == reference.root)
-        for (t, i) in [(0, 0), (2, 23), (1, 7)] {
+        for (t, i) in [(0, 0), (2, n - 1), (1, 7)] {
             #expect(try await proof.open(t: t, i: i) == reference.open(t: t, i: i))
         }
         // A bad request is answered with an error, not a hang.

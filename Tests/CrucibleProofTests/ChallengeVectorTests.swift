@@ -18,7 +18,7 @@ import Testing
         struct RowHash: Codable, Equatable {
             var t: Int
             var i: Int
-            var sha256: String
+            var blake3: String
         }
 
         var seed: String
@@ -27,6 +27,8 @@ import Testing
         var entries: [Entry]
         var rowHashes: [RowHash]
         var root: String
+        /// The root of one product at n = 300, the same seed: rows of two BLAKE3 chunks, the second partial.
+        var wideRoot: String
     }
 
     static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("challenge-vectors.json")
@@ -44,9 +46,13 @@ import Testing
         }
         let solution = CPUChallengeSolver.solve(challenge)
         let rowHashes = [(0, 0), (0, 15), (1, 5)].map { t, i in
-            Vectors.RowHash(t: t, i: i, sha256: GPUChallenge.rowHash(solution.rows[challenge.leafIndex(t: t, i: i)]).hexString)
+            Vectors.RowHash(t: t, i: i, blake3: GPUChallenge.rowHash(solution.rows[challenge.leafIndex(t: t, i: i)]).hexString)
         }
-        return Vectors(seed: seed.hexString, n: 16, m: 2, entries: entries, rowHashes: rowHashes, root: solution.root.hexString)
+        let wide = CPUChallengeSolver.solve(try GPUChallenge(seed: seed, n: 300, m: 1))
+        return Vectors(
+            seed: seed.hexString, n: 16, m: 2, entries: entries, rowHashes: rowHashes, root: solution.root.hexString,
+            wideRoot: wide.root.hexString
+        )
     }
 
     @Test func theGeneratorReproducesTheCheckedInVectors() throws {

@@ -26,19 +26,64 @@ import Testing
         }
     }
 
-    @Test func theCRowHashReproducesTheVectorsAndSwiftsHash() throws {
+    @Test func theCRowHashReproducesTheVectors() throws {
         let vectors = try vectors()
         let challenge = try GPUChallenge(seed: Data(hexString: vectors.seed)!, n: vectors.n, m: vectors.m)
         let rows = CPUChallengeSolver.solve(challenge).rows
         for expected in vectors.rowHashes {
-            #expect(cHash(rows[challenge.leafIndex(t: expected.t, i: expected.i)]) == expected.sha256)
+            #expect(cHash(rows[challenge.leafIndex(t: expected.t, i: expected.i)]) == expected.blake3)
         }
-        // Every tail length, including those whose padding spills into a second block.
+    }
+
+    /// BLAKE3's own test vectors (the reference's `test_vectors.json`: input byte i is i mod 251, first 32 bytes of
+    /// the default hash) at every length there that is whole int32 entries: one block, one chunk, whole and partial
+    /// subtrees (31 and 100 chunks promote odd nodes).
+    static let blake3Reference: [Int: String] = [
+        4: "f30f5ab28fe047904037f77b6da4fea1e27241c5d132638d8bedce9d40494f32",
+        64: "4eed7141ea4a5cd4b788606bd23f46e212af9cacebacdc7d1f4c6dc7f2511b98",
+        1024: "42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7",
+        2048: "e776b6028c7cd22a4d0ba182a8bf62205d2ef576467e838ed6f2529b85fba24a",
+        3072: "b98cb0ff3623be03326b373de6b9095218513e64f1ee2edd2525c7ad1e5cffd2",
+        4096: "015094013f57a5277b59d8475c0501042c0b642e531b0a1c8f58d2163229e969",
+        5120: "9cadc15fed8b5d854562b26a9536d9707cadeda9b143978f319ab34230535833",
+        8192: "aae792484c8efe4f19e2ca7d371d8c467ffb10748d8a5a1ae579948f718a2a63",
+        16384: "f875d6646de28985646f34ee13be9a576fd515f76b5b0a26bb324735041ddde4",
+        31744: "62b6960e1a44bcc1eb1a611a8d6235b6b4b78f32e7abc4fb4c6cdcce94895c47",
+        102400: "bc3e3d41a1146b069abffad3c0d44860cf664390afce4d9661f7902e7943e085",
+    ]
+
+    @Test(arguments: blake3Reference.keys.sorted())
+    func theRowHashIsBLAKE3OnOneThreadAndLevelByLevel(bytes: Int) throws {
+        let input = (0..<bytes).map { UInt8($0 % 251) }
+        let row = stride(from: 0, to: bytes, by: 4).map { offset -> Int32 in
+            var word: UInt32 = 0
+            for b in 0..<4 { word |= UInt32(input[offset + b]) << (8 * b) }
+            return Int32(bitPattern: word)
+        }
+        let expected = try #require(Self.blake3Reference[bytes])
+        #expect(cHash(row) == expected)
+        #expect(GPUChallenge.rowHash(row).hexString == expected)
+        // The GPU's order of work: every chunk at once, then each level of the row's tree.
+        var scratch = [UInt32](repeating: 0, count: 16 * (row.count / 256 + 1))
+        var out = [UInt8](repeating: 0, count: 32)
+        row.withUnsafeBufferPointer { crucible_kernels_row_hash_by_levels($0.baseAddress, Int64(row.count), &scratch, &out) }
+        #expect(Data(out).hexString == expected)
+    }
+
+    /// Any change to a row, however small, changes its hash: one bit of one entry, or one entry more or fewer.
+    @Test func everyEntryOfARowIsBound() throws {
         var generator = SplitMix64(seed: 11)
-        for length in [1, 13, 14, 15, 16, 17, 29, 30, 31, 32, 100, 4_096] {
-            let row = (0..<length).map { _ in Int32.random(in: Int32.min...Int32.max, using: &generator) }
-            #expect(cHash(row) == GPUChallenge.rowHash(row).hexString, "length \(length)")
+        let row = (0..<1_000).map { _ in Int32.random(in: Int32.min...Int32.max, using: &generator) }
+        let hash = GPUChallenge.rowHash(row)
+        var seen: Set<Data> = [hash]
+        for index in [0, 255, 256, 511, 999] {
+            var changed = row
+            changed[index] ^= 1 << Int32(index % 32)
+            seen.insert(GPUChallenge.rowHash(changed))
         }
+        seen.insert(GPUChallenge.rowHash(Array(row.dropLast())))
+        seen.insert(GPUChallenge.rowHash(row + [0]))
+        #expect(seen.count == 8)
     }
 
     @Test func theCMerkleLevelsGiveTheSameRootAsMerkleTree() throws {

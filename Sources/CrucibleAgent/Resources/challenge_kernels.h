@@ -1,4 +1,4 @@
-// The proof-of-GPU challenge's generator and row hash in C, written once for two compilers: the C compiler
+// The proof-of-GPU challenge's generator, row hash and Merkle levels in C, written once for two compilers: the C compiler
 // builds it into the Swift package, where tests check it against Tests/CrucibleProofTests/challenge-vectors.json,
 // and nvcc builds the same functions into the CUDA backend's kernels (this folder, shipped with the agent), so the
 // GPU runs code that was checked here. The definition is ChallengeGenerator's doc comment (CrucibleProof).
@@ -45,7 +45,7 @@ CRUCIBLE_FN void crucible_seed_words(const uint8_t bytes[32], uint64_t words[4])
     }
 }
 
-// SHA-256 (FIPS 180-4) of one row of int32 entries, each as four little-endian bytes.
+// SHA-256 (FIPS 180-4) of the Merkle tree's nodes.
 
 CRUCIBLE_FN uint32_t crucible_rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
@@ -76,40 +76,140 @@ CRUCIBLE_FN void crucible_sha256_compress(uint32_t state[8], const uint32_t bloc
     state[0] += a; state[1] += b; state[2] += c; state[3] += d; state[4] += e; state[5] += f; state[6] += g; state[7] += h;
 }
 
-/// A message word from four little-endian bytes of the row: entry `index` as bytes, read big-endian as SHA-256 does.
-CRUCIBLE_FN uint32_t crucible_row_word(const int32_t *row, int64_t index) {
-    uint32_t v = (uint32_t)row[index];
-    return (v & 0xff) << 24 | ((v >> 8) & 0xff) << 16 | ((v >> 16) & 0xff) << 8 | (v >> 24);
+// BLAKE3 (the specification's default hash mode, 32-byte output) of one row of int32 entries, each as four
+// little-endian bytes: the Merkle leaf of a challenge row. BLAKE3 is a tree: a row of n entries is ceil(n / 256)
+// chunks of 1 KiB, each hashed on its own, then joined pairwise level by level (an odd last one promoted). So the
+// GPU hashes every chunk of every row on a thread of its own, where SHA-256 of a 64 KiB row was one thread's
+// 1,025 sequential compressions. Little-endian entries are BLAKE3's little-endian message words as they are.
+
+#define CRUCIBLE_B3_CHUNK_START 1u
+#define CRUCIBLE_B3_CHUNK_END 2u
+#define CRUCIBLE_B3_PARENT 4u
+#define CRUCIBLE_B3_ROOT 8u
+/// Entries in one 1 KiB chunk, and in one 64-byte block.
+#define CRUCIBLE_B3_CHUNK_ENTRIES 256
+#define CRUCIBLE_B3_BLOCK_ENTRIES 16
+
+CRUCIBLE_FN uint32_t crucible_b3_iv(int i) {
+    // SHA-256's initial hash value, as BLAKE3 defines its IV.
+    const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    return iv[i];
 }
 
-/// SHA-256 of `n` int32 entries as little-endian bytes: the Merkle leaf of a challenge row.
-CRUCIBLE_FN void crucible_sha256_row(const int32_t *row, int64_t n, uint8_t out[32]) {
-    uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    uint32_t block[16];
-    int64_t full = n / 16;  // 16 entries = 64 bytes = one block
-    for (int64_t b = 0; b < full; b++) {
-        for (int i = 0; i < 16; i++) block[i] = crucible_row_word(row, b * 16 + i);
-        crucible_sha256_compress(state, block);
+CRUCIBLE_FN void crucible_b3_g(uint32_t s[16], int a, int b, int c, int d, uint32_t x, uint32_t y) {
+    s[a] = s[a] + s[b] + x;
+    s[d] = crucible_rotr(s[d] ^ s[a], 16);
+    s[c] = s[c] + s[d];
+    s[b] = crucible_rotr(s[b] ^ s[c], 12);
+    s[a] = s[a] + s[b] + y;
+    s[d] = crucible_rotr(s[d] ^ s[a], 8);
+    s[c] = s[c] + s[d];
+    s[b] = crucible_rotr(s[b] ^ s[c], 7);
+}
+
+/// The compression function, keeping the first half of its output: the chaining value, or the 32-byte hash of a
+/// ROOT compression.
+CRUCIBLE_FN void crucible_b3_compress(const uint32_t cv[8], const uint32_t block[16], uint64_t counter, uint32_t blockLength, uint32_t flags, uint32_t out[8]) {
+    const int permutation[16] = {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8};
+    uint32_t s[16] = {
+        cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7],
+        crucible_b3_iv(0), crucible_b3_iv(1), crucible_b3_iv(2), crucible_b3_iv(3),
+        (uint32_t)counter, (uint32_t)(counter >> 32), blockLength, flags,
+    };
+    uint32_t m[16], permuted[16];
+    for (int i = 0; i < 16; i++) m[i] = block[i];
+    for (int round = 0; round < 7; round++) {
+        crucible_b3_g(s, 0, 4, 8, 12, m[0], m[1]);
+        crucible_b3_g(s, 1, 5, 9, 13, m[2], m[3]);
+        crucible_b3_g(s, 2, 6, 10, 14, m[4], m[5]);
+        crucible_b3_g(s, 3, 7, 11, 15, m[6], m[7]);
+        crucible_b3_g(s, 0, 5, 10, 15, m[8], m[9]);
+        crucible_b3_g(s, 1, 6, 11, 12, m[10], m[11]);
+        crucible_b3_g(s, 2, 7, 8, 13, m[12], m[13]);
+        crucible_b3_g(s, 3, 4, 9, 14, m[14], m[15]);
+        for (int i = 0; i < 16; i++) permuted[i] = m[permutation[i]];
+        for (int i = 0; i < 16; i++) m[i] = permuted[i];
     }
-    // The tail: the remaining entries, the 0x80 marker, zeros and the length in bits.
-    int64_t rest = n - full * 16;
-    uint64_t bits = (uint64_t)n * 32;
-    for (int i = 0; i < 16; i++) block[i] = 0;
-    for (int64_t i = 0; i < rest; i++) block[i] = crucible_row_word(row, full * 16 + i);
-    block[rest] = 0x80000000u;
-    if (rest >= 14) {
-        crucible_sha256_compress(state, block);
-        for (int i = 0; i < 16; i++) block[i] = 0;
+    for (int i = 0; i < 8; i++) out[i] = s[i] ^ s[i + 8];
+}
+
+/// Chunks in a row of n entries (at least one).
+CRUCIBLE_FN int64_t crucible_b3_chunks(int64_t n) {
+    return n <= CRUCIBLE_B3_CHUNK_ENTRIES ? 1 : (n + CRUCIBLE_B3_CHUNK_ENTRIES - 1) / CRUCIBLE_B3_CHUNK_ENTRIES;
+}
+
+/// The chaining value of chunk `chunk` of a row of n entries; `root` for a row of one chunk, whose value is its hash.
+CRUCIBLE_FN void crucible_b3_chunk(const int32_t *row, int64_t n, int64_t chunk, int root, uint32_t out[8]) {
+    int64_t first = chunk * CRUCIBLE_B3_CHUNK_ENTRIES;
+    int64_t count = n - first < CRUCIBLE_B3_CHUNK_ENTRIES ? n - first : CRUCIBLE_B3_CHUNK_ENTRIES;
+    int64_t blocks = (count + CRUCIBLE_B3_BLOCK_ENTRIES - 1) / CRUCIBLE_B3_BLOCK_ENTRIES;
+    uint32_t cv[8], block[16];
+    for (int i = 0; i < 8; i++) cv[i] = crucible_b3_iv(i);
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t base = first + b * CRUCIBLE_B3_BLOCK_ENTRIES;
+        int64_t words = count - b * CRUCIBLE_B3_BLOCK_ENTRIES < CRUCIBLE_B3_BLOCK_ENTRIES ? count - b * CRUCIBLE_B3_BLOCK_ENTRIES : CRUCIBLE_B3_BLOCK_ENTRIES;
+        for (int i = 0; i < 16; i++) block[i] = i < words ? (uint32_t)row[base + i] : 0;
+        uint32_t flags = (b == 0 ? CRUCIBLE_B3_CHUNK_START : 0) | (b == blocks - 1 ? CRUCIBLE_B3_CHUNK_END | (root ? CRUCIBLE_B3_ROOT : 0) : 0);
+        crucible_b3_compress(cv, block, (uint64_t)chunk, (uint32_t)(words * 4), flags, cv);
     }
-    block[14] = (uint32_t)(bits >> 32);
-    block[15] = (uint32_t)bits;
-    crucible_sha256_compress(state, block);
+    for (int i = 0; i < 8; i++) out[i] = cv[i];
+}
+
+/// A parent node's chaining value from its children's; `root` for the last join, whose value is the row's hash.
+CRUCIBLE_FN void crucible_b3_parent(const uint32_t left[8], const uint32_t right[8], int root, uint32_t out[8]) {
+    uint32_t block[16], key[8];
     for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(state[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(state[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(state[i] >> 8);
-        out[4 * i + 3] = (uint8_t)state[i];
+        block[i] = left[i];
+        block[8 + i] = right[i];
+        key[i] = crucible_b3_iv(i);
     }
+    crucible_b3_compress(key, block, 0, 64, CRUCIBLE_B3_PARENT | (root ? CRUCIBLE_B3_ROOT : 0), out);
+}
+
+/// One level of a row's tree, as the GPU computes it: from `count` chaining values, node `index` of the
+/// `(count + 1) / 2` above them (a pair joined, an odd last one promoted); `root` when that level is one node.
+CRUCIBLE_FN void crucible_b3_level(const uint32_t *level, int64_t count, int64_t index, int root, uint32_t out[8]) {
+    if (2 * index + 1 < count) {
+        crucible_b3_parent(level + 16 * index, level + 16 * index + 8, root, out);
+    } else {
+        for (int i = 0; i < 8; i++) out[i] = level[16 * index + i];
+    }
+}
+
+/// The 32-byte hash's bytes from its eight words, little-endian as BLAKE3 writes them.
+CRUCIBLE_FN void crucible_b3_bytes(const uint32_t words[8], uint8_t out[32]) {
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)words[i];
+        out[4 * i + 1] = (uint8_t)(words[i] >> 8);
+        out[4 * i + 2] = (uint8_t)(words[i] >> 16);
+        out[4 * i + 3] = (uint8_t)(words[i] >> 24);
+    }
+}
+
+/// BLAKE3 of a row of n ≥ 1 entries on one thread, as the reference implementation walks the tree: a stack of
+/// chaining values, joined whenever a complete subtree is done. The CPU solver and the verifier hash rows so.
+CRUCIBLE_FN void crucible_b3_row(const int32_t *row, int64_t n, uint8_t out[32]) {
+    int64_t chunks = crucible_b3_chunks(n);
+    uint32_t stack[64][8], cv[8];
+    int depth = 0;
+    if (chunks == 1) {
+        crucible_b3_chunk(row, n, 0, 1, cv);
+        crucible_b3_bytes(cv, out);
+        return;
+    }
+    for (int64_t chunk = 0; chunk < chunks - 1; chunk++) {
+        crucible_b3_chunk(row, n, chunk, 0, cv);
+        // A complete subtree for every trailing zero bit of the chunks done so far.
+        for (uint64_t done = (uint64_t)chunk + 1; (done & 1) == 0; done >>= 1) crucible_b3_parent(stack[--depth], cv, 0, cv);
+        for (int i = 0; i < 8; i++) stack[depth][i] = cv[i];
+        depth++;
+    }
+    crucible_b3_chunk(row, n, chunks - 1, 0, cv);
+    while (depth > 0) {
+        depth--;
+        crucible_b3_parent(stack[depth], cv, depth == 0, cv);
+    }
+    crucible_b3_bytes(cv, out);
 }
 
 /// SHA-256 of `length` bytes (up to 119, as the Merkle tree hashes: 0x00 || leaf, 0x01 || left || right).
@@ -157,7 +257,11 @@ CRUCIBLE_FN void crucible_merkle_parent(const uint8_t *level, int64_t count, int
 // Entry points for Swift (the C compiler only).
 #ifndef __CUDACC__
 int8_t crucible_kernels_entry(const uint8_t seed[32], uint64_t matrix, uint64_t t, uint64_t row, uint64_t col);
+/// BLAKE3 of a row, on one thread (crucible_b3_row).
 void crucible_kernels_row_hash(const int32_t *row, int64_t n, uint8_t out[32]);
+/// BLAKE3 of a row as the GPU computes it: every chunk's chaining value, then level by level with crucible_b3_level;
+/// `scratch` holds 2 × 8 words per chunk.
+void crucible_kernels_row_hash_by_levels(const int32_t *row, int64_t n, uint32_t *scratch, uint8_t out[32]);
 /// The Merkle root over `count` row hashes, level by level with crucible_merkle_parent; `scratch` holds 2 × count × 32 bytes.
 void crucible_kernels_merkle_root(const uint8_t *rowHashes, int64_t count, uint8_t *scratch, uint8_t out[32]);
 #endif

@@ -7,7 +7,7 @@ on stdin and stdout:
     {"op": "hello"}                                        ->  {"engine": "...", "device": "..."}
 
 Errors come back as {"error": "..."}. The challenge is defined in CrucibleProof's ChallengeGenerator: int8
-matrices from a counter-based generator, exact int32 products, SHA-256 of every row, a Merkle tree over all
+matrices from a counter-based generator, exact int32 products, BLAKE3 of every row, a Merkle tree over all
 rows of all products (MerkleTree in CrucibleCore: 0x00 || leaf, 0x01 || left || right, odd nodes promoted).
 
 Engines:
@@ -36,7 +36,12 @@ class CPUEngine:
 
     def __init__(self):
         import numpy as np
+        try:
+            import blake3
+        except ImportError as error:
+            raise RuntimeError("the cpu engine hashes rows with BLAKE3: pip install blake3") from error
         self.np = np
+        self.blake3 = blake3.blake3
         self.device = "NumPy on the CPU"
 
     def _fmix(self, x):
@@ -69,7 +74,7 @@ class CPUEngine:
     def row_hashes(self, words, t, n):
         np = self.np
         c = self.product(words, t, n).astype("<i4")
-        return np.frombuffer(b"".join(hashlib.sha256(row.tobytes()).digest() for row in c), dtype=np.uint8).reshape(n, 32)
+        return np.frombuffer(b"".join(self.blake3(row.tobytes()).digest() for row in c), dtype=np.uint8).reshape(n, 32)
 
     def row(self, words, t, i, n):
         return [int(v) for v in self.product(words, t, n)[i]]
@@ -110,12 +115,25 @@ class CUDAEngine:
     def _signed(words):
         return [w - (1 << 64) if w >= 1 << 63 else w for w in words]
 
-    def row_hashes(self, words, t, n):
+    @staticmethod
+    def padded_size(n):
+        """torch._int_mm multiplies only when every side is a multiple of 8 and the rows number more than 16."""
+        return max(24, (n + 7) // 8 * 8)
+
+    def product(self, words, t, n):
         a = self.kernels.generate(self._signed(words), 0, t, n)
         b_columns = self.kernels.generate(self._signed(words), 1, t, n)
+        size = self.padded_size(n)
+        if size != n:
+            # Zero rows and columns add nothing to the top-left n×n block: the product stays exact.
+            pad = self.torch.nn.functional.pad
+            a, b_columns = pad(a, (0, size - n, 0, size - n)), pad(b_columns, (0, size - n, 0, size - n))
         # b_columns.t() is B in column-major order, as the int8 tensor-core GEMM wants it.
         c = self.torch._int_mm(a, b_columns.t())
-        return self.kernels.hash_rows(c.contiguous())
+        return c if size == n else c[:n, :n]
+
+    def row_hashes(self, words, t, n):
+        return self.kernels.hash_rows(self.product(words, t, n).contiguous())
 
     def row(self, words, t, i, n):
         torch = self.torch
